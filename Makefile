@@ -1,0 +1,33 @@
+# The two commands for a fresh machine: `make up` and `make test` (see README.md).
+PY := .venv/bin/python
+BENCH ?=
+
+.PHONY: up down status bootstrap infra test lint typecheck unit schemas bench token
+
+up: bootstrap  ## install what is missing, start Kafka, PostgreSQL and every service
+	$(PY) -m infra.local up
+
+down:  ## stop everything `make up` started
+	@if [ -x $(PY) ]; then $(PY) -m infra.local down; fi
+
+status:
+	$(PY) -m infra.local status
+
+bootstrap:
+	@bash infra/bootstrap.sh
+
+infra: bootstrap  ## Kafka and PostgreSQL only, for running one service by hand
+	$(PY) -m infra.local infra
+
+lint: bootstrap
+	.venv/bin/ruff check .
+	.venv/bin/mypy
+
+test: bootstrap lint  ## the whole suite; fixtures start their own Kafka and PostgreSQL
+	$(PY) -m pytest -q
+
+schemas: bootstrap  ## regenerate contracts/schemas and contracts/asyncapi.yaml after changing an event
+	$(PY) -m contracts.generate
+
+bench: bootstrap  ## benchmarks, with raw baselines measured in the same run
+	$(PY) -m bench $(BENCH)

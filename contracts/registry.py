@@ -1,0 +1,68 @@
+"""Every event type: its model, versioned CloudEvents type, topic, key field and sensitivity.
+
+Producers and consumers both look events up here, so a type name, a topic and a key are
+written once. Adding an event = a model in contracts/events/ + one line below + `make schemas`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from contracts.envelope import EventData, Sensitivity
+from contracts.events.intake import ConsultationReceived
+from contracts.events.notifications import NotificationDelivered
+from contracts.events.referral import ReferralRequested
+
+NAMESPACE = "jp.tsunagu"
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    model: type[EventData]
+    service: str  # the producing pillar; its stream is "<service>.events"
+    key_field: str  # the aggregate id: Kafka key and CloudEvents subject
+    sensitivity: Sensitivity
+    version: int = 1
+
+    @property
+    def name(self) -> str:
+        return self.model.__name__
+
+    @property
+    def topic(self) -> str:
+        return f"{self.service}.events"
+
+    @property
+    def ce_type(self) -> str:
+        snake = re.sub(r"(?<!^)(?=[A-Z])", "_", self.name).lower()
+        return f"{NAMESPACE}.{self.service}.{snake}.v{self.version}"
+
+    @property
+    def dataschema(self) -> str:
+        return f"urn:tsunagu:schema:{self.ce_type}"
+
+    def key(self, event: EventData) -> str:
+        return str(getattr(event, self.key_field))
+
+
+SPECS: tuple[EventSpec, ...] = (
+    EventSpec(ConsultationReceived, "intake", "consultation_id", "personal"),
+    EventSpec(ReferralRequested, "referral", "referral_id", "personal"),
+    EventSpec(NotificationDelivered, "notifications", "notification_id", "general"),
+)
+
+BY_MODEL: dict[type[EventData], EventSpec] = {s.model: s for s in SPECS}
+BY_CE_TYPE: dict[str, EventSpec] = {s.ce_type: s for s in SPECS}
+
+
+def spec_for(event: EventData | type[EventData]) -> EventSpec:
+    model = event if isinstance(event, type) else type(event)
+    try:
+        return BY_MODEL[model]
+    except KeyError:
+        raise LookupError(f"{model.__name__} is not in contracts.registry.SPECS") from None
+
+
+def topics() -> list[str]:
+    return sorted({s.topic for s in SPECS})

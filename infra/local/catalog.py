@@ -1,0 +1,24 @@
+"""The services and their fixed local ports (documented in the README)."""
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = ROOT / ".cache"
+RUN = ROOT / ".run"
+
+KAFKA_VERSION = "4.1.1"
+KAFKA_LIB = CACHE / "kafka" / KAFKA_VERSION / "lib"
+
+SERVICES: dict[str, int] = {
+    "intake": 8001,
+    "referral": 8002,
+    "meetings": 8003,
+    "plans": 8004,
+    "outreach": 8005,
+    "notifications": 8006,
+}
+
+KAFKA_PORT = 9092
+KAFKA_CONTROLLER_PORT = 9093
+POSTGRES_PORT = 55432  # not 5432: a Debian cluster may already listen there
+MUNICIPALITY_CODE = "132187"  # 福生市 (全国地方公共団体コード)

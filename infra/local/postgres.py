@@ -1,0 +1,94 @@
+"""A PostgreSQL cluster from Debian's packages, run as the `postgres` user on loopback.
+
+PostgreSQL refuses to run as root, so when we are root every server command goes through
+`runuser -u postgres`. The cluster is initialised with C.UTF-8: trigram search on Japanese
+text needs a UTF-8 ctype (with plain C, non-ASCII characters yield no trigrams).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import secrets
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import proc
+
+
+def pg_bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    if found:
+        return found[-1]
+    path = shutil.which(name)
+    if not path:
+        raise RuntimeError(f"PostgreSQL's {name} not found: run `make bootstrap` first")
+    return path
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+def _own(path: Path) -> None:
+    if os.geteuid() == 0:
+        shutil.chown(path, "postgres", "postgres")
+
+
+@dataclass
+class PostgresNode:
+    home: Path  # holds data/, postgres.log, superuser password, socket
+    port: int
+
+    @property
+    def data(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def log(self) -> Path:
+        return self.home / "postgres.log"
+
+    @property
+    def password(self) -> str:
+        return (self.home / "superuser.password").read_text().strip()
+
+    def superuser_dsn(self, db: str = "postgres") -> str:
+        return f"postgresql://postgres:{self.password}@127.0.0.1:{self.port}/{db}"
+
+    def _init(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        _own(self.home)
+        if (self.data / "PG_VERSION").exists():
+            return
+        pwfile = self.home / "superuser.password"
+        pwfile.write_text(secrets.token_urlsafe(18) + "\n")
+        pwfile.chmod(0o600)
+        _own(pwfile)
+        subprocess.run(_as_postgres([
+            pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--pwfile", str(pwfile),
+            "-E", "UTF8", "--locale=C.UTF-8", "--auth-local=peer", "--auth-host=scram-sha-256",
+        ]), check=True, capture_output=True)
+
+    def running(self) -> bool:
+        st = subprocess.run(_as_postgres([pg_bin("pg_ctl"), "-D", str(self.data), "status"]),
+                            capture_output=True)
+        return st.returncode == 0
+
+    def start(self) -> None:
+        self._init()
+        if self.running():
+            return
+        opts = (f"-c listen_addresses=127.0.0.1 -c port={self.port} "
+                f"-c unix_socket_directories={self.home} -c max_connections=200 "
+                "-c shared_buffers=128MB -c fsync=on")
+        subprocess.run(_as_postgres([pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log),
+                                     "-o", opts, "-w", "-t", "60", "start"]),
+                       check=True, capture_output=True)
+        proc.wait_port(self.port, 30, "PostgreSQL", self.log)
+
+    def stop(self, mode: str = "fast") -> None:
+        if self.data.exists() and self.running():
+            subprocess.run(_as_postgres([pg_bin("pg_ctl"), "-D", str(self.data), "-m", mode,
+                                         "-w", "stop"]), check=True, capture_output=True)

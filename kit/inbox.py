@@ -1,0 +1,203 @@
+"""The inbox consumer: Kafka event -> (inbox row + handler) in one transaction -> offset commit.
+
+Each partition's records are applied one after another; the offset committed is the one after
+the last record whose transaction committed, so nothing still in flight is ever skipped (the
+gap faust #606 leaves with concurrency > 1). A redelivered event finds its id in the inbox and
+is skipped. An unreadable event, or one whose handler keeps failing, goes to the dead-letter
+topic with its reason, and the partition moves on. Database outages are not the event's fault:
+those are retried without limit rather than dead-lettered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import CommitFailedError
+from aiokafka.structs import ConsumerRecord
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind
+from pydantic import ValidationError
+
+from contracts.envelope import EventData, Envelope
+from contracts.registry import BY_CE_TYPE, spec_for
+from kit.dlq import dead_letter
+from kit.kafka import idempotent_producer
+from kit.metrics import Metrics
+from kit.settings import ServiceSettings
+from kit.uow import UnitOfWork
+
+log = logging.getLogger("kit.inbox")
+tracer = trace.get_tracer("kit.inbox")
+
+
+@dataclass
+class HandlerContext:
+    uow: UnitOfWork
+    envelope: Envelope
+
+
+Handler = Callable[[Any, HandlerContext], Awaitable[None]]
+Handlers = dict[type[EventData], Handler]
+
+_TRANSIENT = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+              asyncpg.CannotConnectNowError, asyncpg.SerializationError,
+              asyncpg.DeadlockDetectedError, asyncpg.TooManyConnectionsError)
+_CLAIM = """
+INSERT INTO inbox (consumer, message_id, topic, partition, kafka_offset)
+VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1
+"""
+
+
+class Poison(Exception):
+    """The event cannot be read; retrying will not help."""
+
+
+class Interrupted(Exception):
+    """Shutdown came while an event was still being retried: its offset must not be committed."""
+
+
+class InboxConsumer:
+    def __init__(self, pool: asyncpg.Pool, settings: ServiceSettings, handlers: Handlers,
+                 metrics: Metrics) -> None:
+        self.pool = pool
+        self.settings = settings
+        self.handlers = handlers
+        self.metrics = metrics
+        self.name = settings.service  # one consumer group per service
+        self.dlt_topic = f"{settings.service}.dlt"
+        self.topics = sorted({spec_for(model).topic for model in handlers})
+        self._stopping = False
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    async def run(self) -> None:
+        while not self._stopping:
+            consumer = AIOKafkaConsumer(
+                *self.topics, bootstrap_servers=self.settings.kafka_bootstrap,
+                group_id=self.name, client_id=f"{self.name}-inbox", enable_auto_commit=False,
+                auto_offset_reset="earliest", isolation_level="read_committed")
+            producer = idempotent_producer(self.settings.kafka_bootstrap, f"{self.name}-dlt")
+            try:
+                await consumer.start()
+                await producer.start()
+                await self._loop(consumer, producer)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("consumer %s: %r; reconnecting", self.name, exc)
+                await asyncio.sleep(1.0)
+            finally:
+                await _quietly(producer.stop())
+                await _quietly(consumer.stop())
+
+    async def _loop(self, consumer: AIOKafkaConsumer, producer: Any) -> None:
+        while not self._stopping:
+            batch = await consumer.getmany(timeout_ms=500, max_records=100)
+            for tp, records in batch.items():
+                done: int | None = None
+                for record in records:
+                    if self._stopping:
+                        break
+                    try:
+                        await self.process(record, producer)
+                    except Interrupted:
+                        break
+                    done = record.offset + 1
+                if done is not None:
+                    try:
+                        await consumer.commit({tp: done})
+                    except CommitFailedError:  # partition moved in a rebalance: the inbox dedups
+                        log.info("commit refused after rebalance on %s", tp)
+                    self._lag(consumer, tp, done)
+
+    def _lag(self, consumer: AIOKafkaConsumer, tp: TopicPartition, position: int) -> None:
+        high = consumer.highwater(tp)
+        if high is not None:
+            self.metrics.consumer_lag.labels(self.name, tp.topic, str(tp.partition)).set(
+                max(high - position, 0))
+
+    async def process(self, record: ConsumerRecord, producer: Any) -> None:
+        try:
+            envelope, event = self._read(record)
+        except Poison as exc:
+            await self._dead_letter(producer, record, str(exc), 1)
+            return
+        if event is None:
+            return  # another service's event on a shared topic: not for us
+        parent = propagate.extract({k: bytes(v).decode() for k, v in record.headers or ()})
+        with tracer.start_as_current_span(
+                f"{record.topic} process", context=parent, kind=SpanKind.CONSUMER,
+                attributes={"messaging.system": "kafka", "messaging.destination.name": record.topic,
+                            "messaging.message.id": str(envelope.id),
+                            "messaging.consumer.group.name": self.name}):
+            await self._apply(record, envelope, event, producer)
+
+    def _read(self, record: ConsumerRecord) -> tuple[Envelope, EventData | None]:
+        try:
+            envelope = Envelope.from_headers(record.headers or ())
+        except ValidationError as exc:
+            raise Poison(f"unreadable CloudEvents headers: {_brief(exc)}") from None
+        if envelope.municipality != self.settings.municipality_code:
+            raise Poison(f"event of municipality {envelope.municipality}, this deployment serves "
+                         f"{self.settings.municipality_code}")
+        spec = BY_CE_TYPE.get(envelope.type)
+        if spec is None or spec.model not in self.handlers:
+            return envelope, None
+        try:
+            return envelope, spec.model.model_validate_json(record.value or b"")
+        except ValidationError as exc:
+            raise Poison(f"payload does not match {envelope.type}: {_brief(exc)}") from None
+
+    async def _apply(self, record: ConsumerRecord, envelope: Envelope, event: EventData,
+                     producer: Any) -> None:
+        handler = self.handlers[type(event)]
+        failures, backoff = 0, self.settings.consumer_retry_seconds
+        while True:
+            try:
+                async with UnitOfWork(self.pool, self.settings.service,
+                                      self.settings.municipality_code) as uow:
+                    fresh = await uow.conn.fetchval(_CLAIM, self.name, envelope.id, record.topic,
+                                                    record.partition, record.offset)
+                    if not fresh:
+                        self.metrics.inbox_duplicates.labels(self.name).inc()
+                        return
+                    await handler(event, HandlerContext(uow, envelope))
+                    await uow.commit()
+                return
+            except _TRANSIENT as exc:
+                if self._stopping:
+                    raise Interrupted from exc
+                log.warning("consumer %s: database unavailable (%r); retrying", self.name, exc)
+            except Exception as exc:
+                failures += 1
+                log.exception("handler failed for %s (attempt %d)", envelope.id, failures)
+                if failures >= self.settings.consumer_max_attempts:
+                    await self._dead_letter(producer, record, f"handler failed: {exc!r}", failures)
+                    return
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
+
+    async def _dead_letter(self, producer: Any, record: ConsumerRecord, reason: str,
+                           attempts: int) -> None:
+        log.error("dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset,
+                  reason)
+        await dead_letter(producer, self.pool, self.name, self.dlt_topic, record, reason, attempts)
+        self.metrics.dead_letters.labels(self.name).inc()
+
+
+def _brief(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
+
+
+async def _quietly(aw: Awaitable[Any]) -> None:
+    try:
+        await asyncio.wait_for(aw, timeout=5)
+    except Exception:
+        pass

@@ -1,0 +1,31 @@
+"""Prometheus metrics of one service, in a registry of its own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+@dataclass
+class Metrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.request_seconds = Histogram(
+            "http_request_duration_seconds", "HTTP request latency", ["method", "route", "status"],
+            registry=r, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+        self.outbox_backlog = Gauge("outbox_backlog", "Outbox rows not yet published", registry=r)
+        self.outbox_oldest_age = Gauge("outbox_oldest_age_seconds",
+                                       "Age of the oldest unpublished outbox row", registry=r)
+        self.consumer_lag = Gauge("consumer_lag", "Records behind the partition's end",
+                                  ["consumer", "topic", "partition"], registry=r)
+        self.dead_letters = Counter("dead_letters", "Events sent to the dead-letter topic",
+                                    ["consumer"], registry=r)
+        self.dead_letters_stored = Gauge("dead_letters_stored",
+                                         "Dead-lettered events recorded in the database", registry=r)
+        self.inbox_duplicates = Counter("inbox_duplicates", "Redelivered events skipped by the inbox",
+                                        ["consumer"], registry=r)
+        self.outbox_published = Gauge("outbox_published", "Rows this process's relay published",
+                                      registry=r)

@@ -1,0 +1,47 @@
+"""Turn recorded domain events into outbox rows (CloudEvents envelope + trace context)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import asyncpg
+from opentelemetry import propagate
+
+from contracts.envelope import EventData, Envelope
+from contracts.registry import spec_for
+from kit.clock import now
+
+NOTIFY_CHANNEL = "tsunagu_outbox"
+
+_INSERT = """
+INSERT INTO outbox (id, municipality, topic, key, type, payload, headers)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+"""
+
+
+def envelope_for(event: EventData, service: str, municipality: str) -> Envelope:
+    spec = spec_for(event)
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)  # the current span (the HTTP request or the consumer's process span)
+    return Envelope(
+        id=uuid.uuid4(), type=spec.ce_type, source=f"/tsunagu/{service}", time=now(),
+        subject=spec.key(event), dataschema=spec.dataschema, sensitivity=spec.sensitivity,
+        municipality=municipality, traceparent=carrier.get("traceparent"),
+        tracestate=carrier.get("tracestate"))
+
+
+async def write(conn: asyncpg.Connection, events: Sequence[EventData], service: str,
+                municipality: str) -> None:
+    if not events:
+        return
+    rows = []
+    for event in events:
+        spec = spec_for(event)
+        env = envelope_for(event, service, municipality)
+        headers = {k: v.decode() for k, v in env.headers()}
+        rows.append((env.id, municipality, spec.topic, env.subject, env.type,
+                     event.model_dump(mode="json"), headers))
+    await conn.executemany(_INSERT, rows)
+    # Delivered at commit: wakes the relay at once instead of at its next poll.
+    await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)

@@ -1,0 +1,63 @@
+"""RFC 9457 problem details for every error a service returns."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger("kit.problems")
+
+
+class Problem(Exception):
+    """Raise from an API or domain rule: becomes a problem+json response."""
+
+    def __init__(self, status: int, title: str, detail: str = "", type_: str = "about:blank",
+                 **extra: Any) -> None:
+        super().__init__(detail or title)
+        self.status, self.title, self.detail, self.type, self.extra = status, title, detail, type_, extra
+
+
+def problem_response(status: int, title: str, detail: str = "", type_: str = "about:blank",
+                     instance: str | None = None, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"type": type_, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    body.update(extra)
+    return JSONResponse(jsonable_encoder(body), status_code=status, media_type=MEDIA_TYPE)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc.status, exc.title, exc.detail, exc.type,
+                                instance=request.url.path, **exc.extra)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        title = {404: "Not Found", 405: "Method Not Allowed", 401: "Unauthorized",
+                 403: "Forbidden"}.get(exc.status_code, "HTTP error")
+        detail = exc.detail if isinstance(exc.detail, str) else ""
+        return problem_response(exc.status_code, title, detail, instance=request.url.path)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type")}
+                  for e in exc.errors()]
+        return problem_response(422, "Invalid request", "The request body or parameters are "
+                                "not valid; see `errors`.", instance=request.url.path,
+                                errors=errors)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s", request.url.path)
+        return problem_response(500, "Internal error", "The error was logged with its trace id.",
+                                instance=request.url.path)

@@ -1,0 +1,48 @@
+"""Service settings from the environment: `<SERVICE>_<NAME>`, then `TSUNAGU_<NAME>`, then default.
+
+One prefix per service lets several services share a host or an environment file; the
+TSUNAGU_ fallback lets an operator set what they all share (the broker, the city) once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ServiceSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    service: str
+    database_url: str
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    municipality_code: str = Field(default="132187", pattern=r"^\d{6}$")  # 福生市
+    trace_file: str | None = None  # JSON-lines span file for local use; OTLP via OTEL_* vars
+    log_level: str = "INFO"
+    pool_max: int = 10
+    relay_batch: int = 200
+    relay_poll_seconds: float = 1.0
+    consumer_max_attempts: int = 3  # then the event goes to the dead-letter topic
+    consumer_retry_seconds: float = 0.2
+
+
+def load_settings(service: str, env: Mapping[str, str] | None = None) -> ServiceSettings:
+    env = os.environ if env is None else env
+    values: dict[str, str] = {"service": service}
+    for name in ServiceSettings.model_fields:
+        if name == "service":
+            continue
+        for key in (f"{service.upper()}_{name.upper()}", f"TSUNAGU_{name.upper()}"):
+            if key in env:
+                values[name] = env[key]
+                break
+    values.setdefault("database_url", default_database_url(service))
+    return ServiceSettings.model_validate(values)
+
+
+def default_database_url(service: str) -> str:
+    """The database `make up` provisions (infra/local/databases.py); local development only."""
+    role = f"tsunagu_{service}"
+    return f"postgresql://{role}:{role}-dev@127.0.0.1:55432/{role}"

@@ -1,0 +1,5 @@
+"""Events meetings consumes: none yet; the pillar's issue adds them."""
+
+from kit.inbox import Handlers
+
+HANDLERS: Handlers = {}

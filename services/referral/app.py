@@ -1,0 +1,23 @@
+"""Composition root of referral (つなぐ)."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from kit.service import ServiceDefinition, build_app
+
+from .api import router
+from .handlers import HANDLERS
+
+DEFINITION = ServiceDefinition(
+    name="referral",
+    title="tsunagu referral — つなぐ・参加支援・地域づくり",
+    description="Hands consultations to the agencies that act on them, and closes the loop.",
+    router=router,
+    migrations=Path(__file__).parent / "migrations",
+    handlers=HANDLERS,
+)
+
+
+def create_app() -> FastAPI:
+    return build_app(DEFINITION)
