@@ -24,7 +24,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
-from contracts.envelope import EventData, Envelope
+from contracts.envelope import Envelope, EventData
 from contracts.registry import BY_CE_TYPE, spec_for
 from kit.dlq import dead_letter
 from kit.kafka import idempotent_producer

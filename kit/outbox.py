@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import asyncpg
 from opentelemetry import propagate
 
-from contracts.envelope import EventData, Envelope
+from contracts.envelope import Envelope, EventData
 from contracts.registry import spec_for
 from kit.clock import now
 

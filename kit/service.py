@@ -43,7 +43,7 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
     settings = settings or load_settings(definition.name)
     setup_logging(definition.name, settings.log_level)
     provider = setup_tracing(definition.name, settings.trace_file)
-    AsyncPGInstrumentor().instrument(tracer_provider=provider)
+    AsyncPGInstrumentor().instrument(tracer_provider=provider)  # type: ignore[no-untyped-call]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

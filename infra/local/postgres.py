@@ -32,6 +32,12 @@ def _as_postgres(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
 
+def _run(cmd: list[str]) -> None:
+    done = subprocess.run(_as_postgres(cmd), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:1])} failed ({done.returncode}): {done.stderr.strip()}")
+
+
 def _own(path: Path) -> None:
     if os.geteuid() == 0:
         shutil.chown(path, "postgres", "postgres")
@@ -66,10 +72,8 @@ class PostgresNode:
         pwfile.write_text(secrets.token_urlsafe(18) + "\n")
         pwfile.chmod(0o600)
         _own(pwfile)
-        subprocess.run(_as_postgres([
-            pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--pwfile", str(pwfile),
-            "-E", "UTF8", "--locale=C.UTF-8", "--auth-local=peer", "--auth-host=scram-sha-256",
-        ]), check=True, capture_output=True)
+        _run([pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--pwfile", str(pwfile),
+              "-E", "UTF8", "--locale=C.UTF-8", "--auth-local=peer", "--auth-host=scram-sha-256"])
 
     def running(self) -> bool:
         st = subprocess.run(_as_postgres([pg_bin("pg_ctl"), "-D", str(self.data), "status"]),
@@ -83,12 +87,10 @@ class PostgresNode:
         opts = (f"-c listen_addresses=127.0.0.1 -c port={self.port} "
                 f"-c unix_socket_directories={self.home} -c max_connections=200 "
                 "-c shared_buffers=128MB -c fsync=on")
-        subprocess.run(_as_postgres([pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log),
-                                     "-o", opts, "-w", "-t", "60", "start"]),
-                       check=True, capture_output=True)
+        _run([pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", opts, "-w",
+              "-t", "60", "start"])
         proc.wait_port(self.port, 30, "PostgreSQL", self.log)
 
     def stop(self, mode: str = "fast") -> None:
         if self.data.exists() and self.running():
-            subprocess.run(_as_postgres([pg_bin("pg_ctl"), "-D", str(self.data), "-m", mode,
-                                         "-w", "stop"]), check=True, capture_output=True)
+            _run([pg_bin("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"])

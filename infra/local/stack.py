@@ -15,8 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import databases, proc
-from .catalog import (KAFKA_CONTROLLER_PORT, KAFKA_PORT, MUNICIPALITY_CODE, POSTGRES_PORT, ROOT,
-                      RUN, SERVICES)
+from .catalog import (
+    KAFKA_CONTROLLER_PORT,
+    KAFKA_PORT,
+    MUNICIPALITY_CODE,
+    POSTGRES_PORT,
+    ROOT,
+    RUN,
+    SERVICES,
+)
 from .kafka import KafkaNode
 from .postgres import PostgresNode
 from .topics import ensure_topics

@@ -12,7 +12,7 @@ from .handlers import HANDLERS
 DEFINITION = ServiceDefinition(
     name="meetings",
     title="tsunagu meetings — 支援会議・重層的支援会議",
-    description="Support meetings (Art. 106-6) and multi-layered support meetings: members, pledges, decisions.",
+    description="支援会議 (Art. 106-6) and 重層的支援会議: members, pledges, decisions.",
     router=router,
     migrations=Path(__file__).parent / "migrations",
     handlers=HANDLERS,

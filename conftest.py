@@ -1,0 +1,52 @@
+"""Shared fixtures: a real Kafka broker, a real PostgreSQL cluster and the services,
+started as processes in a temporary directory on ports of their own (infra/local), so a
+development stack started by `make up` is never touched."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from infra.local import databases
+from infra.local.catalog import SERVICES
+from infra.local.stack import Stack
+
+TEST_PORTS = {name: port + 10000 for name, port in SERVICES.items()}
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    # Not pytest's tmp_path: its root is private to us, and PostgreSQL runs as its own user.
+    home = Path(tempfile.mkdtemp(prefix="tsunagu-test-"))
+    home.chmod(0o755)
+    s = Stack(home=home, kafka_port=29092, kafka_controller_port=29093, postgres_port=55433,
+              service_ports=dict(TEST_PORTS),
+              extra_env={"TSUNAGU_RELAY_POLL_SECONDS": "0.5", "TSUNAGU_LOG_LEVEL": "INFO"})
+    try:
+        s.start_infra()
+        for name in SERVICES:
+            s.start_service(name)
+        yield s
+    finally:
+        s.down()
+    shutil.rmtree(home, ignore_errors=True)  # kept for inspection when start-up failed
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def db(stack: Stack) -> Callable[[str], Awaitable[asyncpg.Connection]]:
+    """Open a connection to a service's own database, for assertions on its state."""
+    async def connect(service: str) -> asyncpg.Connection:
+        return await asyncpg.connect(databases.service_dsn(stack.postgres_port, service))
+    return connect

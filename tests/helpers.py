@@ -1,0 +1,33 @@
+"""Helpers for cross-service tests."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 30.0,
+                     what: str = "condition") -> T:
+    """Poll until `probe` returns something truthy (asynchronous effects take a moment)."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await probe()
+        if last:
+            return last
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{what} not reached within {timeout}s (last: {last!r})")
+
+
+def consultation(agency: str, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "channel": "visit", "receiving_division": "介護福祉課", "received_by": "staff-kaigo-1",
+        "main_complaint": "母の介護と息子のひきこもりで困っている",
+        "categories": ["elderly_care", "8050"], "urgency": "high",
+        "destination": {"kind": "agency", "agency": agency},
+    }
+    return body | overrides

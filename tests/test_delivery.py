@@ -1,0 +1,88 @@
+"""At-least-once delivery with idempotent effects, against the real broker and databases."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+import httpx
+
+from infra.local.stack import Stack
+from tests.helpers import consultation, eventually
+
+Connect = Callable[[str], Awaitable[asyncpg.Connection]]
+
+
+async def _counts(db: Connect, agency: str) -> tuple[int, int, int]:
+    """(referrals, distinct consultations referred, inbox items) for one agency."""
+    referral, notifications = await db("referral"), await db("notifications")
+    try:
+        total, distinct = await referral.fetchrow(
+            "SELECT count(*), count(DISTINCT consultation_id) FROM referrals WHERE to_agency = $1",
+            agency)
+        items = await notifications.fetchval(
+            "SELECT count(*) FROM inbox_items WHERE recipient_id = $1", agency)
+        return total, distinct, items
+    finally:
+        await referral.close()
+        await notifications.close()
+
+
+async def _post_many(http: httpx.AsyncClient, stack: Stack, agency: str, n: int) -> None:
+    sem = asyncio.Semaphore(5)
+
+    async def one() -> None:
+        async with sem:
+            r = await http.post(stack.url("intake") + "/consultations", json=consultation(agency))
+            assert r.status_code == 201, r.text
+
+    await asyncio.gather(*(one() for _ in range(n)))
+
+
+async def test_consumer_killed_mid_stream_misses_nothing_and_duplicates_nothing(
+        stack: Stack, http: httpx.AsyncClient, db: Connect) -> None:
+    agency, n = f"kill-{uuid.uuid4().hex[:8]}", 150
+    posting = asyncio.create_task(_post_many(http, stack, agency, n))
+
+    async def some_processed() -> int:
+        return (await _counts(db, agency))[0] >= 20
+
+    await eventually(some_processed, what="referral consuming")
+    assert stack.stop_service("referral", kill=True)  # SIGKILL: no chance to commit anything
+    killed_at = (await _counts(db, agency))[0]
+    await posting
+    assert killed_at < n, "the consumer was not killed mid-stream"
+    stack.start_service("referral")
+
+    async def all_through() -> tuple[int, int, int] | None:
+        counts = await _counts(db, agency)
+        return counts if counts[2] >= n else None
+
+    total, distinct, items = await eventually(all_through, timeout=60, what="every event")
+    assert (total, distinct, items) == (n, n, n)
+
+
+async def test_kafka_down_the_api_keeps_accepting_and_everything_arrives_once(
+        stack: Stack, http: httpx.AsyncClient, db: Connect) -> None:
+    agency, n = f"outage-{uuid.uuid4().hex[:8]}", 20
+    stack.kafka.stop()
+    try:
+        await _post_many(http, stack, agency, n)
+        intake = await db("intake")
+        try:
+            held = await intake.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        finally:
+            await intake.close()
+        assert held >= n  # the outbox holds them while the broker is away
+        ready = await http.get(stack.url("intake") + "/readyz")
+        assert ready.status_code == 200
+    finally:
+        stack.kafka.start()
+
+    async def all_through() -> tuple[int, int, int] | None:
+        counts = await _counts(db, agency)
+        return counts if counts[2] >= n else None
+
+    assert await eventually(all_through, timeout=120, what="events after Kafka returns") == (n, n, n)

@@ -1,0 +1,81 @@
+"""The first journey: a consultation at a window reaches the receiving agency's inbox."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+
+from infra.local.catalog import SERVICES
+from infra.local.stack import Stack
+from tests.helpers import consultation, eventually
+
+
+async def test_consultation_reaches_the_agency_inbox(stack: Stack, http: httpx.AsyncClient) -> None:
+    agency = f"houkatsu-{uuid.uuid4().hex[:8]}"
+    posted = await http.post(stack.url("intake") + "/consultations", json=consultation(agency))
+    assert posted.status_code == 201, posted.text
+    consultation_id = posted.json()["id"]
+    assert posted.headers["location"] == f"/consultations/{consultation_id}"
+
+    async def inbox() -> list[dict[str, str]]:
+        return (await http.get(stack.url("notifications") + f"/inbox/{agency}")).json()
+
+    items = await eventually(inbox, what="inbox item")
+    assert len(items) == 1
+    referrals = (await http.get(stack.url("referral") + "/referrals",
+                                params={"agency": agency})).json()
+    assert [r["consultation_id"] for r in referrals] == [consultation_id]
+    assert items[0]["about_id"] == referrals[0]["id"]
+    assert items[0]["title"] == "新しいつなぎ依頼（緊急度: 高）"
+    # The main complaint stays in intake: the inbox tells what kind, not who or what was said.
+    assert "ひきこもり" not in items[0]["body"]
+
+
+async def test_promoter_and_desk_destinations_get_routing_tasks(stack: Stack,
+                                                                http: httpx.AsyncClient) -> None:
+    division = f"子育て支援課-{uuid.uuid4().hex[:6]}"
+    body = consultation("unused", receiving_division=division,
+                        destination={"kind": "promoter"})
+    assert (await http.post(stack.url("intake") + "/consultations", json=body)).status_code == 201
+
+    async def promoter_inbox() -> list[dict[str, str]]:
+        return (await http.get(stack.url("notifications") + f"/inbox/promoter:{division}")).json()
+
+    items = await eventually(promoter_inbox, what="promoter's inbox item")
+    assert "断らない相談窓口推進員" in items[0]["body"]
+
+
+async def test_consultation_without_destination_is_refused(stack: Stack,
+                                                            http: httpx.AsyncClient) -> None:
+    body = consultation("x")
+    del body["destination"]
+    refused = await http.post(stack.url("intake") + "/consultations", json=body)
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["type"] == "urn:tsunagu:problem:no-destination"
+
+
+async def test_bad_input_gets_problem_json(stack: Stack, http: httpx.AsyncClient) -> None:
+    bad = await http.post(stack.url("intake") + "/consultations", json={"channel": "telepathy"})
+    assert bad.status_code == 422
+    assert bad.headers["content-type"] == "application/problem+json"
+    assert {e["loc"][-1] for e in bad.json()["errors"]} >= {"channel", "main_complaint"}
+    missing = await http.get(stack.url("intake") + f"/consultations/{uuid.uuid4()}")
+    assert missing.status_code == 404
+    assert missing.json()["title"] == "Consultation not found"
+
+
+async def test_every_service_serves_openapi_health_and_metrics(stack: Stack,
+                                                                http: httpx.AsyncClient) -> None:
+    for name in SERVICES:
+        base = stack.url(name)
+        spec = (await http.get(base + "/openapi.json")).json()
+        assert spec["info"]["title"].startswith(f"tsunagu {name}")
+        assert (await http.get(base + "/healthz")).json() == {"status": "ok"}
+        ready = (await http.get(base + "/readyz")).json()
+        assert ready["database"] == "ok" and ready["service"] == name
+        metrics = (await http.get(base + "/metrics")).text
+        for metric in ("outbox_backlog", "outbox_oldest_age_seconds", "dead_letters_stored",
+                       "http_request_duration_seconds"):
+            assert metric in metrics, (name, metric)
