@@ -42,6 +42,7 @@ class OutboxRelay:
         self.settings = settings
         self.state: BrokerState = "starting"
         self.published = 0
+        self.holds_lock = False  # this replica is the active relay
         self._producer: AIOKafkaProducer | None = None
         self._wake = asyncio.Event()
         self._stopping = False
@@ -53,6 +54,7 @@ class OutboxRelay:
             try:
                 if lock_conn is None or lock_conn.is_closed():
                     lock_conn = await self._lock_connection()
+                    self.holds_lock = lock_conn is not None
                 if lock_conn is None:
                     self.state = "standby"
                     await self._sleep(self.settings.relay_poll_seconds)
@@ -71,7 +73,7 @@ class OutboxRelay:
                 log.warning("relay: %r; retrying in %.1fs", exc, backoff)
                 await self._drop_producer()
                 await _close(lock_conn)
-                lock_conn = None
+                lock_conn, self.holds_lock = None, False
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
         await self._drop_producer()

@@ -1,0 +1,173 @@
+"""The kit's outbox, relay and inbox against the real PostgreSQL and Kafka of the test stack."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+
+from contracts.envelope import Envelope
+from contracts.events.intake import ConsultationReceived
+from contracts.registry import spec_for
+from infra.local import databases
+from infra.local.stack import Stack
+from kit.db import create_pool
+from kit.inbox import HandlerContext, InboxConsumer
+from kit.metrics import Metrics
+from kit.migrate import migrate
+from kit.relay import OutboxRelay
+from kit.settings import ServiceSettings
+from kit.uow import UnitOfWork
+from tests.helpers import eventually
+
+SERVICE = "kittest"
+NO_MIGRATIONS = Path(__file__).parent / "no-migrations"
+
+
+@pytest.fixture(scope="module")
+async def settings(stack: Stack) -> ServiceSettings:
+    await databases.provision(stack.postgres.superuser_dsn(), SERVICE)
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka.bootstrap)
+    await admin.start()
+    try:
+        if f"{SERVICE}.dlt" not in await admin.list_topics():
+            await admin.create_topics([NewTopic(f"{SERVICE}.dlt", 1, 1)])
+    finally:
+        await admin.close()
+    return ServiceSettings(service=SERVICE, kafka_bootstrap=stack.kafka.bootstrap,
+                           database_url=databases.service_dsn(stack.postgres_port, SERVICE),
+                           consumer_retry_seconds=0.05)
+
+
+@pytest.fixture
+async def pool(settings: ServiceSettings) -> AsyncIterator[asyncpg.Pool]:
+    p = await create_pool(settings.database_url)
+    await migrate(p, SERVICE, NO_MIGRATIONS)
+    await p.execute("TRUNCATE outbox, inbox, dead_letters")
+    yield p
+    await p.close()
+
+
+def _event() -> ConsultationReceived:
+    return ConsultationReceived(consultation_id=uuid.uuid4(), received_at=datetime.now(UTC),
+                                channel="phone", receiving_division="市民課", categories=(),
+                                urgency="normal", destination_kind="general_desk")
+
+
+async def test_unit_of_work_rolls_back_unless_committed(pool: asyncpg.Pool) -> None:
+    async with UnitOfWork(pool, SERVICE, "132187") as uow:
+        uow.record(_event())
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
+
+    with pytest.raises(RuntimeError):
+        async with UnitOfWork(pool, SERVICE, "132187") as uow:
+            uow.record(_event())
+            await uow.commit()
+            raise RuntimeError("after commit: the commit stands")
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 1
+
+
+async def test_commit_writes_the_envelope_and_trace_context(pool: asyncpg.Pool) -> None:
+    event = _event()
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("request") as span:
+        async with UnitOfWork(pool, SERVICE, "132187") as uow:
+            uow.record(event)
+            await uow.commit()
+    row = await pool.fetchrow("SELECT * FROM outbox")
+    assert row["key"] == str(event.consultation_id) and row["topic"] == "intake.events"
+    env = Envelope.from_headers([(k, v.encode()) for k, v in row["headers"].items()])
+    assert env.type == spec_for(event).ce_type and env.municipality == "132187"
+    assert env.traceparent and format(span.get_span_context().trace_id, "032x") in env.traceparent
+    assert row["payload"]["consultation_id"] == str(event.consultation_id)
+    assert trace.get_current_span() is not span
+
+
+async def test_migrations_apply_once(pool: asyncpg.Pool) -> None:
+    assert await migrate(pool, SERVICE, NO_MIGRATIONS) == []
+    assert await pool.fetchval("SELECT count(*) FROM schema_migrations WHERE component='kit'") >= 1
+
+
+async def test_only_one_relay_publishes_the_other_waits(pool: asyncpg.Pool,
+                                                        settings: ServiceSettings) -> None:
+    first, second = OutboxRelay(pool, settings), OutboxRelay(pool, settings)
+    tasks = [asyncio.create_task(first.run())]
+    try:
+        await eventually(lambda: _true(first.holds_lock), what="first relay holds the lock")
+        tasks.append(asyncio.create_task(second.run()))
+        await eventually(lambda: _true(second.state == "standby"), what="second relay in standby")
+        async with UnitOfWork(pool, SERVICE, "132187") as uow:
+            uow.record(_event(), _event())
+            await uow.commit()
+        await eventually(lambda: _published(pool), what="rows published")
+        assert (first.published, second.published) == (2, 0)
+        assert not second.holds_lock
+    finally:
+        for relay in (first, second):
+            relay.stop()
+        await asyncio.gather(*tasks)
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def _published(pool: asyncpg.Pool) -> bool:
+    return await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+
+
+async def test_inbox_skips_redelivery_and_dead_letters_a_failing_handler(
+        pool: asyncpg.Pool, settings: ServiceSettings, stack: Stack) -> None:
+    good, bad = _event(), _event()
+    seen: list[uuid.UUID] = []
+
+    async def handler(event: ConsultationReceived, ctx: HandlerContext) -> None:
+        if event.consultation_id == bad.consultation_id:
+            raise ValueError("this one always fails")
+        if event.consultation_id == good.consultation_id:
+            seen.append(event.consultation_id)
+
+    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka.bootstrap)
+    await producer.start()
+    try:
+        for event in (good, good, bad):  # the same event (same ce_id) delivered twice
+            headers = _headers_for(event, same_id=event is good)
+            await producer.send_and_wait("intake.events", event.model_dump_json().encode(),
+                                         key=str(event.consultation_id).encode(), headers=headers)
+    finally:
+        await producer.stop()
+
+    consumer = InboxConsumer(pool, settings, {ConsultationReceived: handler}, Metrics())
+    task = asyncio.create_task(consumer.run())
+
+    async def bad_dead_lettered() -> bool:
+        return bool(await pool.fetchval("SELECT count(*) FROM dead_letters WHERE reason LIKE "
+                                        "'%always fails%'"))
+    try:
+        await eventually(bad_dead_lettered, timeout=60, what="failing event dead-lettered")
+    finally:
+        consumer.stop()
+        await task
+    assert seen == [good.consultation_id]
+    row = await pool.fetchrow("SELECT attempts, topic FROM dead_letters")
+    assert row["attempts"] == settings.consumer_max_attempts and row["topic"] == "intake.events"
+
+
+_GOOD_ID = uuid.uuid4()
+
+
+def _headers_for(event: ConsultationReceived, same_id: bool) -> list[tuple[str, bytes]]:
+    spec = spec_for(event)
+    return Envelope(id=_GOOD_ID if same_id else uuid.uuid4(), type=spec.ce_type, source="/t",
+                    time=datetime.now(UTC), subject=str(event.consultation_id),
+                    dataschema=spec.dataschema, sensitivity="personal",
+                    municipality="132187").headers()
