@@ -29,5 +29,8 @@ test: bootstrap lint  ## the whole suite; fixtures start their own Kafka and Pos
 schemas: bootstrap  ## regenerate contracts/schemas and contracts/asyncapi.yaml after changing an event
 	$(PY) -m contracts.generate
 
+token:  ## print a bearer token for a seeded user: make token USER=w-kaigo
+	@$(PY) -m infra.idp token $(USER)
+
 bench: bootstrap  ## benchmarks, with raw baselines measured in the same run
 	$(PY) -m bench $(BENCH)

@@ -27,6 +27,10 @@ class EventData(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
+    def sensitivity_label(self) -> Sensitivity | None:
+        """Override when one instance is more sensitive than its type's registered label."""
+        return None
+
 
 class Envelope(BaseModel):
     model_config = ConfigDict(frozen=True)

@@ -10,7 +10,18 @@ import re
 from dataclasses import dataclass
 
 from contracts.envelope import EventData, Sensitivity
-from contracts.events.intake import ConsultationReceived
+from contracts.events.access import BreakGlassAccessed
+from contracts.events.intake import (
+    ConsentExpired,
+    ConsentGranted,
+    ConsentWithdrawn,
+    ConsultationReceived,
+    HouseholdChanged,
+    PersonRegistered,
+    PersonsMerged,
+    PersonsUnmerged,
+)
+from contracts.events.meetings import CaseTabled, MeetingScheduled, MemberJoined
 from contracts.events.notifications import NotificationDelivered
 from contracts.events.referral import ReferralRequested
 
@@ -48,6 +59,18 @@ class EventSpec:
 
 SPECS: tuple[EventSpec, ...] = (
     EventSpec(ConsultationReceived, "intake", "consultation_id", "personal"),
+    EventSpec(PersonRegistered, "intake", "person_id", "general"),
+    EventSpec(PersonsMerged, "intake", "surviving_person_id", "general"),
+    EventSpec(PersonsUnmerged, "intake", "surviving_person_id", "general"),
+    EventSpec(HouseholdChanged, "intake", "household_id", "general"),
+    # keyed by person: a person's grants and withdrawals stay in order on one partition
+    EventSpec(ConsentGranted, "intake", "person_id", "personal"),
+    EventSpec(ConsentWithdrawn, "intake", "person_id", "personal"),
+    EventSpec(ConsentExpired, "intake", "person_id", "personal"),
+    EventSpec(MeetingScheduled, "meetings", "meeting_id", "general"),
+    EventSpec(MemberJoined, "meetings", "meeting_id", "general"),
+    EventSpec(CaseTabled, "meetings", "meeting_id", "personal"),
+    EventSpec(BreakGlassAccessed, "access", "object_id", "personal"),
     EventSpec(ReferralRequested, "referral", "referral_id", "personal"),
     EventSpec(NotificationDelivered, "notifications", "notification_id", "general"),
 )

@@ -10,3 +10,26 @@ Urgency = Literal["low", "normal", "high", "emergency"]
 
 # Where a consultation goes from the window: it always goes somewhere (断らない相談).
 DestinationKind = Literal["handled_here", "agency", "promoter", "general_desk", "coordinator"]
+
+
+# Offices that receive consultations when no single agency is named. The promoter (推進員)
+# sits in each division; the general desk (福祉総合相談窓口) and the coordinators
+# (地域福祉コーディネーター) are city-wide. These ids are also the agencies in users' tokens.
+GENERAL_DESK = "general-desk"
+COORDINATORS = "coordinators"
+
+
+def receiving_office(kind: DestinationKind, agency: str | None, division: str) -> str | None:
+    """Who must act on a consultation; None when the receiving window handles it itself."""
+    match kind:
+        case "handled_here":
+            return None
+        case "agency":
+            return agency
+        case "promoter":
+            return f"promoter:{division}"
+        case "general_desk":
+            return GENERAL_DESK
+        case "coordinator":
+            return COORDINATORS
+    raise ValueError(f"unknown destination {kind!r}")

@@ -22,10 +22,16 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 )"""
 
 
-async def migrate(pool: asyncpg.Pool, service: str, service_migrations: Path) -> list[str]:
-    """Apply what is missing; return the files applied, as "component/file"."""
+async def migrate(owner_dsn: str, app_role: str, service: str, service_migrations: Path) -> list[str]:
+    """Apply what is missing, connected as the owner role; return the files applied.
+
+    Migrations read the runtime role's name from the setting `tsunagu.app_role`, to grant it
+    or take from it what it may do (e.g. audit rows: insert, never update or delete).
+    """
     applied: list[str] = []
-    async with pool.acquire() as conn:
+    conn = await asyncpg.connect(owner_dsn)
+    try:
+        await conn.execute("SELECT set_config('tsunagu.app_role', $1, false)", app_role)
         await conn.execute("SELECT pg_advisory_lock(hashtext($1))", _LOCK)
         try:
             await conn.execute(_LEDGER)
@@ -43,4 +49,6 @@ async def migrate(pool: asyncpg.Pool, service: str, service_migrations: Path) ->
                     applied.append(f"{component}/{path.name}")
         finally:
             await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", _LOCK)
+    finally:
+        await conn.close()
     return applied

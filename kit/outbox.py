@@ -26,7 +26,8 @@ def envelope_for(event: EventData, service: str, municipality: str) -> Envelope:
     propagate.inject(carrier)  # the current span (the HTTP request or the consumer's process span)
     return Envelope(
         id=uuid.uuid4(), type=spec.ce_type, source=f"/tsunagu/{service}", time=now(),
-        subject=spec.key(event), dataschema=spec.dataschema, sensitivity=spec.sensitivity,
+        subject=spec.key(event), dataschema=spec.dataschema,
+        sensitivity=event.sensitivity_label() or spec.sensitivity,
         municipality=municipality, traceparent=carrier.get("traceparent"),
         tracestate=carrier.get("tracestate"))
 

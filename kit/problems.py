@@ -19,27 +19,30 @@ class Problem(Exception):
     """Raise from an API or domain rule: becomes a problem+json response."""
 
     def __init__(self, status: int, title: str, detail: str = "", type_: str = "about:blank",
-                 **extra: Any) -> None:
+                 headers: dict[str, str] | None = None, **extra: Any) -> None:
         super().__init__(detail or title)
-        self.status, self.title, self.detail, self.type, self.extra = status, title, detail, type_, extra
+        self.status, self.title, self.detail, self.type = status, title, detail, type_
+        self.headers, self.extra = headers or {}, extra
 
 
 def problem_response(status: int, title: str, detail: str = "", type_: str = "about:blank",
-                     instance: str | None = None, **extra: Any) -> JSONResponse:
+                     instance: str | None = None, headers: dict[str, str] | None = None,
+                     **extra: Any) -> JSONResponse:
     body: dict[str, Any] = {"type": type_, "title": title, "status": status}
     if detail:
         body["detail"] = detail
     if instance:
         body["instance"] = instance
     body.update(extra)
-    return JSONResponse(jsonable_encoder(body), status_code=status, media_type=MEDIA_TYPE)
+    return JSONResponse(jsonable_encoder(body), status_code=status, media_type=MEDIA_TYPE,
+                        headers=headers)
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(exc.status, exc.title, exc.detail, exc.type,
-                                instance=request.url.path, **exc.extra)
+                                instance=request.url.path, headers=exc.headers, **exc.extra)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:

@@ -13,20 +13,25 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-from kit import ops, problems
+from kit import audit_api, ops, problems, views
+from kit.access import Access
+from kit.auth import TokenVerifier
 from kit.db import create_pool
 from kit.inbox import Handlers, InboxConsumer
 from kit.logging import setup_logging
 from kit.metrics import Metrics
 from kit.migrate import migrate
+from kit.periodic import Periodic, PeriodicRunner
 from kit.relay import OutboxRelay
 from kit.settings import ServiceSettings, load_settings
 from kit.tracing import setup_tracing
+from kit.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,8 @@ class ServiceDefinition:
     router: APIRouter
     migrations: Path
     handlers: Handlers = field(default_factory=dict)
+    periodic: tuple[Periodic, ...] = ()
+    on_start: Callable[[FastAPI], None] | None = None  # the service's own app.state
 
 
 def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = None) -> FastAPI:
@@ -47,15 +54,22 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app_role = urlparse(settings.database_url).username or ""
+        await migrate(settings.migration_database_url or settings.database_url, app_role,
+                      definition.name, definition.migrations)
         pool = await create_pool(settings.database_url, settings.pool_max)
-        await migrate(pool, definition.name, definition.migrations)
         app.state.pool = pool
+        app.state.access = Access(pool, settings)
         relay = app.state.relay = OutboxRelay(pool, settings)
-        workers: list[tuple[Callable[[], None], asyncio.Task[None]]] = []
-        if definition.handlers:
-            consumer = app.state.consumer = InboxConsumer(pool, settings, definition.handlers,
-                                                          app.state.metrics)
-            workers.append((consumer.stop, asyncio.create_task(consumer.run())))
+        # Every service keeps its own view of consents and meetings for access decisions.
+        handlers = {**views.HANDLERS, **definition.handlers}
+        consumer = app.state.consumer = InboxConsumer(pool, settings, handlers, app.state.metrics)
+        workers: list[tuple[Callable[[], None], asyncio.Task[None]]] = [
+            (consumer.stop, asyncio.create_task(consumer.run()))]
+        for job in definition.periodic:
+            runner = PeriodicRunner(job, lambda: UnitOfWork(pool, settings.service,
+                                                            settings.municipality_code))
+            workers.append((runner.stop, asyncio.create_task(runner.run())))
         workers.append((relay.stop, asyncio.create_task(relay.run())))
         try:
             yield
@@ -72,8 +86,12 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
                   lifespan=lifespan)
     app.state.settings = settings
     app.state.metrics = Metrics()
+    app.state.verifier = TokenVerifier(settings)
+    if definition.on_start:
+        definition.on_start(app)
     problems.install(app)
     app.include_router(ops.router)
+    app.include_router(audit_api.router)
     app.include_router(definition.router)
 
     @app.middleware("http")

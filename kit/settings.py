@@ -16,11 +16,17 @@ class ServiceSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     service: str
-    database_url: str
+    database_url: str  # the runtime role: may not update or delete audit rows
+    # The owner role that runs migrations. Unset: migrations run as the runtime role, and only
+    # the audit table's trigger (not privileges) keeps its rows append-only.
+    migration_database_url: str | None = None
     kafka_bootstrap: str = "127.0.0.1:9092"
     municipality_code: str = Field(default="132187", pattern=r"^\d{6}$")  # 福生市
     trace_file: str | None = None  # JSON-lines span file for local use; OTLP via OTEL_* vars
     log_level: str = "INFO"
+    jwks_url: str = "http://127.0.0.1:8009/.well-known/jwks.json"
+    jwt_issuer: str = "tsunagu-dev-idp"
+    jwt_audience: str = "tsunagu"
     pool_max: int = 10
     relay_batch: int = 200
     relay_poll_seconds: float = 1.0
@@ -38,11 +44,14 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Service
             if key in env:
                 values[name] = env[key]
                 break
-    values.setdefault("database_url", default_database_url(service))
+    if "database_url" not in values:  # local development: both roles `make up` provisions
+        values["database_url"] = default_database_url(service, "_app")
+        values.setdefault("migration_database_url", default_database_url(service, ""))
     return ServiceSettings.model_validate(values)
 
 
-def default_database_url(service: str) -> str:
+def default_database_url(service: str, role_suffix: str) -> str:
     """The database `make up` provisions (infra/local/databases.py); local development only."""
-    role = f"tsunagu_{service}"
-    return f"postgresql://{role}:{role}-dev@127.0.0.1:55432/{role}"
+    db = f"tsunagu_{service}"
+    role = db + role_suffix
+    return f"postgresql://{role}:{role}-dev@127.0.0.1:55432/{db}"

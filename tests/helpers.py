@@ -14,7 +14,7 @@ async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 
                      what: str = "condition") -> T:
     """Poll until `probe` returns something truthy (asynchronous effects take a moment)."""
     deadline = time.monotonic() + timeout
-    last: Any = None
+    last: T | None = None
     while time.monotonic() < deadline:
         last = await probe()
         if last:
@@ -25,9 +25,13 @@ async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 
 
 def consultation(agency: str, **overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "channel": "visit", "receiving_division": "介護福祉課", "received_by": "staff-kaigo-1",
+        "channel": "visit",
         "main_complaint": "母の介護と息子のひきこもりで困っている",
         "categories": ["elderly_care", "8050"], "urgency": "high",
         "destination": {"kind": "agency", "agency": agency},
     }
     return body | overrides
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -13,7 +14,7 @@ from contracts.envelope import Envelope
 from contracts.events.intake import ConsultationReceived
 from contracts.registry import spec_for
 from infra.local.stack import Stack
-from tests.helpers import consultation, eventually
+from tests.helpers import bearer, consultation, eventually
 
 
 def _envelope(key: str) -> Envelope:
@@ -38,10 +39,12 @@ async def test_poison_events_are_dead_lettered_and_the_stream_goes_on(
 
     agency = f"after-poison-{uuid.uuid4().hex[:8]}"
     assert (await http.post(stack.url("intake") + "/consultations",
-                            json=consultation(agency))).status_code == 201
+                            json=consultation(agency),
+                              headers=bearer(stack.token("w-kaigo")))).status_code == 201
 
-    async def inbox() -> list[object]:
-        return (await http.get(stack.url("notifications") + f"/inbox/{agency}")).json()
+    async def inbox() -> Any:
+        return (await http.get(stack.url("notifications") + f"/inbox/{agency}",
+                               headers=bearer(stack.token("a-houkatsu", agency=agency)))).json()
 
     await eventually(inbox, what="the event behind the poison")
 
@@ -52,16 +55,16 @@ async def test_poison_events_are_dead_lettered_and_the_stream_goes_on(
     assert dead[bad_payload]["dlt_source_topic"] == "intake.events"
     assert dead[bad_payload]["dlt_consumer"] == "referral"
 
-    metrics = (await http.get(stack.url("referral") + "/metrics")).text
+    metrics = (await http.get(stack.url("referral") + "/metrics")).text  # operators: no token
     stored = next(line for line in metrics.splitlines() if line.startswith("dead_letters_stored "))
     assert float(stored.split()[1]) >= 2
 
 
-async def _read_dlt(stack: Stack, topic: str, keys: set[str]) -> dict[str, dict[str, object]]:
+async def _read_dlt(stack: Stack, topic: str, keys: set[str]) -> dict[str, dict[str, Any]]:
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=stack.kafka.bootstrap,
                                 group_id=f"test-{uuid.uuid4()}", auto_offset_reset="earliest")
     await consumer.start()
-    found: dict[str, dict[str, object]] = {}
+    found: dict[str, dict[str, Any]] = {}
     try:
         async def collect() -> bool:
             for records in (await consumer.getmany(timeout_ms=500)).values():

@@ -10,7 +10,7 @@ import asyncpg
 import httpx
 
 from infra.local.stack import Stack
-from tests.helpers import consultation, eventually
+from tests.helpers import bearer, consultation, eventually
 
 Connect = Callable[[str], Awaitable[asyncpg.Connection]]
 
@@ -32,10 +32,12 @@ async def _counts(db: Connect, agency: str) -> tuple[int, int, int]:
 
 async def _post_many(http: httpx.AsyncClient, stack: Stack, agency: str, n: int) -> None:
     sem = asyncio.Semaphore(5)
+    window = bearer(stack.token("w-kaigo"))
 
     async def one() -> None:
         async with sem:
-            r = await http.post(stack.url("intake") + "/consultations", json=consultation(agency))
+            r = await http.post(stack.url("intake") + "/consultations", json=consultation(agency),
+                                headers=window)
             assert r.status_code == 201, r.text
 
     await asyncio.gather(*(one() for _ in range(n)))

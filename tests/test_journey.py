@@ -3,28 +3,32 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import httpx
 
 from infra.local.catalog import SERVICES
 from infra.local.stack import Stack
-from tests.helpers import consultation, eventually
+from tests.helpers import bearer, consultation, eventually
 
 
 async def test_consultation_reaches_the_agency_inbox(stack: Stack, http: httpx.AsyncClient) -> None:
     agency = f"houkatsu-{uuid.uuid4().hex[:8]}"
-    posted = await http.post(stack.url("intake") + "/consultations", json=consultation(agency))
+    window = bearer(stack.token("w-kaigo"))
+    office = bearer(stack.token("a-houkatsu", agency=agency))  # a worker of that agency
+    posted = await http.post(stack.url("intake") + "/consultations", json=consultation(agency),
+                             headers=window)
     assert posted.status_code == 201, posted.text
     consultation_id = posted.json()["id"]
     assert posted.headers["location"] == f"/consultations/{consultation_id}"
 
-    async def inbox() -> list[dict[str, str]]:
-        return (await http.get(stack.url("notifications") + f"/inbox/{agency}")).json()
+    async def inbox() -> Any:
+        return (await http.get(stack.url("notifications") + f"/inbox/{agency}", headers=office)).json()
 
     items = await eventually(inbox, what="inbox item")
     assert len(items) == 1
-    referrals = (await http.get(stack.url("referral") + "/referrals",
-                                params={"agency": agency})).json()
+    referrals = (await http.get(stack.url("referral") + "/referrals", params={"agency": agency},
+                                headers=office)).json()
     assert [r["consultation_id"] for r in referrals] == [consultation_id]
     assert items[0]["about_id"] == referrals[0]["id"]
     assert items[0]["title"] == "新しいつなぎ依頼（緊急度: 高）"
@@ -34,13 +38,16 @@ async def test_consultation_reaches_the_agency_inbox(stack: Stack, http: httpx.A
 
 async def test_promoter_and_desk_destinations_get_routing_tasks(stack: Stack,
                                                                 http: httpx.AsyncClient) -> None:
-    division = f"子育て支援課-{uuid.uuid4().hex[:6]}"
-    body = consultation("unused", receiving_division=division,
-                        destination={"kind": "promoter"})
-    assert (await http.post(stack.url("intake") + "/consultations", json=body)).status_code == 201
+    division = f"div-kosodate-{uuid.uuid4().hex[:6]}"
+    body = consultation("unused", destination={"kind": "promoter"})
+    window = bearer(stack.token("w-kosodate", agency=division))
+    promoter = bearer(stack.token("p-kaigo", agency=division))  # that division's section chief
+    assert (await http.post(stack.url("intake") + "/consultations", json=body,
+                            headers=window)).status_code == 201
 
-    async def promoter_inbox() -> list[dict[str, str]]:
-        return (await http.get(stack.url("notifications") + f"/inbox/promoter:{division}")).json()
+    async def promoter_inbox() -> Any:
+        return (await http.get(stack.url("notifications") + f"/inbox/promoter:{division}",
+                               headers=promoter)).json()
 
     items = await eventually(promoter_inbox, what="promoter's inbox item")
     assert "断らない相談窓口推進員" in items[0]["body"]
@@ -50,18 +57,21 @@ async def test_consultation_without_destination_is_refused(stack: Stack,
                                                             http: httpx.AsyncClient) -> None:
     body = consultation("x")
     del body["destination"]
-    refused = await http.post(stack.url("intake") + "/consultations", json=body)
+    refused = await http.post(stack.url("intake") + "/consultations", json=body,
+                              headers=bearer(stack.token("w-kaigo")))
     assert refused.status_code == 422
     assert refused.headers["content-type"] == "application/problem+json"
     assert refused.json()["type"] == "urn:tsunagu:problem:no-destination"
 
 
 async def test_bad_input_gets_problem_json(stack: Stack, http: httpx.AsyncClient) -> None:
-    bad = await http.post(stack.url("intake") + "/consultations", json={"channel": "telepathy"})
+    window = bearer(stack.token("w-kaigo"))
+    bad = await http.post(stack.url("intake") + "/consultations", json={"channel": "telepathy"},
+                          headers=window)
     assert bad.status_code == 422
     assert bad.headers["content-type"] == "application/problem+json"
     assert {e["loc"][-1] for e in bad.json()["errors"]} >= {"channel", "main_complaint"}
-    missing = await http.get(stack.url("intake") + f"/consultations/{uuid.uuid4()}")
+    missing = await http.get(stack.url("intake") + f"/consultations/{uuid.uuid4()}", headers=window)
     assert missing.status_code == 404
     assert missing.json()["title"] == "Consultation not found"
 

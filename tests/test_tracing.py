@@ -9,7 +9,7 @@ import uuid
 import httpx
 
 from infra.local.stack import Stack
-from tests.helpers import consultation, eventually
+from tests.helpers import bearer, consultation, eventually
 
 JOURNEY = ("intake", "referral", "notifications")
 
@@ -19,7 +19,8 @@ async def test_one_trace_runs_through_all_three_services(stack: Stack,
     trace_id = secrets.token_hex(16)
     agency = f"traced-{uuid.uuid4().hex[:8]}"
     posted = await http.post(stack.url("intake") + "/consultations", json=consultation(agency),
-                             headers={"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"})
+                             headers={**bearer(stack.token("w-kaigo")),
+                                      "traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"})
     assert posted.status_code == 201
 
     async def spans() -> dict[str, set[str]] | None:

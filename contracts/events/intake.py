@@ -24,3 +24,63 @@ class ConsultationReceived(EventData):
     destination_agency: str | None = None  # set when destination_kind is "agency"
     person_ids: tuple[UUID, ...] = ()
     household_id: UUID | None = None
+
+
+class PersonRegistered(EventData):
+    """A person record was created. Identity stays in intake; only the id travels."""
+
+    person_id: UUID
+    registered_at: AwareDatetime
+
+
+class PersonsMerged(EventData):
+    """Two records were confirmed to be one person (名寄せ); references to `merged_person_id`
+    now mean `surviving_person_id`. Always an explicit act of a person, never automatic."""
+
+    surviving_person_id: UUID
+    merged_person_id: UUID
+    merged_at: AwareDatetime
+
+
+class PersonsUnmerged(EventData):
+    """A merge was undone: `restored_person_id` is a person of its own again."""
+
+    surviving_person_id: UUID
+    restored_person_id: UUID
+    unmerged_at: AwareDatetime
+
+
+class HouseholdChanged(EventData):
+    """A household's membership changed (世帯)."""
+
+    household_id: UUID
+    member_ids: tuple[UUID, ...]
+    changed_at: AwareDatetime
+
+
+class ConsentGranted(EventData):
+    """A person (or their guardian/representative) consented to sharing (個人情報共有の同意).
+    Carries the scope every service needs to decide access; the evidence stays in intake."""
+
+    consent_id: UUID
+    person_id: UUID
+    agencies: tuple[str, ...]  # agency ids, or "*" for every support agency
+    purposes: tuple[str, ...]
+    valid_from: AwareDatetime
+    valid_until: AwareDatetime | None = None
+
+
+class ConsentWithdrawn(EventData):
+    """Consent was withdrawn: sharing under it stops from `withdrawn_at`, everywhere."""
+
+    consent_id: UUID
+    person_id: UUID
+    withdrawn_at: AwareDatetime
+
+
+class ConsentExpired(EventData):
+    """Consent reached its end date."""
+
+    consent_id: UUID
+    person_id: UUID
+    expired_at: AwareDatetime

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -38,8 +39,9 @@ def test_every_snapshot_belongs_to_a_registered_type() -> None:
 
 
 def test_compatibility_rules() -> None:
-    old = {"properties": {"a": {"type": "string"}, "b": {"type": "integer", "default": 0}},
-           "required": ["a"]}
+    old: dict[str, Any] = {"properties": {"a": {"type": "string"},
+                                          "b": {"type": "integer", "default": 0}},
+                           "required": ["a"]}
     optional_added = {**old, "properties": {**old["properties"], "c": {"type": "string", "default": ""}}}
     assert breaking_changes(old, optional_added) == []
     optional_removed = {"properties": {"a": {"type": "string"}}, "required": ["a"]}
@@ -97,6 +99,6 @@ def test_events_are_frozen_and_tolerant_of_unknown_fields() -> None:
             "urgency": "normal", "destination_kind": "general_desk", "added_in_v1_1": "ignored"}
     event = ConsultationReceived.model_validate(data)
     with pytest.raises(ValidationError):
-        event.urgency = "high"  # type: ignore[misc]
+        event.urgency = "high"
     with pytest.raises(ValidationError):  # naive datetimes are refused
         ConsultationReceived.model_validate({**data, "received_at": "2026-11-30T09:00:00"})

@@ -20,5 +20,6 @@ SERVICES: dict[str, int] = {
 
 KAFKA_PORT = 9092
 KAFKA_CONTROLLER_PORT = 9093
+IDP_PORT = 8009  # the development identity provider (JWKS)
 POSTGRES_PORT = 55432  # not 5432: a Debian cluster may already listen there
 MUNICIPALITY_CODE = "132187"  # 福生市 (全国地方公共団体コード)

@@ -48,7 +48,9 @@ class KafkaNode:
         props = self.home / "server.properties"
         props.write_text(text)
         if not (data / "meta.properties").exists():
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            cluster_id = "-"
+            while cluster_id.startswith("-"):  # a leading '-' reads as an option to StorageTool
+                cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             subprocess.run([*self._java(), "kafka.tools.StorageTool", "format", "-t", cluster_id,
                             "-c", str(props)], check=True, capture_output=True)
         return props

@@ -13,9 +13,11 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import databases, proc
 from .catalog import (
+    IDP_PORT,
     KAFKA_CONTROLLER_PORT,
     KAFKA_PORT,
     MUNICIPALITY_CODE,
@@ -35,6 +37,7 @@ class Stack:
     kafka_port: int = KAFKA_PORT
     kafka_controller_port: int = KAFKA_CONTROLLER_PORT
     postgres_port: int = POSTGRES_PORT
+    idp_port: int = IDP_PORT
     service_ports: dict[str, int] = field(default_factory=lambda: dict(SERVICES))
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -46,7 +49,25 @@ class Stack:
     def start_infra(self) -> None:
         self.postgres.start()
         self.kafka.start()
+        self.start_idp()
         asyncio.run(self._prepare())
+
+    # -- the development identity provider ------------------------------------------------
+    @property
+    def idp_key(self) -> Path:
+        return self.home / "idp" / "dev-key.pem"
+
+    def start_idp(self) -> None:
+        pidfile = self.home / "pids" / "idp.pid"
+        if proc.pid_alive(pidfile) and proc.port_open(self.idp_port):
+            return
+        proc.spawn([sys.executable, "-m", "infra.idp", "serve", "--port", str(self.idp_port),
+                    "--key", str(self.idp_key)], self.home / "logs" / "idp.log", pidfile, cwd=ROOT)
+        proc.wait_port(self.idp_port, 20, "dev identity provider", self.home / "logs" / "idp.log")
+
+    def token(self, user: str, **overrides: Any) -> str:
+        from infra.idp.keys import load_or_create_key, mint
+        return mint(load_or_create_key(self.idp_key), user, **overrides)
 
     async def _prepare(self) -> None:
         await ensure_topics(self.kafka.bootstrap)
@@ -70,6 +91,8 @@ class Stack:
         p = name.upper()
         env = {
             f"{p}_DATABASE_URL": databases.service_dsn(self.postgres_port, name),
+            f"{p}_MIGRATION_DATABASE_URL": databases.owner_dsn(self.postgres_port, name),
+            "TSUNAGU_JWKS_URL": f"http://127.0.0.1:{self.idp_port}/.well-known/jwks.json",
             f"{p}_KAFKA_BOOTSTRAP": self.kafka.bootstrap,
             "TSUNAGU_MUNICIPALITY_CODE": MUNICIPALITY_CODE,
             "TSUNAGU_TRACE_FILE": str(self.trace_file(name)),
@@ -117,5 +140,6 @@ class Stack:
     def down(self) -> None:
         for name in self.service_ports:
             self.stop_service(name)
+        proc.stop(self.home / "pids" / "idp.pid")
         self.kafka.stop()
         self.postgres.stop()

@@ -1,5 +1,6 @@
 """Composition root of intake (包括的相談支援)."""
 
+import os
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -7,15 +8,24 @@ from fastapi import FastAPI
 from kit.service import ServiceDefinition, build_app
 
 from .api import router
-from .handlers import HANDLERS
+from .categories import load_categories
+from .handlers import HANDLERS, PERIODIC
+
+
+def _state(app: FastAPI) -> None:
+    app.state.categories = load_categories(os.environ.get("INTAKE_CATEGORIES_FILE"))
+
 
 DEFINITION = ServiceDefinition(
     name="intake",
     title="tsunagu intake — 包括的相談支援",
-    description="Any window of any division records any consultation (断らない相談).",
+    description="Any window of any division records any consultation (断らない相談); people and "
+                "households linked across divisions (名寄せ); consent to share.",
     router=router,
     migrations=Path(__file__).parent / "migrations",
     handlers=HANDLERS,
+    periodic=PERIODIC,
+    on_start=_state,
 )
 
 

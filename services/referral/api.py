@@ -1,14 +1,19 @@
-"""referral's HTTP routes."""
+"""referral's HTTP routes; every read authorised and audited."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel
 
 from contracts.taxonomy import DestinationKind, Urgency
+from kit import views
+from kit.access import AccessDep
 from kit.api import ConnDep, SettingsDep
+from kit.auth import PrincipalDep
+from kit.policy import Record, offices
 from kit.problems import Problem
 
 from . import store
@@ -21,23 +26,38 @@ class ReferralOut(BaseModel):
     consultation_id: uuid.UUID
     destination_kind: DestinationKind
     to_agency: str
+    from_division: str
     categories: list[str]
     urgency: Urgency
     status: str
     requested_at: AwareDatetime
+    person_ids: list[uuid.UUID]
 
 
-@router.get("/referrals", response_model=list[ReferralOut], summary="機関あてのつなぎ一覧")
-async def list_referrals(conn: ConnDep, settings: SettingsDep,
-                         agency: str = Query(min_length=1, max_length=100),
-                         limit: int = Query(50, ge=1, le=200)) -> list[ReferralOut]:
+@router.get("/referrals", response_model=list[ReferralOut],
+            summary="自機関あてのつなぎ一覧 (your own office's referrals)")
+async def list_referrals(principal: PrincipalDep, conn: ConnDep, settings: SettingsDep,
+                         access: AccessDep, agency: str = Query(min_length=1, max_length=100),
+                         limit: int = Query(50, ge=1, le=200)) -> list[dict[str, Any]]:
+    if agency not in offices(principal) or not principal.is_staff:
+        raise Problem(403, "Forbidden", "you may list only your own office's referrals",
+                      type_="urn:tsunagu:problem:forbidden")
     rows = await store.for_agency(conn, agency, settings.municipality_code, limit)
-    return [ReferralOut.model_validate(r) for r in rows]
+    await access.audit_only(principal, "read", "referral_list", agency,
+                            tuple({p for r in rows for p in r["person_ids"]}),
+                            reason="the user's own office")
+    return rows
 
 
 @router.get("/referrals/{referral_id}", response_model=ReferralOut, summary="つなぎを見る")
-async def get_referral(referral_id: uuid.UUID, conn: ConnDep, settings: SettingsDep) -> ReferralOut:
+async def get_referral(referral_id: uuid.UUID, request: Request, principal: PrincipalDep,
+                       conn: ConnDep, settings: SettingsDep, access: AccessDep) -> dict[str, Any]:
     row = await store.get(conn, referral_id, settings.municipality_code)
     if row is None:
         raise Problem(404, "Referral not found", type_="urn:tsunagu:problem:not-found")
-    return ReferralOut.model_validate(row)
+    record = Record(municipality=settings.municipality_code,
+                    holders=frozenset({row["to_agency"], row["from_division"]}),
+                    person_ids=frozenset(row["person_ids"]),
+                    meeting_ids=await views.tabled_in(conn, [row["consultation_id"], *row["person_ids"]]))
+    await access.check(request, principal, record, "read", "referral", str(referral_id))
+    return row

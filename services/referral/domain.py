@@ -8,13 +8,9 @@ from datetime import datetime
 
 from contracts.events.intake import ConsultationReceived
 from contracts.events.referral import ReferralRequested
-from contracts.taxonomy import DestinationKind, Urgency
+from contracts.taxonomy import COORDINATORS, GENERAL_DESK, DestinationKind, Urgency, receiving_office
 
-# Offices that receive consultations when no single agency is named. The promoter (推進員)
-# sits in each division; the general desk (福祉総合相談窓口) and the coordinators
-# (地域福祉コーディネーター) are city-wide.
-GENERAL_DESK = "general-desk"
-COORDINATORS = "coordinators"
+__all__ = ["COORDINATORS", "GENERAL_DESK", "Referral", "open_routing_task"]
 
 
 @dataclass(frozen=True)
@@ -26,33 +22,21 @@ class Referral:
     categories: tuple[str, ...]
     urgency: Urgency
     requested_at: datetime
+    from_division: str = ""
+    person_ids: tuple[uuid.UUID, ...] = ()
     status: str = "requested"
     events: list[ReferralRequested] = field(default_factory=list, compare=False)
 
 
-def receiving_office(event: ConsultationReceived) -> str | None:
-    """Who must act on a consultation; None when the receiving window handles it itself."""
-    match event.destination_kind:
-        case "handled_here":
-            return None
-        case "agency":
-            return event.destination_agency
-        case "promoter":
-            return f"promoter:{event.receiving_division}"
-        case "general_desk":
-            return GENERAL_DESK
-        case "coordinator":
-            return COORDINATORS
-    raise ValueError(f"unknown destination {event.destination_kind!r}")
-
-
 def open_routing_task(event: ConsultationReceived, at: datetime) -> Referral | None:
-    office = receiving_office(event)
+    office = receiving_office(event.destination_kind, event.destination_agency,
+                              event.receiving_division)
     if office is None:
         return None
     referral = Referral(id=uuid.uuid4(), consultation_id=event.consultation_id,
                         destination_kind=event.destination_kind, to_agency=office,
-                        categories=event.categories, urgency=event.urgency, requested_at=at)
+                        categories=event.categories, urgency=event.urgency, requested_at=at,
+                        from_division=event.receiving_division, person_ids=event.person_ids)
     referral.events.append(ReferralRequested(
         referral_id=referral.id, consultation_id=referral.consultation_id, requested_at=at,
         destination_kind=referral.destination_kind, to_agency=office,

@@ -11,8 +11,8 @@ from .domain import Referral
 
 _INSERT = """
 INSERT INTO referrals (id, municipality, consultation_id, destination_kind, to_agency, categories,
-    urgency, status, requested_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    urgency, status, requested_at, from_division, person_ids)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 ON CONFLICT (municipality, consultation_id, to_agency) DO NOTHING
 RETURNING id
 """
@@ -27,7 +27,7 @@ async def add(conn: asyncpg.Connection, r: Referral, municipality: str) -> bool:
     """False when this consultation already has a task for this office."""
     return await conn.fetchval(_INSERT, r.id, municipality, r.consultation_id, r.destination_kind,
                                r.to_agency, list(r.categories), r.urgency, r.status,
-                               r.requested_at) is not None
+                               r.requested_at, r.from_division, list(r.person_ids)) is not None
 
 
 async def get(conn: asyncpg.Connection, referral_id: uuid.UUID,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.intake import domain
+from services.intake.domain import consultations as domain
 
 AT = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 
@@ -15,7 +15,8 @@ def _receive(destination: domain.Destination | None, **kw: object) -> domain.Con
     args: dict[str, object] = dict(received_at=AT, channel="phone", receiving_division="市民課",
                                    received_by="staff-1", main_complaint=" 家賃が払えない ",
                                    categories=("poverty", "housing", "poverty"), urgency="normal",
-                                   destination=destination)
+                                   destination=destination,
+                                   known_categories=frozenset({"poverty", "housing", "abuse"}))
     return domain.receive(**(args | kw))  # type: ignore[arg-type]
 
 

@@ -1,0 +1,122 @@
+"""What the benchmarks share: a stack of their own on bench ports, an open-loop driver,
+percentiles, and the table and JSON file each run leaves behind."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from infra.local import proc
+from infra.local.stack import Stack
+
+Figures = dict[str, float | int | str]
+StackFactory = Callable[..., AbstractAsyncContextManager[Stack]]
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+# Neither `make up` (8001.., 9092, 55432) nor the tests (18001.., 29092, 55433) use these.
+KAFKA_PORT, KAFKA_CONTROLLER_PORT, POSTGRES_PORT, IDP_PORT = 39092, 39093, 55434, 28009
+SERVICE_PORTS = {"intake": 28001, "referral": 28002, "meetings": 28003, "plans": 28004,
+                 "outreach": 28005, "notifications": 28006}
+
+
+def new_stack(extra_env: Mapping[str, str] | None = None) -> Stack:
+    """A Stack (not started) on the bench ports, in a fresh temporary directory of its own."""
+    ports: dict[str, Any] = {"kafka_port": KAFKA_PORT, "kafka_controller_port": KAFKA_CONTROLLER_PORT,
+                             "postgres_port": POSTGRES_PORT, "idp_port": IDP_PORT}
+    busy = [p for p in (*ports.values(), *SERVICE_PORTS.values()) if proc.port_open(p)]
+    if busy:
+        raise RuntimeError(f"bench ports already in use: {busy} (another benchmark still running?)")
+    home = Path(tempfile.mkdtemp(prefix="tsunagu-bench-"))
+    home.chmod(0o755)  # PostgreSQL runs as the postgres user and must traverse it
+    return Stack(home=home, service_ports=dict(SERVICE_PORTS), extra_env=dict(extra_env or {}),
+                 **ports)
+
+
+@asynccontextmanager
+async def bench_stack(*services: str, extra_env: Mapping[str, str] | None = None
+                      ) -> AsyncIterator[Stack]:
+    """Kafka, PostgreSQL and only `services`, started; stopped and deleted afterwards."""
+    stack = new_stack(extra_env)
+    try:
+        # Stack's methods block (and start_infra runs an event loop of its own): use threads.
+        started = time.monotonic()
+        await asyncio.to_thread(stack.start_infra)
+        await asyncio.gather(*(asyncio.to_thread(stack.start_service, s) for s in services))
+        note(f"stack up in {time.monotonic() - started:.1f} s ({', '.join(services)}) in {stack.home}")
+        yield stack
+    finally:
+        await asyncio.to_thread(stack.down)
+        await asyncio.to_thread(shutil.rmtree, stack.home, ignore_errors=True)
+
+
+async def open_loop(rate: float, count: int,
+                    send: Callable[[int], Coroutine[Any, Any, None]]) -> None:
+    """Start send(0..count-1) at fixed intervals of 1/rate, whether earlier sends finished or not."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    tasks: list[asyncio.Task[None]] = []
+    for i in range(count):
+        delay = start + i / rate - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(send(i)))
+    await asyncio.gather(*tasks)
+
+
+def note(text: str) -> None:
+    """Progress on stderr, so stdout stays the table."""
+    print(f"[bench {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0..100), interpolating linearly between closest ranks; nan if empty."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def write_results(name: str, figures: Figures) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(figures, indent=2) + "\n")
+    return path
+
+
+def _fmt(value: float | int | str) -> str:
+    if isinstance(value, float):
+        return f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
+    return str(value)
+
+
+def table(name: str, figures: Figures, baselines: Mapping[str, str]) -> str:
+    """One row per figure; a figure named in `baselines` also shows its baseline and the ratio."""
+    rows = [(name, "value", "baseline", "ratio")]
+    for key, value in figures.items():
+        base_key = baselines.get(key)
+        base = figures.get(base_key) if base_key else None
+        if base is None:
+            rows.append((key, _fmt(value), "", ""))
+            continue
+        ratio = ""
+        if isinstance(value, int | float) and isinstance(base, int | float) and base:
+            ratio = f"{value / base:.2f}x"
+        rows.append((key, _fmt(value), f"{_fmt(base)} ({base_key})", ratio))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = ["  ".join([row[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(row[1:], widths[1:],
+                                                                              strict=True))])
+             for row in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)

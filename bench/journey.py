@@ -1,0 +1,229 @@
+"""The first journey under a fixed offered load, against raw Kafka on the same broker.
+
+A consultation is POSTed to intake; intake's relay publishes it, referral opens a referral and its
+relay publishes that, notifications puts an item in the agency's inbox. Latency is the time from
+the POST being sent to the inbox item being visible in notifications' database. The baseline is a
+plain idempotent producer -> consumer round trip at the same rate for the same time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+import uuid
+from typing import Any
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from infra.local.catalog import MUNICIPALITY_CODE
+from infra.local.databases import service_dsn
+from infra.local.stack import Stack
+
+from .harness import Figures, StackFactory, note, open_loop, percentile
+
+SERVICES = ("intake", "referral", "notifications")
+BASELINES = {"throughput_per_s": "offered_per_s", "p50_ms": "baseline_p50_ms",
+             "p99_ms": "baseline_p99_ms"}
+WARMUP = 20  # sent (and waited for) before measuring: consumer groups join, connections open
+DRAIN_SECONDS = 30.0  # after the last send; what has not arrived by then is lost
+POLL_SECONDS = 0.005
+RAW_TOPIC = "bench.raw"
+
+
+def consultation(agency: str) -> dict[str, Any]:
+    """As tests/helpers.py `consultation(agency)`."""
+    return {
+        "channel": "visit", "receiving_division": "介護福祉課", "received_by": "staff-kaigo-1",
+        "main_complaint": "母の介護と息子のひきこもりで困っている",
+        "categories": ["elderly_care", "8050"], "urgency": "high",
+        "destination": {"kind": "agency", "agency": agency},
+    }
+
+
+class InboxWatcher:
+    """One poller on notifications' database: when is each expected recipient's item visible?
+
+    Only recipients still awaited are asked for (an index lookup of a handful of keys). The time
+    recorded is when the query that first returned the item was issued: the item was committed
+    before that query's snapshot and after the previous one's.
+    """
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self.awaited: set[str] = set()
+        self.seen: dict[str, float] = {}
+        self._arrived = asyncio.Event()
+
+    def expect(self, recipient: str) -> None:
+        self.awaited.add(recipient)
+
+    def forget(self, recipient: str) -> None:
+        self.awaited.discard(recipient)
+        self._arrived.set()  # wakes wait_for, which may be waiting for this one alone
+
+    async def run(self) -> None:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            query = await conn.prepare("SELECT recipient_id FROM inbox_items "
+                                       "WHERE municipality = $1 AND recipient_id = ANY($2::text[])")
+            while True:
+                if self.awaited:
+                    asked = time.perf_counter()
+                    for row in await query.fetch(MUNICIPALITY_CODE, list(self.awaited)):
+                        recipient = row["recipient_id"]
+                        if recipient in self.awaited:
+                            self.awaited.discard(recipient)
+                            self.seen[recipient] = asked
+                            self._arrived.set()
+                await asyncio.sleep(POLL_SECONDS)
+        finally:
+            await conn.close()
+
+    async def wait_for(self, recipients: set[str], timeout: float) -> None:
+        """Until every one of `recipients` has been seen (or forgotten), or `timeout` passes."""
+        deadline = time.perf_counter() + timeout
+        while recipients & self.awaited and time.perf_counter() < deadline:
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), max(deadline - time.perf_counter(), 0))
+            except TimeoutError:
+                break
+
+
+async def journey(stack: Stack, rate: float, seconds: float) -> tuple[list[float], float, int]:
+    """(latencies in s, throughput per s, posted but never seen)."""
+    watcher = InboxWatcher(service_dsn(stack.postgres_port, "notifications"))
+    polling = asyncio.create_task(watcher.run())
+    url = stack.url("intake") + "/consultations"
+    sent: dict[str, float] = {}
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    count = round(rate * seconds)
+    try:
+        headers = {"authorization": f"Bearer {stack.token('w-kaigo')}"}  # a window's staff member
+        async with httpx.AsyncClient(timeout=10, limits=limits, headers=headers) as client:
+            async def post(agency: str) -> None:
+                watcher.expect(agency)
+                sent[agency] = time.perf_counter()
+                try:
+                    response = await client.post(url, json=consultation(agency))
+                    ok = response.status_code == 201
+                except httpx.HTTPError:
+                    ok = False
+                if not ok:  # never accepted: it stays counted as lost
+                    watcher.forget(agency)
+
+            async def warm(i: int) -> None:
+                await post(f"bench-warm-{i}")
+
+            async def measured(i: int) -> None:
+                await post(f"bench-{i}")
+
+            await open_loop(rate, WARMUP, warm)
+            warm_ids = [f"bench-warm-{i}" for i in range(WARMUP)]
+            await watcher.wait_for(set(warm_ids), DRAIN_SECONDS)
+            first = [round((watcher.seen[a] - sent[a]) * 1000) for a in warm_ids[:5] if a in watcher.seen]
+            note(f"journey warm-up: {sum(a in watcher.seen for a in warm_ids)}/{WARMUP} arrived, "
+                 f"first ones after {first} ms; measuring {count} at {rate:g}/s")
+            await open_loop(rate, count, measured)
+            await watcher.wait_for({f"bench-{i}" for i in range(count)}, DRAIN_SECONDS)
+    finally:
+        polling.cancel()
+        await asyncio.gather(polling, return_exceptions=True)
+    ours = [f"bench-{i}" for i in range(count)]
+    arrived = [a for a in ours if a in watcher.seen]
+    latencies = [watcher.seen[a] - sent[a] for a in arrived]
+    span = max((watcher.seen[a] for a in arrived), default=0.0) - sent["bench-0"]
+    return latencies, (len(arrived) / span if span > 0 else 0.0), count - len(arrived)
+
+
+async def raw_kafka(bootstrap: str, rate: float, seconds: float) -> list[float]:
+    """Send -> receive latencies (s) of a plain idempotent producer and a consumer, one partition."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(RAW_TOPIC, 1, 1)])
+    finally:
+        await admin.close()
+    run_id = uuid.uuid4().hex
+    count = round(rate * seconds)
+    latencies: list[float] = []
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+                                linger_ms=0)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                auto_offset_reset="earliest")  # no group: a fresh topic, this run's
+    await producer.start()
+    await consumer.start()
+    consumer.assign([TopicPartition(RAW_TOPIC, 0)])
+    warm_seen = asyncio.Event()
+
+    async def receive() -> None:
+        warm = 0
+        while len(latencies) < count:
+            batch = await consumer.getmany(timeout_ms=1000)
+            now = time.perf_counter()
+            for records in batch.values():
+                for record in records:
+                    body = json.loads(record.value or b"{}")
+                    if body.get("run") != run_id:
+                        continue
+                    if body["warm"]:
+                        warm += 1
+                        if warm == WARMUP:
+                            warm_seen.set()
+                    else:
+                        latencies.append(now - body["t"])
+
+    async def send(i: int, warm: bool) -> None:
+        message = {"run": run_id, "seq": i, "warm": warm, "t": time.perf_counter()}
+        await producer.send_and_wait(RAW_TOPIC, json.dumps(message).encode())
+
+    async def send_warm(i: int) -> None:
+        await send(i, True)
+
+    async def send_measured(i: int) -> None:
+        await send(i, False)
+
+    receiving = asyncio.create_task(receive())
+    try:
+        await open_loop(rate, WARMUP, send_warm)
+        await asyncio.wait([asyncio.ensure_future(warm_seen.wait())], timeout=DRAIN_SECONDS)
+        note(f"baseline warm-up done; measuring {count} at {rate:g}/s")
+        await open_loop(rate, count, send_measured)
+        await asyncio.wait([receiving], timeout=DRAIN_SECONDS)  # what is missing then is lost
+        note(f"baseline: {len(latencies)}/{count} received")
+    finally:
+        receiving.cancel()
+        await asyncio.gather(receiving, return_exceptions=True)
+        await producer.stop()
+        await consumer.stop()
+    return latencies
+
+
+async def run(stack_factory: StackFactory) -> Figures:
+    rate = float(os.environ.get("BENCH_RATE", "20"))
+    seconds = float(os.environ.get("BENCH_SECONDS", "15"))
+    async with stack_factory(*SERVICES) as stack:
+        # The baseline first, with the services idle but up: the same broker, the same machine.
+        raw = await raw_kafka(stack.kafka.bootstrap, rate, seconds)
+        latencies, throughput, lost = await journey(stack, rate, seconds)
+    ms = [x * 1000 for x in latencies]
+    raw_ms = [x * 1000 for x in raw]
+    p50, base_p50 = percentile(ms, 50), percentile(raw_ms, 50)
+    return {
+        "offered_per_s": rate,
+        "throughput_per_s": round(throughput, 2),
+        "p50_ms": round(p50, 2),
+        "p95_ms": round(percentile(ms, 95), 2),
+        "p99_ms": round(percentile(ms, 99), 2),
+        "baseline_p50_ms": round(base_p50, 2),
+        "baseline_p99_ms": round(percentile(raw_ms, 99), 2),
+        "ratio_p50": round(p50 / base_p50, 2) if base_p50 > 0 else float("nan"),
+        "count": round(rate * seconds),
+        "lost": lost,
+        "seconds": seconds,
+    }

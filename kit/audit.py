@@ -1,0 +1,122 @@
+"""Writing and verifying the audit trail.
+
+Each record is written in a transaction of its own, so a denied request is on record even
+though the request fails. Records are chained: hash = sha256(previous hash + canonical JSON),
+taken under a transaction-scoped advisory lock so concurrent writers cannot fork the chain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from opentelemetry import trace
+
+from kit.policy import Action, Outcome
+from kit.principal import Principal
+
+GENESIS = "0" * 64
+_INSERT = """
+INSERT INTO audit_events (id, municipality, at, service, user_id, user_name, roles, agency, action,
+    object_type, object_id, person_ids, purpose, outcome, reason, trace_id, prev_hash, hash)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+"""
+_CHAINED = ("id", "municipality", "at", "service", "user_id", "user_name", "roles", "agency",
+            "action", "object_type", "object_id", "person_ids", "purpose", "outcome", "reason",
+            "trace_id")
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    municipality: str
+    at: datetime
+    service: str
+    principal: Principal
+    action: Action
+    object_type: str
+    object_id: str | None
+    outcome: Outcome
+    reason: str
+    purpose: str = "support"
+    person_ids: tuple[uuid.UUID, ...] = ()
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    trace_id: str | None = field(default_factory=lambda: _trace_id())
+
+    def row(self) -> dict[str, Any]:
+        p = self.principal
+        return {"id": self.id, "municipality": self.municipality, "at": self.at,
+                "service": self.service, "user_id": p.user_id, "user_name": p.name,
+                "roles": sorted(p.roles), "agency": p.agency, "action": self.action,
+                "object_type": self.object_type, "object_id": self.object_id,
+                "person_ids": sorted(self.person_ids), "purpose": self.purpose,
+                "outcome": self.outcome, "reason": self.reason, "trace_id": self.trace_id}
+
+
+def _trace_id() -> str | None:
+    ctx = trace.get_current_span().get_span_context()
+    return format(ctx.trace_id, "032x") if ctx.is_valid else None
+
+
+def chain_hash(prev: str, row: dict[str, Any]) -> str:
+    """sha256 over the previous hash and the row's canonical JSON (UTC times, sorted lists)."""
+    canonical = {k: _canonical(row[k]) for k in _CHAINED}
+    text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256((prev + text).encode()).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, datetime):  # PostgreSQL keeps microseconds: the round trip is exact
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+    if isinstance(value, (list, tuple)):
+        return sorted(str(v) for v in value)
+    return None if value is None else str(value)
+
+
+async def write(conn: asyncpg.Connection, entry: AuditEntry) -> None:
+    """Append one record; call inside a transaction (the chain lock is held until it ends)."""
+    row = entry.row()
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('tsunagu.audit'))")
+    prev = await conn.fetchval("SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+    prev = prev or GENESIS
+    await conn.execute(_INSERT, *(row[k] for k in _CHAINED), prev, chain_hash(prev, row))
+
+
+async def verify(conn: asyncpg.Connection) -> list[int]:
+    """The seq of every record whose hash or link does not hold (empty: the chain is intact)."""
+    broken: list[int] = []
+    prev = GENESIS
+    async with conn.transaction():
+        async for r in conn.cursor("SELECT * FROM audit_events ORDER BY seq"):
+            row = dict(r)
+            if row["prev_hash"] != prev or chain_hash(prev, row) != row["hash"]:
+                broken.append(row["seq"])
+            prev = row["hash"]
+    return broken
+
+
+async def _main(dsn: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        total = await conn.fetchval("SELECT count(*) FROM audit_events")
+        broken = await verify(conn)
+    finally:
+        await conn.close()
+    print(f"{total} audit records; " + ("chain intact" if not broken else
+                                        f"BROKEN at seq {', '.join(map(str, broken[:20]))}"))
+    return 1 if broken else 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m kit.audit",
+                                     description="Verify a service's audit hash chain.")
+    parser.add_argument("service")
+    args = parser.parse_args()
+    from kit.settings import load_settings
+    raise SystemExit(asyncio.run(_main(load_settings(args.service).database_url)))

@@ -1,0 +1,76 @@
+"""Sign-in: RS256 bearer tokens verified against the city identity provider's JWKS.
+
+The token says who the user is, their agency or division, their roles and their city. What it
+does not say is trusted from elsewhere: meeting membership is looked up in the service's own
+view of the meetings service's events, never read from the token.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from kit.principal import ROLES, Principal
+from kit.problems import Problem
+from kit.settings import ServiceSettings
+
+__all__ = ["Principal", "PrincipalDep", "TokenVerifier", "require_staff"]
+_REQUIRED = ["exp", "iat", "sub", "iss", "aud"]
+
+
+class TokenVerifier:
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        # PyJWKClient caches the keys; it refetches only for an unknown key id.
+        self._jwks = jwt.PyJWKClient(settings.jwks_url, cache_keys=True, lifespan=3600, timeout=5)
+
+    def verify(self, token: str) -> Principal:
+        try:
+            key = self._jwks.get_signing_key_from_jwt(token).key
+            claims: dict[str, Any] = jwt.decode(
+                token, key, algorithms=["RS256"], audience=self.settings.jwt_audience,
+                issuer=self.settings.jwt_issuer, options={"require": _REQUIRED}, leeway=30)
+        except jwt.PyJWKClientConnectionError as exc:
+            raise Problem(503, "Identity provider unreachable", str(exc)) from exc
+        except jwt.PyJWTError as exc:
+            raise _unauthorized(f"invalid token: {exc}") from exc
+        roles = claims.get("roles")
+        if not isinstance(roles, list) or not roles or not set(roles) <= ROLES:
+            raise _unauthorized("the token's roles are missing or unknown")
+        for claim in ("agency", "municipality", "name"):
+            if not isinstance(claims.get(claim), str) or not claims[claim]:
+                raise _unauthorized(f"the token has no '{claim}' claim")
+        return Principal(user_id=claims["sub"], name=claims["name"], agency=claims["agency"],
+                         roles=frozenset(roles), municipality=claims["municipality"])
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(401, "Unauthorized", detail, type_="urn:tsunagu:problem:unauthorized",
+                   headers={"WWW-Authenticate": 'Bearer realm="tsunagu"'})
+
+
+async def _principal(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise _unauthorized("a bearer token is required")
+    verifier: TokenVerifier = request.app.state.verifier
+    principal = await run_in_threadpool(verifier.verify, token.strip())
+    if principal.municipality != verifier.settings.municipality_code:
+        raise Problem(403, "Forbidden", "this deployment serves another municipality",
+                      type_="urn:tsunagu:problem:forbidden")
+    request.state.principal = principal
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(_principal)]
+
+
+def require_staff(principal: Principal) -> None:
+    """Writes and searches are for support staff; partners, auditors, operators have their own."""
+    if not principal.is_staff:
+        raise Problem(403, "Forbidden", "this is for support staff (窓口・推進員・コーディネーター・"
+                      "支援関係機関)", type_="urn:tsunagu:problem:forbidden")

@@ -1,0 +1,27 @@
+"""Who is asking: the verified facts of a signed-in user (pure: no I/O, no framework)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+Role = Literal["window_staff", "promoter", "coordinator", "agency_worker", "partner", "auditor",
+               "operator"]
+ROLES: frozenset[str] = frozenset(get_args(Role))
+STAFF_ROLES = frozenset({"window_staff", "promoter", "coordinator", "agency_worker"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    name: str
+    agency: str  # agency, division or office the user works for
+    roles: frozenset[str]
+    municipality: str
+
+    def has(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def is_staff(self) -> bool:
+        return self.has(*STAFF_ROLES)

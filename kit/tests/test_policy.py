@@ -1,0 +1,91 @@
+"""The access policy as a table: each row is one situation a user would check."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from kit.policy import HEALTH, MEETING_NOTES, Consent, Record, Request, decide
+from kit.principal import Principal
+
+NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+PERSON, OTHER_PERSON, MEETING = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+
+
+def who(agency: str, *roles: str, city: str = "132187") -> Principal:
+    return Principal(user_id=f"u-{agency}", name="x", agency=agency, roles=frozenset(roles),
+                     municipality=city)
+
+
+def consent(agencies: set[str], purposes: set[str] = frozenset({"support"}),  # type: ignore[assignment]
+            *, until: datetime | None = None, withdrawn: datetime | None = None,
+            person: uuid.UUID = PERSON) -> Consent:
+    return Consent(person, frozenset(agencies), frozenset(purposes), NOW - timedelta(days=30),
+                   until, withdrawn)
+
+
+CASE = Record(municipality="132187", holders=frozenset({"div-kaigo", "houkatsu-1"}),
+              person_ids=frozenset({PERSON}), meeting_ids=frozenset({MEETING}),
+              field_classes=frozenset({HEALTH, MEETING_NOTES}))
+WINDOW, AGENCY = who("div-kaigo", "window_staff"), who("houkatsu-1", "agency_worker")
+OTHER = who("soudan-1", "agency_worker")
+
+CASES = [
+    # (situation, principal, consents, member_of, break_glass, record, outcome, hidden)
+    ("recording division", WINDOW, (), set(), None, CASE, "permitted", {MEETING_NOTES}),
+    ("holding agency", AGENCY, (), set(), None, CASE, "permitted", {MEETING_NOTES}),
+    ("other agency, no consent", OTHER, (), set(), None, CASE, "denied", set()),
+    ("other agency with consent", OTHER, (consent({"soudan-1"}),), set(), None, CASE,
+     "permitted", {MEETING_NOTES, HEALTH}),
+    ("consent that names health", OTHER, (consent({"soudan-1"}, {"support", "health"}),), set(),
+     None, CASE, "permitted", {MEETING_NOTES}),
+    ("consent to every agency", OTHER, (consent({"*"}),), set(), None, CASE, "permitted",
+     {MEETING_NOTES, HEALTH}),
+    ("consent for another agency", OTHER, (consent({"konkyu"}),), set(), None, CASE, "denied", set()),
+    ("consent expired yesterday", OTHER, (consent({"soudan-1"}, until=NOW - timedelta(days=1)),),
+     set(), None, CASE, "denied", set()),
+    ("consent withdrawn an hour ago", OTHER,
+     (consent({"soudan-1"}, withdrawn=NOW - timedelta(hours=1)),), set(), None, CASE, "denied", set()),
+    ("consent of only one of two persons", OTHER, (consent({"soudan-1"}),), set(), None,
+     Record("132187", frozenset({"div-kaigo"}), frozenset({PERSON, OTHER_PERSON})), "denied", set()),
+    ("支援会議 member", OTHER, (), {MEETING}, None, CASE, "permitted", {HEALTH}),
+    ("member of another meeting", OTHER, (), {uuid.uuid4()}, None, CASE, "denied", set()),
+    ("106-6 material: consent does not open it", OTHER, (consent({"*"}),), set(), None,
+     Record("132187", frozenset({"coordinators"}), frozenset({PERSON}), frozenset({MEETING}),
+            confidential_106_6=True), "denied", set()),
+    ("106-6 material: member", OTHER, (), {MEETING}, None,
+     Record("132187", frozenset({"coordinators"}), frozenset({PERSON}), frozenset({MEETING}),
+            confidential_106_6=True, field_classes=frozenset({MEETING_NOTES})), "permitted", set()),
+    ("106-6 material: no break-glass", OTHER, (), set(), "life may be at risk tonight",
+     Record("132187", frozenset({"coordinators"}), frozenset({PERSON}), confidential_106_6=True),
+     "denied", set()),
+    ("partner", who("minsei", "partner"), (consent({"*"}),), set(), None, CASE, "denied", set()),
+    ("auditor", who("audit", "auditor"), (), set(), None, CASE, "denied", set()),
+    ("operator", who("ops", "operator"), (), set(), None, CASE, "denied", set()),
+    ("another city's user", who("div-kaigo", "window_staff", city="132012"), (), set(), None,
+     CASE, "denied", set()),
+    ("promoter of the recording division", who("div-kaigo", "promoter"), (), set(), None,
+     Record("132187", frozenset({"promoter:div-kaigo"})), "permitted", set()),
+    ("break-glass with a reason", OTHER, (), set(), "緊急: 本人の生命に危険がある", CASE,
+     "break-glass", {MEETING_NOTES}),
+    ("break-glass without a real reason", OTHER, (), set(), "x", CASE, "denied", set()),
+    ("partner cannot break glass", who("minsei", "partner"), (), set(), "緊急: 本人の生命に危険がある",
+     CASE, "denied", set()),
+]
+
+
+@pytest.mark.parametrize(("situation", "principal", "consents", "member_of", "glass", "record",
+                          "outcome", "hidden"), CASES, ids=[c[0] for c in CASES])
+def test_policy(situation: str, principal: Principal, consents: tuple[Consent, ...],
+                member_of: set[uuid.UUID], glass: str | None, record: Record, outcome: str,
+                hidden: set[str]) -> None:
+    decision = decide(Request(principal, "read", NOW, consents, frozenset(member_of), glass), record)
+    assert decision.outcome == outcome, decision.reason
+    assert decision.hidden == frozenset(hidden)
+
+
+def test_consent_starts_at_its_date() -> None:
+    future = Consent(PERSON, frozenset({"soudan-1"}), frozenset({"support"}), NOW + timedelta(days=1))
+    assert decide(Request(OTHER, "read", NOW, (future,)), CASE).outcome == "denied"

@@ -1,0 +1,122 @@
+"""Consents to share: record, list, withdraw."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import AwareDatetime, BaseModel, Field
+
+from kit import views
+from kit.access import AccessDep
+from kit.api import ConnDep, SettingsDep, UowDep
+from kit.auth import PrincipalDep, require_staff
+from kit.clock import now
+from kit.problems import Problem
+
+from ..domain import consents as domain
+from ..store import consents as store
+from ..store import persons as person_store
+from . import records
+
+router = APIRouter(tags=["同意 consents"])
+
+
+class ConsentIn(BaseModel):
+    given_by: domain.GivenBy = "person"
+    given_by_name: str | None = Field(None, max_length=100, description="guardian/representative")
+    agencies: list[str] = Field(min_length=1, max_length=50, description='agency ids, or "*"')
+    purposes: list[str] = Field(default_factory=lambda: ["support"], min_length=1)
+    method: domain.Method
+    given_at: AwareDatetime | None = None
+    valid_until: AwareDatetime | None = None
+    evidence_ref: str | None = Field(None, max_length=200, description="the signed form's reference")
+
+
+class ConsentOut(BaseModel):
+    id: uuid.UUID
+    person_id: uuid.UUID
+    given_by: str
+    given_by_name: str | None
+    agencies: list[str]
+    purposes: list[str]
+    method: str
+    given_at: AwareDatetime
+    valid_until: AwareDatetime | None
+    evidence_ref: str | None
+    withdrawn_at: AwareDatetime | None
+    status: Literal["active", "expired", "withdrawn", "not_yet_valid"]
+
+
+class WithdrawIn(BaseModel):
+    reason: str | None = Field(None, max_length=1000)
+
+
+def _out(c: domain.ConsentRecord) -> dict[str, Any]:
+    at = now()
+    status = ("withdrawn" if c.withdrawn_at else "expired" if c.valid_until and c.valid_until <= at
+              else "not_yet_valid" if c.given_at > at else "active")
+    return {**c.__dict__, "status": status}
+
+
+async def _person_for(request: Request, principal: Any, conn: Any, access: Any, person_id: uuid.UUID,
+                      municipality: str, action: Any) -> None:
+    row = await person_store.get(conn, person_id, municipality)
+    if row is None:
+        raise records.not_found("Person")
+    await access.check(request, principal, await records.person(conn, row, municipality), action,
+                       "consents", str(person_id))
+
+
+@router.post("/persons/{person_id}/consents", status_code=201, response_model=ConsentOut,
+             summary="個人情報共有の同意を記録する")
+async def give(person_id: uuid.UUID, body: ConsentIn, request: Request, principal: PrincipalDep,
+               uow: UowDep, settings: SettingsDep, access: AccessDep) -> dict[str, Any]:
+    require_staff(principal)
+    m = settings.municipality_code
+    async with uow:
+        await _person_for(request, principal, uow.conn, access, person_id, m, "write")
+        try:
+            record, granted = domain.give(person_id, body.given_by, body.given_by_name,
+                                          tuple(body.agencies), tuple(body.purposes), body.method,
+                                          body.given_at or now(), body.valid_until, body.evidence_ref,
+                                          now())
+        except domain.ConsentRuleBroken as exc:
+            raise Problem(422, "Invalid consent", str(exc)) from exc
+        await store.add(uow.conn, record, m, principal.user_id, principal.agency)
+        await views.apply_consent_granted(uow.conn, granted, m)  # intake's own view: at once
+        uow.record(granted)
+        await uow.commit()
+    return _out(record)
+
+
+@router.get("/persons/{person_id}/consents", response_model=list[ConsentOut], summary="同意の一覧")
+async def list_consents(person_id: uuid.UUID, request: Request, principal: PrincipalDep,
+                        conn: ConnDep, settings: SettingsDep, access: AccessDep) -> list[dict[str, Any]]:
+    await _person_for(request, principal, conn, access, person_id, settings.municipality_code, "read")
+    return [_out(c) for c in await store.of_persons(conn, [person_id])]
+
+
+@router.post("/consents/{consent_id}/withdraw", response_model=ConsentOut, summary="同意を撤回する")
+async def withdraw(consent_id: uuid.UUID, body: WithdrawIn, request: Request, principal: PrincipalDep,
+                   uow: UowDep, settings: SettingsDep, access: AccessDep) -> dict[str, Any]:
+    require_staff(principal)
+    m = settings.municipality_code
+    async with uow:
+        record = await store.get(uow.conn, consent_id, m, for_update=True)
+        if record is None:
+            raise records.not_found("Consent")
+        await _person_for(request, principal, uow.conn, access, record.person_id, m, "write")
+        try:
+            withdrawn = domain.withdraw(record, now())
+        except domain.ConsentRuleBroken as exc:
+            raise Problem(409, "Already withdrawn", str(exc)) from exc
+        await store.mark_withdrawn(uow.conn, consent_id, withdrawn.withdrawn_at, principal.user_id,
+                                   body.reason)
+        await views.apply_consent_ended(uow.conn, consent_id, withdrawn.withdrawn_at)
+        uow.record(withdrawn)
+        await uow.commit()
+    updated = await store.get(request.app.state.pool, consent_id, m)
+    assert updated is not None
+    return _out(updated)

@@ -1,0 +1,167 @@
+"""Consultations: record at any window; read under the access policy."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request, Response
+from pydantic import AwareDatetime, BaseModel, Field
+
+from contracts.taxonomy import Channel, DestinationKind, Urgency
+from kit.access import AccessDep, redact
+from kit.api import ConnDep, SettingsDep, UowDep
+from kit.auth import PrincipalDep, require_staff
+from kit.clock import now
+from kit.policy import HEALTH
+from kit.problems import Problem
+
+from ..domain import consultations as domain
+from ..store import consents as consent_store
+from ..store import consultations as store
+from . import records
+
+router = APIRouter(tags=["相談受付 consultations"])
+PROTECTED = {"health_notes": HEALTH}
+
+
+class DestinationIn(BaseModel):
+    kind: DestinationKind
+    agency: str | None = None
+
+
+class HandoverIn(BaseModel):
+    """共通の様式 (common hand-over form)."""
+
+    main_complaint: str | None = Field(None, description="主訴; defaults to the consultation's")
+    reason: str = Field(min_length=1, max_length=2000, description="つなぐ理由")
+    consent_id: uuid.UUID | None = Field(None, description="the consent to share it relies on")
+
+
+class IntakeSheet(BaseModel):
+    """インテーク・アセスメントシート items the national report counts (README: 国への報告)."""
+
+    consulter: Literal["self", "family", "agency", "welfare_commissioner", "other"] | None = None
+    age_band: Literal["under_20", "20s", "30s", "40s", "50s", "60s", "70s", "80_and_over",
+                      "unknown"] | None = None
+    sex: Literal["male", "female", "other", "unknown"] | None = None
+    household_type: Literal["single", "couple", "parent_child", "three_generations", "other",
+                            "unknown"] | None = None
+    employment: Literal["employed", "unemployed", "student", "retired", "unknown"] | None = None
+    public_assistance: bool | None = Field(None, description="生活保護受給")
+    disability_certificate: bool | None = Field(None, description="障害者手帳")
+    long_term_care_certified: bool | None = Field(None, description="要介護認定")
+
+
+class ConsultationIn(BaseModel):
+    received_at: AwareDatetime | None = None
+    channel: Channel
+    main_complaint: str = Field(min_length=1, max_length=10000, description="主訴")
+    categories: list[str] = Field(default_factory=list, max_length=30)
+    urgency: Urgency = "normal"
+    destination: DestinationIn | None = Field(
+        default=None, description="必須: 断らない相談 — every consultation goes somewhere")
+    person_ids: list[uuid.UUID] = Field(default_factory=list, max_length=20)
+    household_id: uuid.UUID | None = None
+    handover: HandoverIn | None = None
+    intake_sheet: IntakeSheet | None = None
+    health_notes: str | None = Field(None, max_length=10000, description="health details (protected)")
+
+
+class ConsultationOut(BaseModel):
+    id: uuid.UUID
+    received_at: AwareDatetime
+    channel: Channel
+    receiving_division: str
+    received_by: str
+    main_complaint: str
+    categories: list[str]
+    urgency: Urgency
+    destination: DestinationIn
+    person_ids: list[uuid.UUID]
+    household_id: uuid.UUID | None
+    handover: dict[str, Any] | None
+    intake_sheet: dict[str, Any] | None
+    health_notes: str | None
+
+
+@router.get("/categories", summary="相談分野の一覧 (taxonomy, Japanese and English labels)")
+async def categories(request: Request) -> dict[str, dict[str, str]]:
+    result: dict[str, dict[str, str]] = request.app.state.categories
+    return result
+
+
+@router.post("/consultations", status_code=201, response_model=ConsultationOut,
+             summary="相談を受け付ける (record a consultation at any window)")
+async def post_consultation(body: ConsultationIn, request: Request, principal: PrincipalDep,
+                            uow: UowDep, settings: SettingsDep, access: AccessDep,
+                            response: Response) -> dict[str, Any]:
+    require_staff(principal)  # the window is the user's own: receiving division from the token
+    at = body.received_at or now()
+    async with uow:
+        consents = [(c.id, c.as_policy()) for c in
+                    await consent_store.of_persons(uow.conn, body.person_ids)]
+        try:
+            dest = domain.Destination(body.destination.kind, body.destination.agency) \
+                if body.destination else None
+            handover = domain.Handover(body.handover.main_complaint or body.main_complaint,
+                                       body.handover.reason, body.handover.consent_id) \
+                if body.handover else None
+            c = domain.receive(
+                received_at=at, channel=body.channel, receiving_division=principal.agency,
+                received_by=principal.user_id, main_complaint=body.main_complaint,
+                categories=tuple(body.categories), urgency=body.urgency, destination=dest,
+                known_categories=frozenset(request.app.state.categories),
+                person_ids=tuple(body.person_ids), household_id=body.household_id,
+                handover=handover, consents=consents,
+                intake_sheet=body.intake_sheet.model_dump(exclude_none=True) if body.intake_sheet else None,
+                health_notes=body.health_notes)
+        except domain.NoDestination as exc:
+            raise Problem(422, "Consultation has no destination", str(exc),
+                          type_="urn:tsunagu:problem:no-destination") from exc
+        except domain.HandoverRefused as exc:
+            raise Problem(422, "Hand-over refused", str(exc),
+                          type_="urn:tsunagu:problem:handover-refused") from exc
+        except ValueError as exc:
+            raise Problem(422, "Invalid consultation", str(exc)) from exc
+        await _check_links(uow.conn, body, settings.municipality_code)
+        await store.add(uow.conn, c, settings.municipality_code)
+        uow.record(*c.events)
+        await uow.commit()
+    await access.audit_only(principal, "write", "consultation", str(c.id), c.person_ids,
+                            reason="recorded at the user's own window")
+    response.headers["Location"] = f"/consultations/{c.id}"
+    row = await store.get(request.app.state.pool, c.id, settings.municipality_code)
+    assert row is not None
+    return _out(row)
+
+
+async def _check_links(conn: Any, body: ConsultationIn, municipality: str) -> None:
+    if body.person_ids:
+        found = await conn.fetchval("SELECT count(*) FROM persons WHERE id = ANY($1::uuid[]) "
+                                    "AND municipality = $2", body.person_ids, municipality)
+        if found != len(set(body.person_ids)):
+            raise Problem(422, "Unknown person", "register the person first (POST /persons)")
+    if body.household_id and not await conn.fetchval(
+            "SELECT 1 FROM households WHERE id = $1 AND municipality = $2", body.household_id,
+            municipality):
+        raise Problem(422, "Unknown household")
+
+
+@router.get("/consultations/{consultation_id}", response_model=ConsultationOut,
+            summary="相談記録を見る")
+async def get_consultation(consultation_id: uuid.UUID, request: Request, principal: PrincipalDep,
+                           conn: ConnDep, settings: SettingsDep, access: AccessDep) -> dict[str, Any]:
+    row = await store.get(conn, consultation_id, settings.municipality_code)
+    if row is None:
+        raise records.not_found("Consultation")
+    record = await records.consultation(conn, row, settings.municipality_code)
+    decision = await access.check(request, principal, record, "read", "consultation",
+                                  str(consultation_id))
+    return redact(_out(row), decision, PROTECTED)
+
+
+def _out(row: dict[str, Any]) -> dict[str, Any]:
+    return {**{k: row[k] for k in ConsultationOut.model_fields if k in row and k != "destination"},
+            "destination": {"kind": row["destination_kind"], "agency": row["destination_agency"]},
+            "person_ids": list(row["person_ids"])}

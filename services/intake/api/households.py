@@ -1,0 +1,126 @@
+"""Households (世帯): membership, and the household view across divisions."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import AwareDatetime, BaseModel, Field
+
+from kit.access import AccessDep, redact
+from kit.api import ConnDep, SettingsDep, UowDep
+from kit.auth import PrincipalDep, require_staff
+from kit.clock import now
+from kit.problems import Problem
+
+from ..domain import persons as domain
+from ..store import consultations as consultation_store
+from ..store import households as store
+from ..store import persons as person_store
+from . import records
+from .consultations import PROTECTED, _out
+
+router = APIRouter(tags=["本人・世帯 persons"])
+
+
+class MemberIn(BaseModel):
+    person_id: uuid.UUID
+    relation: str = Field(description=f"one of {', '.join(domain.RELATIONS)}")
+
+
+class HouseholdIn(BaseModel):
+    address: str | None = Field(None, max_length=200)
+    members: list[MemberIn] = Field(min_length=1, max_length=30)
+
+
+class HouseholdOut(BaseModel):
+    id: uuid.UUID
+    address: str | None
+    members: list[dict[str, Any]]
+    consultations: list[dict[str, Any]] = []
+    hidden_consultations: int = Field(0, description="consultations the user may not see")
+    created_at: AwareDatetime
+
+
+@router.post("/households", status_code=201, response_model=HouseholdOut, summary="世帯を登録する")
+async def create(body: HouseholdIn, principal: PrincipalDep, uow: UowDep, settings: SettingsDep,
+                 access: AccessDep) -> dict[str, Any]:
+    require_staff(principal)
+    household_id, at = uuid.uuid4(), now()
+    async with uow:
+        await store.add(uow.conn, household_id, settings.municipality_code, body.address,
+                        principal.user_id, at)
+        await _set_members(uow, household_id, body.members, settings.municipality_code)
+        await uow.commit()
+    await access.audit_only(principal, "write", "household", str(household_id),
+                            tuple(m.person_id for m in body.members))
+    return {"id": household_id, "address": body.address, "created_at": at,
+            "members": [m.model_dump() for m in body.members]}
+
+
+@router.put("/households/{household_id}/members", response_model=HouseholdOut,
+            summary="世帯員を更新する")
+async def set_members(household_id: uuid.UUID, body: HouseholdIn, principal: PrincipalDep,
+                      uow: UowDep, settings: SettingsDep, access: AccessDep) -> dict[str, Any]:
+    require_staff(principal)
+    async with uow:
+        if not await store.exists(uow.conn, household_id, settings.municipality_code):
+            raise records.not_found("Household")
+        await _set_members(uow, household_id, body.members, settings.municipality_code)
+        await uow.commit()
+        row = await store.get(uow.conn, household_id, settings.municipality_code)
+    await access.audit_only(principal, "write", "household", str(household_id),
+                            tuple(m.person_id for m in body.members))
+    return {**(row or {})}
+
+
+async def _set_members(uow: Any, household_id: uuid.UUID, members: list[MemberIn],
+                       municipality: str) -> None:
+    by_person = {m.person_id: m.relation for m in members}
+    try:
+        uow.record(domain.household_changed(household_id, by_person, now()))
+    except domain.PersonRuleBroken as exc:
+        raise Problem(422, "Invalid household", str(exc)) from exc
+    found = await uow.conn.fetchval("SELECT count(*) FROM persons WHERE id = ANY($1::uuid[]) AND "
+                                    "municipality = $2", list(by_person), municipality)
+    if found != len(by_person):
+        raise Problem(422, "Unknown person", "register every member first (POST /persons)")
+    await store.set_members(uow.conn, household_id, by_person)
+
+
+@router.get("/households/{household_id}", response_model=HouseholdOut,
+            summary="世帯の全体像 (every consultation across divisions, as far as you may see)")
+async def view(household_id: uuid.UUID, request: Request, principal: PrincipalDep, conn: ConnDep,
+               settings: SettingsDep, access: AccessDep) -> dict[str, Any]:
+    m = settings.municipality_code
+    household = await store.get(conn, household_id, m)
+    if household is None:
+        raise records.not_found("Household")
+    member_ids = [x["person_id"] for x in household["members"]]
+    # The household itself is visible to whoever may see one of its members.
+    visible_members = []
+    for member in household["members"]:
+        row = await person_store.get(conn, member["person_id"], m)
+        record = await records.person(conn, row or {}, m)
+        try:
+            await access.check(request, principal, record, "read", "person", str(member["person_id"]))
+            visible_members.append({**member, **{k: row[k] for k in (
+                "family_name", "given_name", "family_kana", "given_kana", "birth_date")}} if row else member)
+        except Problem:
+            visible_members.append({"person_id": member["person_id"], "relation": member["relation"],
+                                    "restricted": True})
+    if not any(not v.get("restricted") for v in visible_members):
+        raise Problem(403, "Forbidden", "you may see no member of this household",
+                      type_="urn:tsunagu:problem:forbidden")
+    shown, hidden = [], 0
+    for row in await consultation_store.of_household(conn, member_ids, household_id, m):
+        record = await records.consultation(conn, row, m)
+        try:
+            decision = await access.check(request, principal, record, "read", "consultation",
+                                          str(row["id"]))
+            shown.append(redact(_out(row), decision, PROTECTED))
+        except Problem:
+            hidden += 1
+    return {**household, "members": visible_members, "consultations": shown,
+            "hidden_consultations": hidden}

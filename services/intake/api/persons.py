@@ -1,0 +1,178 @@
+"""Persons (名寄せ): register, read, find candidates, merge and unmerge."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import AwareDatetime, BaseModel, Field
+
+from kit.access import AccessDep
+from kit.api import ConnDep, SettingsDep, UowDep
+from kit.auth import PrincipalDep, require_staff
+from kit.clock import now
+from kit.problems import Problem
+
+from ..domain import matching, names
+from ..domain import persons as domain
+from ..store import persons as store
+from . import records
+
+router = APIRouter(tags=["本人・世帯 persons"])
+SEARCHES_PER_MINUTE = 30  # per user: enough for a window, too few to harvest the register
+MAX_CANDIDATES = 5
+
+
+class PersonIn(BaseModel):
+    family_name: str = Field(min_length=1, max_length=50, description="氏（入力どおり）")
+    given_name: str = Field(min_length=1, max_length=50, description="名（入力どおり）")
+    family_kana: str = Field(min_length=1, max_length=50, description="氏フリガナ")
+    given_kana: str = Field(min_length=1, max_length=50, description="名フリガナ")
+    birth_date: date | None = None
+    sex: str | None = Field(None, max_length=20)
+    address: str | None = Field(None, max_length=200)
+    phone: str | None = Field(None, max_length=30)
+    atena_number: str | None = Field(None, pattern=r"^[0-9]{1,15}$", description="宛名番号")
+
+
+class PersonOut(PersonIn):
+    id: uuid.UUID
+    merged_into: uuid.UUID | None
+    registered_agency: str
+    registered_at: AwareDatetime
+    merges: list[dict[str, Any]] = []
+
+
+class CandidateOut(BaseModel):
+    person_id: uuid.UUID
+    score: float
+    reasons: list[str]
+    family_name: str
+    given_name: str
+    family_kana: str
+    given_kana: str
+    birth_date: date | None
+
+
+class MergeIn(BaseModel):
+    person_id: uuid.UUID = Field(description="the record to merge into this one, or to restore")
+    reason: str = Field(min_length=5, max_length=1000)
+
+
+@router.post("/persons", status_code=201, response_model=PersonOut, summary="本人を登録する")
+async def register(body: PersonIn, principal: PrincipalDep, uow: UowDep, settings: SettingsDep,
+                   access: AccessDep) -> dict[str, Any]:
+    require_staff(principal)
+    try:
+        person = domain.register(domain.Identity(**body.model_dump()), principal.agency,
+                                 principal.user_id, now())
+    except domain.PersonRuleBroken as exc:
+        raise Problem(422, "Invalid person", str(exc)) from exc
+    async with uow:
+        if body.atena_number and (existing := await store.by_atena(
+                uow.conn, settings.municipality_code, body.atena_number)):
+            raise Problem(409, "Person number already registered",
+                          "this 宛名番号 belongs to a registered person: link to them instead",
+                          type_="urn:tsunagu:problem:duplicate-atena", person_id=str(existing))
+        await store.add(uow.conn, person, settings.municipality_code)
+        uow.record(*person.events)
+        await uow.commit()
+    await access.audit_only(principal, "write", "person", str(person.id), (person.id,),
+                            reason="registered at the user's window")
+    return {**body.model_dump(), "id": person.id, "merged_into": None,
+            "registered_agency": principal.agency, "registered_at": person.registered_at}
+
+
+@router.get("/persons/candidates", response_model=list[CandidateOut],
+            summary="名寄せ候補を探す (bounded and audited)")
+async def candidates(principal: PrincipalDep, conn: ConnDep, settings: SettingsDep,
+                     access: AccessDep,
+                     family_kana: str = Query("", max_length=50),
+                     given_kana: str = Query("", max_length=50),
+                     family_name: str = Query("", max_length=50),
+                     given_name: str = Query("", max_length=50),
+                     birth_date: date | None = None, address: str | None = Query(None, max_length=200),
+                     phone: str | None = Query(None, max_length=30),
+                     atena_number: str | None = Query(None, pattern=r"^[0-9]{1,15}$")
+                     ) -> list[dict[str, Any]]:
+    require_staff(principal)
+    kana = names.normalize_kana(family_kana + given_kana)
+    if len(kana) < 3 and not atena_number:
+        raise Problem(422, "Query too short", "give at least three kana of the reading, or a "
+                      "person number: the register cannot be browsed")
+    recent = await conn.fetchval("SELECT count(*) FROM audit_events WHERE user_id = $1 AND "
+                                 "action = 'search' AND at > now() - interval '1 minute'",
+                                 principal.user_id)
+    if recent >= SEARCHES_PER_MINUTE:
+        raise Problem(429, "Too many searches", f"at most {SEARCHES_PER_MINUTE} a minute per user",
+                      headers={"Retry-After": "60"})
+    probe = matching.Probe(
+        kana_key=kana, kanji_key=names.normalize_kanji(family_name + given_name),
+        birth_date=birth_date, address_key=names.normalize_address(address) if address else None,
+        phone_key=names.normalize_phone(phone) if phone else None, atena_number=atena_number)
+    known = await store.candidates(conn, settings.municipality_code, probe,
+                                   [kana, *domain.deletions(kana)])
+    ranked = matching.rank(probe, known, MAX_CANDIDATES)
+    people = await store.summaries(conn, [c.person_id for c in ranked])
+    await access.audit_only(principal, "search", "person_candidates", None,
+                            tuple(c.person_id for c in ranked), reason="名寄せ候補の照会")
+    return [{**people[c.person_id], "person_id": c.person_id, "score": c.score,
+             "reasons": list(c.reasons)} for c in ranked]
+
+
+@router.get("/persons/{person_id}", response_model=PersonOut, summary="本人の記録を見る")
+async def get_person(person_id: uuid.UUID, request: Request, principal: PrincipalDep,
+                     conn: ConnDep, settings: SettingsDep, access: AccessDep) -> dict[str, Any]:
+    row = await store.get(conn, person_id, settings.municipality_code)
+    if row is None:
+        raise records.not_found("Person")
+    await access.check(request, principal, await records.person(conn, row, settings.municipality_code),
+                       "read", "person", str(person_id))
+    return {**row, "merges": await store.merge_history(conn, person_id)}
+
+
+@router.post("/persons/{person_id}/merge", response_model=PersonOut,
+             summary="同一人物として統合する (explicit, audited, reversible)")
+async def merge(person_id: uuid.UUID, body: MergeIn, request: Request, principal: PrincipalDep,
+                uow: UowDep, settings: SettingsDep, access: AccessDep) -> dict[str, Any]:
+    return await _merge_or_unmerge(person_id, body, request, principal, uow, settings, access, True)
+
+
+@router.post("/persons/{person_id}/unmerge", response_model=PersonOut, summary="統合を取り消す")
+async def unmerge(person_id: uuid.UUID, body: MergeIn, request: Request, principal: PrincipalDep,
+                  uow: UowDep, settings: SettingsDep, access: AccessDep) -> dict[str, Any]:
+    return await _merge_or_unmerge(person_id, body, request, principal, uow, settings, access, False)
+
+
+async def _merge_or_unmerge(person_id: uuid.UUID, body: MergeIn, request: Request,
+                            principal: Any, uow: Any, settings: Any, access: Any,
+                            merging: bool) -> dict[str, Any]:
+    require_staff(principal)
+    m = settings.municipality_code
+    async with uow:
+        found = [await store.get(uow.conn, pid, m) for pid in (person_id, body.person_id)]
+        rows = [r for r in found if r is not None]
+        if len(rows) != 2:
+            raise records.not_found("Person")
+        for row in rows:  # the user must have the right to see both records
+            await access.check(request, principal, await records.person(uow.conn, row, m), "write",
+                               "person", str(row["id"]))
+        surviving, other = [await store.state(uow.conn, pid, m) for pid in (person_id, body.person_id)]
+        assert surviving and other
+        at = now()
+        try:
+            if merging:
+                uow.record(domain.merge(surviving, other, at))
+                await store.record_merge(uow.conn, m, person_id, other.id, body.reason,
+                                         principal.user_id, at)
+            else:
+                uow.record(domain.unmerge(surviving, other, at))
+                await store.record_unmerge(uow.conn, other.id, body.reason, principal.user_id, at)
+        except domain.PersonRuleBroken as exc:
+            raise Problem(409, "Merge refused" if merging else "Unmerge refused", str(exc)) from exc
+        await uow.commit()
+    updated = await store.get(request.app.state.pool, person_id, m)
+    assert updated is not None
+    return {**updated, "merges": await store.merge_history(request.app.state.pool, person_id)}

@@ -1,0 +1,1 @@
+"""intake's SQL, one module per aggregate."""

@@ -1,0 +1,57 @@
+"""Consultations' SQL."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict
+from typing import Any
+
+import asyncpg
+
+from ..domain.consultations import Consultation
+
+_INSERT = """
+INSERT INTO consultations (id, municipality, received_at, channel, receiving_division, received_by,
+    main_complaint, categories, urgency, destination_kind, destination_agency, household_id,
+    handover, intake_sheet, health_notes)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+"""
+_LINK = "INSERT INTO consultation_persons (consultation_id, person_id) SELECT $1, unnest($2::uuid[])"
+_GET = """
+SELECT c.*, coalesce(array_agg(cp.person_id) FILTER (WHERE cp.person_id IS NOT NULL), '{}')
+       AS person_ids
+FROM consultations c LEFT JOIN consultation_persons cp ON cp.consultation_id = c.id
+WHERE c.id = $1 AND c.municipality = $2 GROUP BY c.id
+"""
+_OF_PERSONS = """
+SELECT c.*, coalesce(array_agg(cp2.person_id) FILTER (WHERE cp2.person_id IS NOT NULL), '{}')
+       AS person_ids
+FROM consultations c
+LEFT JOIN consultation_persons cp2 ON cp2.consultation_id = c.id
+WHERE c.municipality = $2 AND (c.household_id = $3 OR c.id IN (
+    SELECT consultation_id FROM consultation_persons WHERE person_id = ANY($1::uuid[])))
+GROUP BY c.id ORDER BY c.received_at DESC LIMIT 200
+"""
+
+
+async def add(conn: asyncpg.Connection, c: Consultation, municipality: str) -> None:
+    handover = json.loads(json.dumps(asdict(c.handover), default=str)) if c.handover else None
+    await conn.execute(_INSERT, c.id, municipality, c.received_at, c.channel, c.receiving_division,
+                       c.received_by, c.main_complaint, list(c.categories), c.urgency,
+                       c.destination.kind, c.destination.agency, c.household_id, handover,
+                       c.intake_sheet or None, c.health_notes)
+    if c.person_ids:
+        await conn.execute(_LINK, c.id, list(c.person_ids))
+
+
+async def get(conn: asyncpg.Connection, consultation_id: uuid.UUID,
+              municipality: str) -> dict[str, Any] | None:
+    row = await conn.fetchrow(_GET, consultation_id, municipality)
+    return dict(row) if row else None
+
+
+async def of_household(conn: asyncpg.Connection, person_ids: list[uuid.UUID],
+                       household_id: uuid.UUID | None, municipality: str) -> list[dict[str, Any]]:
+    """Every consultation touching these people or this household, across divisions."""
+    return [dict(r) for r in await conn.fetch(_OF_PERSONS, person_ids, municipality, household_id)]
