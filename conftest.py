@@ -4,6 +4,7 @@ development stack started by `make up` is never touched."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -17,7 +18,10 @@ from infra.local import databases
 from infra.local.catalog import SERVICES
 from infra.local.stack import Stack
 
-TEST_PORTS = {name: port + 10000 for name, port in SERVICES.items()}
+# Fixed test ports (a `make up` stack uses others); TSUNAGU_TEST_PORT_OFFSET shifts them all,
+# for two suites on one machine.
+OFFSET = int(os.environ.get("TSUNAGU_TEST_PORT_OFFSET", "0"))
+TEST_PORTS = {name: port + 10000 + OFFSET for name, port in SERVICES.items()}
 
 
 @pytest.fixture(scope="session")
@@ -25,8 +29,8 @@ def stack() -> Iterator[Stack]:
     # Not pytest's tmp_path: its root is private to us, and PostgreSQL runs as its own user.
     home = Path(tempfile.mkdtemp(prefix="tsunagu-test-"))
     home.chmod(0o755)
-    s = Stack(home=home, kafka_port=29092, kafka_controller_port=29093, postgres_port=55433,
-              service_ports=dict(TEST_PORTS),
+    s = Stack(home=home, kafka_port=29092 + OFFSET, kafka_controller_port=29093 + OFFSET,
+              postgres_port=55433 + OFFSET, idp_port=18009 + OFFSET, service_ports=dict(TEST_PORTS),
               extra_env={"TSUNAGU_RELAY_POLL_SECONDS": "0.5", "TSUNAGU_LOG_LEVEL": "INFO"})
     try:
         s.start_infra()

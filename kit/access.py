@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 import asyncpg
 from fastapi import Depends, Request
@@ -37,7 +38,9 @@ class Access:
         async with self.pool.acquire() as conn:
             consents = await views.consents_for(conn, record.person_ids)
             member_of = await views.meetings_of(conn, principal.user_id)
-        glass = request.headers.get(BREAK_GLASS_HEADER)
+        # Headers are ASCII: the reason comes percent-encoded (UTF-8), so it can be Japanese.
+        raw = request.headers.get(BREAK_GLASS_HEADER)
+        glass = unquote(raw) if raw is not None else None
         decision = decide(PolicyRequest(principal, action, at, consents, member_of, glass, purpose),
                           record)
         entry = audit.AuditEntry(
@@ -48,8 +51,9 @@ class Access:
         await self.record(entry, glass if decision.outcome == "break-glass" else None)
         if not decision.permitted:
             raise Problem(403, "Forbidden", f"{decision.reason}. In an emergency, state a reason in "
-                          "the X-Break-Glass-Reason header: the access is then allowed and "
-                          "reported to the auditors.", type_="urn:tsunagu:problem:forbidden")
+                          "the X-Break-Glass-Reason header (percent-encoded UTF-8): the access is "
+                          "then allowed and reported to the auditors.",
+                          type_="urn:tsunagu:problem:forbidden")
         return decision
 
     async def audit_only(self, principal: Principal, action: Action, object_type: str,

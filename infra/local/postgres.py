@@ -87,8 +87,12 @@ class PostgresNode:
         opts = (f"-c listen_addresses=127.0.0.1 -c port={self.port} "
                 f"-c unix_socket_directories={self.home} -c max_connections=200 "
                 "-c shared_buffers=128MB -c fsync=on")
-        _run([pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", opts, "-w",
-              "-t", "60", "start"])
+        try:
+            _run([pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", opts, "-w",
+                  "-t", "60", "start"])
+        except RuntimeError as exc:
+            tail = self.log.read_text(errors="replace")[-1500:] if self.log.exists() else ""
+            raise RuntimeError(f"{exc}\n{tail}") from None
         proc.wait_port(self.port, 30, "PostgreSQL", self.log)
 
     def stop(self, mode: str = "fast") -> None:

@@ -1,0 +1,54 @@
+"""Who may see what, endpoint by endpoint and principal by principal (zero leaks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from infra.local.stack import Stack
+from tests import access_world
+from tests.access_matrix import ENDPOINTS, Endpoint
+from tests.access_world import KINDS, World
+
+
+@pytest.fixture(scope="module")
+async def world(stack: Stack) -> World:
+    async with httpx.AsyncClient(timeout=10) as http:
+        return await access_world.build(stack, http)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+async def test_access_matrix(endpoint: Endpoint, kind: str, world: World,
+                             http: httpx.AsyncClient) -> None:
+    url = world.stack.url(endpoint.service) + endpoint.path.format(id=world.ids[endpoint.obj])
+    response = await http.get(url, headers=world.headers[kind])
+    assert response.status_code == endpoint.expected(kind), response.text
+    if response.status_code != 200:
+        assert response.headers["content-type"] == "application/problem+json"
+        for secret in world.secrets:
+            assert secret not in response.text
+        return
+    for name in endpoint.hidden.get(kind, frozenset()):
+        assert _find(response.json(), name) in (None, [], {}), f"{name} leaked to {kind}"
+
+
+def _find(body: Any, name: str) -> Any:
+    if isinstance(body, dict):
+        return body.get(name)
+    return None
+
+
+async def test_the_holder_sees_protected_fields(world: World, http: httpx.AsyncClient) -> None:
+    r = await http.get(world.stack.url("intake") + f"/consultations/{world.ids['consultation']}",
+                       headers=world.headers["same_agency"])
+    assert r.json()["health_notes"] == access_world.HEALTH
+    assert r.json()["main_complaint"] == access_world.COMPLAINT
+
+
+async def test_meeting_notes_are_for_members_only(world: World, http: httpx.AsyncClient) -> None:
+    r = await http.get(world.stack.url("meetings") + f"/meetings/{world.ids['meeting']}",
+                       headers=world.headers["meeting_member"])
+    assert r.json()["agenda"][0]["notes"] == "支援会議資料: 同意なし事例"

@@ -1,0 +1,69 @@
+"""Sign-in: no personal data without a valid token; bad tokens get 401 problem+json."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from infra.idp.keys import AUDIENCE, ISSUER, KID, users
+from infra.local.stack import Stack
+from tests.helpers import bearer
+
+
+def _forged() -> str:
+    """Right claims, right key id, signed by a key the identity provider never had."""
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = int(time.time())
+    claims = {**{k: v for k, v in users()["w-kaigo"].items()}, "iss": ISSUER, "aud": AUDIENCE,
+              "municipality": "132187", "iat": now, "exp": now + 600}
+    return jwt.encode(claims, stranger, algorithm="RS256", headers={"kid": KID})
+
+
+BAD_TOKENS = {
+    "expired": lambda s: s.token("w-kaigo", ttl=-3600),
+    "forged signature": lambda s: _forged(),
+    "wrong audience": lambda s: s.token("w-kaigo", aud="another-system"),
+    "wrong issuer": lambda s: s.token("w-kaigo", iss="https://evil.example"),
+    "unknown role": lambda s: s.token("w-kaigo", roles=["superuser"]),
+    "no agency": lambda s: s.token("w-kaigo", agency=""),
+    "unsigned": lambda s: jwt.encode({"sub": "w-kaigo", "aud": AUDIENCE, "iss": ISSUER}, key=None,
+                                     algorithm="none"),
+    "garbage": lambda s: "not-a-token",
+}
+
+
+@pytest.mark.parametrize("service,path", [("intake", "/consultations/{id}"),
+                                          ("referral", "/referrals/{id}"),
+                                          ("meetings", "/meetings/{id}"),
+                                          ("intake", "/audit")])
+async def test_no_token_no_data(stack: Stack, http: httpx.AsyncClient, service: str, path: str) -> None:
+    r = await http.get(stack.url(service) + path.format(id=uuid.uuid4()))
+    assert r.status_code == 401
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.headers["www-authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("name", BAD_TOKENS)
+async def test_bad_tokens_are_refused(stack: Stack, http: httpx.AsyncClient, name: str) -> None:
+    token = BAD_TOKENS[name](stack)
+    r = await http.post(stack.url("intake") + "/persons", headers=bearer(token),
+                        json={"family_name": "x", "given_name": "y", "family_kana": "ア",
+                              "given_kana": "イ"})
+    assert r.status_code == 401, r.text
+    assert r.json()["type"] == "urn:tsunagu:problem:unauthorized"
+
+
+async def test_another_municipality_is_forbidden(stack: Stack, http: httpx.AsyncClient) -> None:
+    r = await http.get(stack.url("intake") + f"/consultations/{uuid.uuid4()}",
+                       headers=bearer(stack.token("other-city")))
+    assert r.status_code == 403
+
+
+async def test_a_valid_token_is_accepted(stack: Stack, http: httpx.AsyncClient) -> None:
+    r = await http.get(stack.url("intake") + "/categories", headers=bearer(stack.token("w-kaigo")))
+    assert r.status_code == 200 and r.json()["8050"]["ja"] == "8050問題"
