@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import random
 import re
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
 
+import asyncpg
 import jaconv
 
+from services.intake.domain import matching, names
 from services.intake.domain.names import VARIANTS, normalize_kanji
+from services.intake.domain.persons import Identity, deletions, match_keys
+from services.intake.store import persons as store
 
 
 def _pairs(table: str) -> list[tuple[str, str]]:
@@ -249,3 +255,53 @@ def variant_of(p: SyntheticPerson, rng: random.Random) -> dict[str, object]:
         address = _reformat(address, rng)
     return {"family_kanji": fk, "given_kanji": gk, "family_kana": fn, "given_kana": gn,
             "birth_date": birth, "address": address}
+
+
+# The columns of the INSERT in services/intake/store/persons.py `add`, in its order.
+PERSON_COLUMNS = ("id", "municipality", "family_name", "given_name", "family_kana", "given_kana", "kana_key",
+                  "kanji_key", "kana_deletions", "birth_date", "sex", "address", "address_key", "phone",
+                  "phone_key", "atena_number", "registered_agency", "registered_by", "registered_at")
+
+
+def identity_of(p: SyntheticPerson) -> Identity:
+    return Identity(family_name=p.family_kanji, given_name=p.given_kanji, family_kana=p.family_kana,
+                    given_kana=p.given_kana, birth_date=p.birth_date, address=p.address, phone=p.phone)
+
+
+async def load_people(conn: asyncpg.Connection, people: Sequence[SyntheticPerson],
+                      municipality: str = "132187", agency: str = "bench") -> list[uuid.UUID]:
+    """Insert `people` into intake's persons table with one COPY, keys computed as registration does
+    (match_keys); returns their new ids, in the order of `people`. For tests and the benchmark only:
+    no events, no audit, registered_by "generator"."""
+    at = datetime.now(UTC)
+    ids = [uuid.uuid4() for _ in people]
+    records = []
+    for pid, p in zip(ids, people, strict=True):
+        i = identity_of(p)
+        k = match_keys(i)
+        records.append((pid, municipality, i.family_name, i.given_name, i.family_kana, i.given_kana,
+                        k.kana_key, k.kanji_key, list(k.kana_deletions), i.birth_date, i.sex, i.address,
+                        k.address_key, i.phone, k.phone_key, i.atena_number, agency, "generator", at))
+    await conn.copy_records_to_table("persons", records=records, columns=PERSON_COLUMNS)
+    return ids
+
+
+def probe_of(variant: dict[str, object]) -> matching.Probe:
+    """The probe GET /persons/candidates (services/intake/api/persons.py) builds for a record as
+    `variant_of` returns it (which has no phone and no person number)."""
+    address = variant.get("address")
+    birth = variant.get("birth_date")
+    return matching.Probe(
+        kana_key=names.normalize_kana(str(variant["family_kana"]) + str(variant["given_kana"])),
+        kanji_key=names.normalize_kanji(str(variant["family_kanji"]) + str(variant["given_kanji"])),
+        birth_date=birth if isinstance(birth, date) else None,
+        address_key=names.normalize_address(str(address)) if address else None)
+
+
+async def search(conn: asyncpg.Connection, variant: dict[str, object], municipality: str = "132187",
+                 limit: int = 5) -> list[matching.Candidate]:
+    """The candidate search of GET /persons/candidates without HTTP, its rate limit and its audit:
+    the same probe, the same blocking SQL (store.candidates), the same ranking."""
+    probe = probe_of(variant)
+    known = await store.candidates(conn, municipality, probe, [probe.kana_key, *deletions(probe.kana_key)])
+    return matching.rank(probe, known, limit)

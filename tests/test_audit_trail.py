@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import uuid
+from typing import Any
 
 import asyncpg
 import httpx
@@ -25,11 +26,11 @@ async def world(stack: Stack) -> World:
         return await access_world.build(stack, http)
 
 
-async def _trail(http: httpx.AsyncClient, stack: Stack, **params: str) -> list[dict[str, str]]:
+async def _trail(http: httpx.AsyncClient, stack: Stack, **params: str) -> list[dict[str, Any]]:
     r = await http.get(stack.url("intake") + "/audit", params={**params, "limit": "1000"},
                        headers=bearer(stack.token("auditor-1")))
     assert r.status_code == 200, r.text
-    rows: list[dict[str, str]] = r.json()
+    rows: list[dict[str, Any]] = r.json()
     return rows
 
 

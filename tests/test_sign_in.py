@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 
 import httpx
 import jwt
@@ -24,14 +25,14 @@ def _forged() -> str:
     return jwt.encode(claims, stranger, algorithm="RS256", headers={"kid": KID})
 
 
-BAD_TOKENS = {
+BAD_TOKENS: dict[str, Callable[[Stack], str]] = {
     "expired": lambda s: s.token("w-kaigo", ttl=-3600),
     "forged signature": lambda s: _forged(),
     "wrong audience": lambda s: s.token("w-kaigo", aud="another-system"),
     "wrong issuer": lambda s: s.token("w-kaigo", iss="https://evil.example"),
     "unknown role": lambda s: s.token("w-kaigo", roles=["superuser"]),
     "no agency": lambda s: s.token("w-kaigo", agency=""),
-    "unsigned": lambda s: jwt.encode({"sub": "w-kaigo", "aud": AUDIENCE, "iss": ISSUER}, key=None,
+    "unsigned": lambda s: jwt.encode({"sub": "w-kaigo", "aud": AUDIENCE, "iss": ISSUER}, key="",
                                      algorithm="none"),
     "garbage": lambda s: "not-a-token",
 }
