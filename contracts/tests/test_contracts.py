@@ -102,3 +102,23 @@ def test_events_are_frozen_and_tolerant_of_unknown_fields() -> None:
         event.urgency = "high"
     with pytest.raises(ValidationError):  # naive datetimes are refused
         ConsultationReceived.model_validate({**data, "received_at": "2026-11-30T09:00:00"})
+
+
+IDENTIFYING = ("name", "kana", "address", "phone", "birth", "complaint", "atena", "health",
+               "notes", "sex")
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.ce_type)
+def test_events_carry_no_identity_or_case_content(spec) -> None:  # type: ignore[no-untyped-def]
+    """Identity and what a person said stay in the owning service, read there under the access
+    policy; events carry ids, routing facts and consent scopes only."""
+    leaking = [f for f in spec.model.model_fields if any(word in f for word in IDENTIFYING)]
+    assert leaking == [], f"{spec.name} carries {leaking}"
+
+
+def test_support_meeting_agendas_are_labelled_confidential() -> None:
+    from contracts.events.meetings import CaseTabled
+    tabled = CaseTabled(meeting_id=uuid.uuid4(), kind="support_meeting", tabled_at=datetime.now(UTC))
+    assert tabled.sensitivity_label() == "confidential-106-6"
+    assert CaseTabled(meeting_id=uuid.uuid4(), kind="multilayer_meeting",
+                      tabled_at=datetime.now(UTC)).sensitivity_label() is None

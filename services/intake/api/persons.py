@@ -58,7 +58,7 @@ class CandidateOut(BaseModel):
 
 class MergeIn(BaseModel):
     person_id: uuid.UUID = Field(description="the record to merge into this one, or to restore")
-    reason: str = Field(min_length=5, max_length=1000)
+    reason: str = Field(min_length=2, max_length=1000)
 
 
 @router.post("/persons", status_code=201, response_model=PersonOut, summary="本人を登録する")
