@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
+from contracts.taxonomy import COORDINATORS, GENERAL_DESK
 from kit.principal import STAFF_ROLES, Principal
 
 Action = Literal["read", "write", "export", "search"]
@@ -78,8 +79,14 @@ class Decision:
 
 
 def offices(p: Principal) -> frozenset[str]:
-    """Where the user acts: their agency, and a promoter also for their division's desk."""
-    return frozenset({p.agency, *((f"promoter:{p.agency}",) if p.has("promoter") else ())})
+    """Where the user acts: their agency; a promoter also for their division's promoter desk;
+    a coordinator for the coordinators and the general welfare desk they staff (plan ch. 2)."""
+    acting = {p.agency}
+    if p.has("promoter"):
+        acting.add(f"promoter:{p.agency}")
+    if p.has("coordinator"):
+        acting |= {COORDINATORS, GENERAL_DESK}
+    return frozenset(acting)
 
 
 def _holder(r: Request, rec: Record) -> bool:
