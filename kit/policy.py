@@ -16,7 +16,7 @@ from uuid import UUID
 from contracts.taxonomy import COORDINATORS, GENERAL_DESK
 from kit.principal import STAFF_ROLES, Principal
 
-Action = Literal["read", "write", "export", "search"]
+Action = Literal["read", "write", "export", "search", "disclose"]
 Outcome = Literal["permitted", "denied", "break-glass"]
 
 # Protected classes of fields a record may contain.

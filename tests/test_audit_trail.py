@@ -115,3 +115,12 @@ async def test_the_chain_verifies_and_a_tampered_row_is_detected(world: World, s
         await su.execute("ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update")
         await su.close()
     assert (await asyncio.to_thread(_verify, stack)).returncode == 0
+
+
+async def test_each_hand_over_to_another_agency_is_a_recorded_disclosure(
+        world: World, stack: Stack, http: httpx.AsyncClient) -> None:
+    rows = await _trail(http, stack, person_id=world.ids["person"])
+    [disclosure] = [r for r in rows if r["action"] == "disclose"]
+    assert disclosure["object_id"] == world.ids["consultation"]
+    assert world.agencies["holding_agency"] in disclosure["reason"]
+    assert world.ids["consent_handover"] in disclosure["reason"]

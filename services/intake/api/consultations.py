@@ -8,7 +8,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import AwareDatetime, BaseModel, Field
 
-from contracts.taxonomy import Channel, DestinationKind, Urgency
+from contracts.taxonomy import Channel, DestinationKind, Urgency, receiving_office
 from kit.access import AccessDep, redact
 from kit.api import ConnDep, SettingsDep, UowDep
 from kit.auth import PrincipalDep, require_staff
@@ -130,6 +130,11 @@ async def post_consultation(body: ConsultationIn, request: Request, principal: P
         await uow.commit()
     await access.audit_only(principal, "write", "consultation", str(c.id), c.person_ids,
                             reason="recorded at the user's own window")
+    if c.handover and c.handover.consent_id and c.person_ids:  # IHE BALP PrivacyDisclosure
+        office = receiving_office(c.destination.kind, c.destination.agency, c.receiving_division)
+        await access.audit_only(principal, "disclose", "consultation", str(c.id), c.person_ids,
+                                reason=f"hand-over to {office} under consent {c.handover.consent_id}: "
+                                       f"{c.handover.reason}")
     response.headers["Location"] = f"/consultations/{c.id}"
     row = await store.get(request.app.state.pool, c.id, settings.municipality_code)
     assert row is not None
