@@ -1,6 +1,17 @@
 """Shared closed vocabularies used inside event payloads."""
 
+import json
+from pathlib import Path
 from typing import Literal
+
+# 相談分野: code -> {"ja": ..., "en": ...}. Events carry codes; people read the labels.
+CATEGORIES: dict[str, dict[str, str]] = json.loads(
+    (Path(__file__).with_name("categories.json")).read_text(encoding="utf-8"))["categories"]
+
+
+def category_label(code: str, lang: str = "ja") -> str:
+    """The label people read; a code a deployment added and this service does not know shows as is."""
+    return CATEGORIES.get(code, {}).get(lang, code)
 
 # How a consultation reached the city (受付経路).
 Channel = Literal["visit", "phone", "home_visit", "mail", "agency_referral", "partner_report",

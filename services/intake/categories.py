@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-BUILT_IN = Path(__file__).with_name("categories.json")
+from contracts.taxonomy import CATEGORIES
 
 
 def load_categories(extra_file: str | None = None) -> dict[str, dict[str, str]]:
     """code -> {"ja": label, "en": label}; entries of `extra_file` add to or relabel these."""
-    categories: dict[str, dict[str, str]] = json.loads(BUILT_IN.read_text())["categories"]
+    categories = dict(CATEGORIES)
     if extra_file:
         categories = {**categories, **json.loads(Path(extra_file).read_text())["categories"]}
     return categories

@@ -9,6 +9,7 @@ from datetime import datetime
 from contracts.events.access import BreakGlassAccessed
 from contracts.events.notifications import NotificationDelivered
 from contracts.events.referral import ReferralRequested
+from contracts.taxonomy import category_label
 
 AUDITORS = "audit"  # the auditors' office inbox
 URGENCY_LABELS = {"low": "低", "normal": "通常", "high": "高", "emergency": "緊急"}
@@ -37,7 +38,8 @@ def for_referral(event: ReferralRequested, at: datetime) -> InboxItem:
         id=uuid.uuid4(), recipient_id=event.to_agency, about_type="ReferralRequested",
         about_id=event.referral_id,
         title=f"新しいつなぎ依頼（緊急度: {URGENCY_LABELS[event.urgency]}）",
-        body=f"{label}あての相談が届きました。分野: {'、'.join(event.categories) or '未分類'}",
+        body=f"{label}あての相談が届きました。分野: "
+             f"{'、'.join(category_label(c) for c in event.categories) or '未分類'}",
         urgency=event.urgency, created_at=at)
     item.events.append(NotificationDelivered(
         notification_id=item.id, recipient_kind="agency", recipient_id=item.recipient_id,

@@ -19,6 +19,6 @@ def test_inbox_item_names_kind_and_urgency_in_japanese() -> None:
     item = domain.for_referral(event, AT)
     assert item.recipient_id == "coordinators" and item.about_id == event.referral_id
     assert item.title == "新しいつなぎ依頼（緊急度: 緊急）"
-    assert "地域福祉コーディネーター" in item.body and "8050、isolation" in item.body
+    assert "地域福祉コーディネーター" in item.body and "8050問題、社会的孤立" in item.body
     [delivered] = item.events
     assert delivered.notification_id == item.id and delivered.channel == "inbox"
