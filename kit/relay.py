@@ -59,6 +59,7 @@ class OutboxRelay:
                     self.state = "standby"
                     await self._sleep(self.settings.relay_poll_seconds)
                     continue
+                await self._ensure_producer()  # so /readyz reports the broker before any event
                 sent = await self.publish_batch()
                 backoff = 0.2
                 if sent < self.settings.relay_batch:
@@ -133,7 +134,11 @@ class OutboxRelay:
                 return 0
             producer = await self._ensure_producer()
             pending = [await self._send(producer, row) for row in rows]
-            await asyncio.gather(*pending)  # every row acked by the broker (acks=all)
+            # Every row acked by the broker (acks=all). aiokafka leaves these futures pending for
+            # as long as the broker is away, so bound the wait: on timeout the rows stay
+            # unpublished and the producer is rebuilt (a late delivery by the old one is a
+            # duplicate the consumers' inbox absorbs).
+            await asyncio.wait_for(asyncio.gather(*pending), self.settings.relay_send_timeout_seconds)
             await conn.execute(_MARK, [r["seq"] for r in rows])
         self.published += len(rows)
         return len(rows)

@@ -30,6 +30,7 @@ class ServiceSettings(BaseModel):
     pool_max: int = 10
     relay_batch: int = 200
     relay_poll_seconds: float = 1.0
+    relay_send_timeout_seconds: float = 15.0
     consumer_max_attempts: int = 3  # then the event goes to the dead-letter topic
     consumer_retry_seconds: float = 0.2
 

@@ -85,6 +85,11 @@ async def test_every_service_serves_openapi_health_and_metrics(stack: Stack,
         assert (await http.get(base + "/healthz")).json() == {"status": "ok"}
         ready = (await http.get(base + "/readyz")).json()
         assert ready["database"] == "ok" and ready["service"] == name
+
+        async def connected(base: str = base) -> bool:
+            return bool((await http.get(base + "/readyz")).json()["broker"] == "connected")
+
+        await eventually(connected, what=f"{name}'s relay connected to the broker")
         metrics = (await http.get(base + "/metrics")).text
         for metric in ("outbox_backlog", "outbox_oldest_age_seconds", "dead_letters_stored",
                        "http_request_duration_seconds"):
