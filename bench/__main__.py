@@ -13,6 +13,7 @@ from .harness import Figures, bench_stack, table, write_results
 # ({figure: the figure it is compared with}). One line per benchmark.
 BENCHMARKS: dict[str, str] = {
     "journey": "bench.journey",
+    "match": "bench.match",
 }
 
 

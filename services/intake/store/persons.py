@@ -27,7 +27,9 @@ FROM consultation_persons cp JOIN consultations c ON c.id = cp.consultation_id
 WHERE cp.person_id = ANY($1::uuid[])
 """
 # Blocking: the exact reading, its one-typo neighbourhood (deletion keys), the written name,
-# the birth date and the person number; each an index lookup. Ranking happens in Python.
+# the birth date and the person number; each an index lookup. Common names block thousands of
+# namesakes in a city-sized register, so the strongest evidence is ordered first before the cut
+# (an unordered LIMIT dropped the true person at random); ranking then happens in Python.
 _CANDIDATES = """
 SELECT id, kana_key, kanji_key, birth_date, address_key, phone_key, atena_number FROM persons
 WHERE municipality = $1 AND merged_into IS NULL AND (
@@ -36,7 +38,10 @@ WHERE municipality = $1 AND merged_into IS NULL AND (
     OR kanji_key = $3
     OR birth_date = $4
     OR atena_number = $5)
-LIMIT 500
+ORDER BY (atena_number = $5) IS TRUE DESC, (birth_date = $4) IS TRUE DESC,
+         (address_key = $6) IS TRUE DESC, (kana_key = ANY($2::text[])) DESC,
+         (kanji_key = $3) IS TRUE DESC
+LIMIT 100
 """
 
 
@@ -72,7 +77,7 @@ async def consultation_holders(conn: asyncpg.Connection,
 async def candidates(conn: asyncpg.Connection, municipality: str, probe: Probe,
                      kana_keys: list[str]) -> list[Known]:
     rows = await conn.fetch(_CANDIDATES, municipality, kana_keys, probe.kanji_key or None,
-                            probe.birth_date, probe.atena_number)
+                            probe.birth_date, probe.atena_number, probe.address_key)
     return [Known(r["id"], r["kana_key"], r["kanji_key"], r["birth_date"], r["address_key"],
                   r["phone_key"], r["atena_number"]) for r in rows]
 
