@@ -8,9 +8,7 @@ from datetime import datetime
 
 from contracts.events.intake import ConsultationReceived
 from contracts.events.referral import ReferralRequested
-from contracts.taxonomy import COORDINATORS, GENERAL_DESK, DestinationKind, Urgency, receiving_office
-
-__all__ = ["COORDINATORS", "GENERAL_DESK", "Referral", "open_routing_task"]
+from contracts.taxonomy import DestinationKind, Urgency, receiving_office
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from contracts.events.intake import ConsultationReceived
+from contracts.taxonomy import COORDINATORS, GENERAL_DESK
 from services.referral import domain
 
 AT = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
@@ -23,8 +24,8 @@ def _event(kind: str, agency: str | None = None) -> ConsultationReceived:
 @pytest.mark.parametrize(("kind", "agency", "office"), [
     ("agency", "soudan-shien-1", "soudan-shien-1"),
     ("promoter", None, "promoter:障害福祉課"),
-    ("general_desk", None, domain.GENERAL_DESK),
-    ("coordinator", None, domain.COORDINATORS),
+    ("general_desk", None, GENERAL_DESK),
+    ("coordinator", None, COORDINATORS),
 ])
 def test_each_destination_gets_a_routing_task(kind: str, agency: str | None, office: str) -> None:
     event = _event(kind, agency)
