@@ -88,6 +88,13 @@ async def write(conn: asyncpg.Connection, entry: AuditEntry) -> None:
     await conn.execute(_INSERT, *(row[k] for k in _CHAINED), prev, chain_hash(prev, row))
 
 
+async def recent(conn: asyncpg.Connection, user_id: str, action: str, seconds: int) -> int:
+    """How many `action`s the user made in the last `seconds` (bounds searches per user)."""
+    n: int = await conn.fetchval("SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = $2 "
+                                 "AND at > now() - make_interval(secs => $3)", user_id, action, seconds)
+    return n
+
+
 async def verify(conn: asyncpg.Connection) -> list[int]:
     """The seq of every record whose hash or link does not hold (empty: the chain is intact)."""
     broken: list[int] = []

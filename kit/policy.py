@@ -36,10 +36,14 @@ class Consent:
     valid_until: datetime | None = None
     withdrawn_at: datetime | None = None
 
-    def covers(self, agency: str, purpose: str, at: datetime) -> bool:
+    def active(self, at: datetime) -> bool:
+        """Given, not yet expired and not withdrawn at `at`."""
         return (self.valid_from <= at
                 and (self.valid_until is None or at < self.valid_until)
-                and (self.withdrawn_at is None or at < self.withdrawn_at)
+                and (self.withdrawn_at is None or at < self.withdrawn_at))
+
+    def covers(self, agency: str, purpose: str, at: datetime) -> bool:
+        return (self.active(at)
                 and (agency in self.agencies or ALL_AGENCIES in self.agencies)
                 and purpose in self.purposes)
 

@@ -70,7 +70,3 @@ class KafkaNode:
 
     def stop(self) -> bool:
         return proc.stop(self.pidfile, timeout=30.0)
-
-    def kill(self) -> bool:
-        import signal
-        return proc.stop(self.pidfile, timeout=5.0, sig=signal.SIGKILL)

@@ -40,14 +40,9 @@ def table(meeting_id: uuid.UUID, kind: MeetingKind, person_ids: Sequence[uuid.UU
         raise MeetingRuleBroken("table at least one person or consultation")
     if kind == "multilayer_meeting":
         lacking = [p for p in person_ids
-                   if not any(c.person_id == p and _active(c, at) for c in consents)]
+                   if not any(c.person_id == p and c.active(at) for c in consents)]
         if lacking:
             raise MeetingRuleBroken("a 重層的支援会議 takes only people who have consented; "
                                     "without consent, table the case in a 支援会議")
     return CaseTabled(meeting_id=meeting_id, kind=kind, person_ids=tuple(person_ids),
                       consultation_ids=tuple(consultation_ids), tabled_at=at)
-
-
-def _active(c: Consent, at: datetime) -> bool:
-    return (c.valid_from <= at and (c.valid_until is None or at < c.valid_until)
-            and (c.withdrawn_at is None or at < c.withdrawn_at))

@@ -19,6 +19,8 @@ from kit.problems import Problem
 from ..domain import consultations as domain
 from ..store import consents as consent_store
 from ..store import consultations as store
+from ..store import households as household_store
+from ..store import persons as person_store
 from . import records
 
 router = APIRouter(tags=["相談受付 consultations"])
@@ -138,18 +140,13 @@ async def post_consultation(body: ConsultationIn, request: Request, principal: P
     response.headers["Location"] = f"/consultations/{c.id}"
     row = await store.get(request.app.state.pool, c.id, settings.municipality_code)
     assert row is not None
-    return _out(row)
+    return consultation_out(row)
 
 
 async def _check_links(conn: Any, body: ConsultationIn, municipality: str) -> None:
-    if body.person_ids:
-        found = await conn.fetchval("SELECT count(*) FROM persons WHERE id = ANY($1::uuid[]) "
-                                    "AND municipality = $2", body.person_ids, municipality)
-        if found != len(set(body.person_ids)):
-            raise Problem(422, "Unknown person", "register the person first (POST /persons)")
-    if body.household_id and not await conn.fetchval(
-            "SELECT 1 FROM households WHERE id = $1 AND municipality = $2", body.household_id,
-            municipality):
+    if body.person_ids and not await person_store.all_exist(conn, body.person_ids, municipality):
+        raise Problem(422, "Unknown person", "register the person first (POST /persons)")
+    if body.household_id and not await household_store.exists(conn, body.household_id, municipality):
         raise Problem(422, "Unknown household")
 
 
@@ -163,10 +160,10 @@ async def get_consultation(consultation_id: uuid.UUID, request: Request, princip
     record = await records.consultation(conn, row, settings.municipality_code)
     decision = await access.check(request, principal, record, "read", "consultation",
                                   str(consultation_id))
-    return redact(_out(row), decision, PROTECTED)
+    return redact(consultation_out(row), decision, PROTECTED)
 
 
-def _out(row: dict[str, Any]) -> dict[str, Any]:
+def consultation_out(row: dict[str, Any]) -> dict[str, Any]:
     return {**{k: row[k] for k in ConsultationOut.model_fields if k in row and k != "destination"},
             "destination": {"kind": row["destination_kind"], "agency": row["destination_agency"]},
             "person_ids": list(row["person_ids"])}

@@ -19,7 +19,7 @@ from ..store import consultations as consultation_store
 from ..store import households as store
 from ..store import persons as person_store
 from . import records
-from .consultations import PROTECTED, _out
+from .consultations import PROTECTED, consultation_out
 
 router = APIRouter(tags=["本人・世帯 persons"])
 
@@ -82,9 +82,7 @@ async def _set_members(uow: Any, household_id: uuid.UUID, members: list[MemberIn
         uow.record(domain.household_changed(household_id, by_person, now()))
     except domain.PersonRuleBroken as exc:
         raise Problem(422, "Invalid household", str(exc)) from exc
-    found = await uow.conn.fetchval("SELECT count(*) FROM persons WHERE id = ANY($1::uuid[]) AND "
-                                    "municipality = $2", list(by_person), municipality)
-    if found != len(by_person):
+    if not await person_store.all_exist(uow.conn, list(by_person), municipality):
         raise Problem(422, "Unknown person", "register every member first (POST /persons)")
     await store.set_members(uow.conn, household_id, by_person)
 
@@ -119,7 +117,7 @@ async def view(household_id: uuid.UUID, request: Request, principal: PrincipalDe
         try:
             decision = await access.check(request, principal, record, "read", "consultation",
                                           str(row["id"]))
-            shown.append(redact(_out(row), decision, PROTECTED))
+            shown.append(redact(consultation_out(row), decision, PROTECTED))
         except Problem:
             hidden += 1
     return {**household, "members": visible_members, "consultations": shown,

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
+from kit import audit
 from kit.access import AccessDep
 from kit.api import ConnDep, SettingsDep, UowDep
 from kit.auth import PrincipalDep, require_staff
@@ -102,10 +103,7 @@ async def candidates(principal: PrincipalDep, conn: ConnDep, settings: SettingsD
     if len(kana) < 3 and not atena_number:
         raise Problem(422, "Query too short", "give at least three kana of the reading, or a "
                       "person number: the register cannot be browsed")
-    recent = await conn.fetchval("SELECT count(*) FROM audit_events WHERE user_id = $1 AND "
-                                 "action = 'search' AND at > now() - interval '1 minute'",
-                                 principal.user_id)
-    if recent >= SEARCHES_PER_MINUTE:
+    if await audit.recent(conn, principal.user_id, "search", 60) >= SEARCHES_PER_MINUTE:
         raise Problem(429, "Too many searches", f"at most {SEARCHES_PER_MINUTE} a minute per user",
                       headers={"Retry-After": "60"})
     probe = matching.Probe(

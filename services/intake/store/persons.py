@@ -60,6 +60,12 @@ async def by_atena(conn: asyncpg.Connection, municipality: str, atena: str) -> u
     return found
 
 
+async def all_exist(conn: asyncpg.Connection, ids: list[uuid.UUID], municipality: str) -> bool:
+    found = await conn.fetchval("SELECT count(*) FROM persons WHERE id = ANY($1::uuid[]) AND "
+                                "municipality = $2", ids, municipality)
+    return bool(found == len(set(ids)))
+
+
 async def get(conn: asyncpg.Connection, person_id: uuid.UUID, municipality: str) -> dict[str, Any] | None:
     row = await conn.fetchrow(_GET, person_id, municipality)
     return dict(row) if row else None
