@@ -1,15 +1,20 @@
-"""The one call a route makes before it returns personal data: decide, audit, refuse or redact.
+"""The one call a route makes before it returns or changes personal data: decide, audit,
+refuse or redact.
 
-    decision = await access.check(request, principal, record, "read", "consultation", str(id))
+    decision = await access.check(conn_or_uow, request, principal, record, "read", "consultation", id)
 
-Every decision is audited, denials included. A break-glass access is also announced as a
-BreakGlassAccessed event (in the same transaction as its audit record) for the auditors.
+Everything runs on the caller's own database connection (never a second one from the pool:
+a request holding one connection while waiting for another deadlocks the pool under load).
+Inside a unit of work the audit record commits with the write; on a bare connection (a read)
+it is written at once. Every decision is audited, denials included. A break-glass access is
+also announced as a BreakGlassAccessed event, in the same transaction as its audit record, for
+the auditors.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeAlias
 from urllib.parse import unquote
 
 import asyncpg
@@ -18,62 +23,77 @@ from fastapi import Depends, Request
 from contracts.events.access import BreakGlassAccessed
 from kit import audit, outbox, views
 from kit.clock import now
-from kit.policy import Action, Decision, Record, decide
+from kit.policy import Action, Decision, Outcome, Record, decide
 from kit.policy import Request as PolicyRequest
 from kit.principal import Principal
-from kit.problems import Problem
 from kit.settings import ServiceSettings
+from kit.uow import UnitOfWork
 
 BREAK_GLASS_HEADER = "x-break-glass-reason"
+Db: TypeAlias = asyncpg.Connection | UnitOfWork  # a read's connection, or a write's unit of work
 
 
 class Access:
-    def __init__(self, pool: asyncpg.Pool, settings: ServiceSettings) -> None:
-        self.pool = pool
+    def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
 
-    async def check(self, request: Request, principal: Principal, record: Record, action: Action,
-                    object_type: str, object_id: str | None, purpose: str = "support") -> Decision:
+    async def check(self, db: Db, request: Request, principal: Principal, record: Record,
+                    action: Action, object_type: str, object_id: str | None,
+                    purpose: str = "support") -> Decision:
+        conn = db.conn if isinstance(db, UnitOfWork) else db
         at = now()
-        async with self.pool.acquire() as conn:
-            consents = await views.consents_for(conn, record.person_ids)
-            member_of = await views.meetings_of(conn, principal.user_id)
+        consents = await views.consents_for(conn, record.person_ids)
+        member_of = await views.meetings_of(conn, principal.user_id)
         # Headers are ASCII: the reason comes percent-encoded (UTF-8), so it can be Japanese.
         raw = request.headers.get(BREAK_GLASS_HEADER)
         glass = unquote(raw) if raw is not None else None
         decision = decide(PolicyRequest(principal, action, at, consents, member_of, glass, purpose),
                           record)
-        entry = audit.AuditEntry(
-            municipality=self.settings.municipality_code, at=at, service=self.settings.service,
-            principal=principal, action=action, object_type=object_type, object_id=object_id,
-            outcome=decision.outcome, purpose=purpose, person_ids=tuple(record.person_ids),
-            reason=decision.reason + (f" — {glass}" if decision.outcome == "break-glass" else ""))
-        await self.record(entry, glass if decision.outcome == "break-glass" else None)
+        entry = self.entry(principal, action, object_type, object_id, decision.outcome,
+                           decision.reason + (f" — {glass}" if decision.outcome == "break-glass" else ""),
+                           tuple(record.person_ids), purpose, at)
         if not decision.permitted:
-            raise Problem(403, "Forbidden", f"{decision.reason}. In an emergency, state a reason in "
-                          "the X-Break-Glass-Reason header (percent-encoded UTF-8): the access is "
-                          "then allowed and reported to the auditors.",
-                          type_="urn:tsunagu:problem:forbidden")
+            await self.refuse(db, entry, f"{decision.reason}. In an emergency, state a reason in "
+                              "the X-Break-Glass-Reason header (percent-encoded UTF-8): the access "
+                              "is then allowed and reported to the auditors.")
+        await self._record(db, entry, glass if decision.outcome == "break-glass" else None)
         return decision
 
-    async def audit_only(self, principal: Principal, action: Action, object_type: str,
+    async def audit_only(self, db: Db, principal: Principal, action: Action, object_type: str,
                          object_id: str | None, person_ids: tuple[uuid.UUID, ...] = (),
                          reason: str = "permitted by role", purpose: str = "support") -> None:
         """For accesses decided outside the record policy (writes, searches, the audit trail)."""
-        await self.record(audit.AuditEntry(
-            municipality=self.settings.municipality_code, at=now(), service=self.settings.service,
-            principal=principal, action=action, object_type=object_type, object_id=object_id,
-            outcome="permitted", reason=reason, purpose=purpose, person_ids=person_ids))
+        await self._record(db, self.entry(principal, action, object_type, object_id, "permitted",
+                                          reason, person_ids, purpose))
 
-    async def record(self, entry: audit.AuditEntry, break_glass_reason: str | None = None) -> None:
-        async with self.pool.acquire() as conn, conn.transaction():
-            await audit.write(conn, entry)
-            if break_glass_reason is not None:
-                await outbox.write(conn, [BreakGlassAccessed(
-                    audit_id=entry.id, service=entry.service, user_id=entry.principal.user_id,
-                    agency=entry.principal.agency, object_type=entry.object_type,
-                    object_id=entry.object_id or "", reason=break_glass_reason,
-                    accessed_at=entry.at)], self.settings.service, self.settings.municipality_code)
+    async def refuse(self, db: Db, entry: audit.AuditEntry, detail: str) -> None:
+        """Raise the refusal; it is on record whether or not the caller's transaction survives."""
+        if isinstance(db, asyncpg.Connection):
+            await audit.append(db, entry)
+        raise audit.Denied(entry, detail)  # a unit of work writes it after its rollback
+
+    def entry(self, principal: Principal, action: Action, object_type: str, object_id: str | None,
+              outcome: Outcome, reason: str, person_ids: tuple[uuid.UUID, ...] = (),
+              purpose: str = "support", at: Any = None) -> audit.AuditEntry:
+        return audit.AuditEntry(
+            municipality=self.settings.municipality_code, at=at or now(),
+            service=self.settings.service, principal=principal, action=action,
+            object_type=object_type, object_id=object_id, outcome=outcome, purpose=purpose,
+            person_ids=person_ids, reason=reason)
+
+    async def _record(self, db: Db, entry: audit.AuditEntry,
+                      break_glass_reason: str | None = None) -> None:
+        events = [] if break_glass_reason is None else [BreakGlassAccessed(
+            audit_id=entry.id, service=entry.service, user_id=entry.principal.user_id,
+            agency=entry.principal.agency, object_type=entry.object_type,
+            object_id=entry.object_id or "", reason=break_glass_reason, accessed_at=entry.at)]
+        if isinstance(db, UnitOfWork):  # commits with the write, or not at all
+            db.audit(entry)
+            db.record(*events)
+            return
+        async with db.transaction():
+            await audit.write(db, entry)
+            await outbox.write(db, events, self.settings.service, self.settings.municipality_code)
 
 
 def redact(body: dict[str, Any], decision: Decision, fields: dict[str, str]) -> dict[str, Any]:

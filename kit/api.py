@@ -1,4 +1,9 @@
-"""FastAPI dependencies every service's routes use (the HTTP edge only)."""
+"""FastAPI dependencies every service's routes use (the HTTP edge only).
+
+A request holds at most one pool connection at a time: either the bare connection of a read
+(ConnDep) or the unit of work of a write (UowDep), and everything it does (access views, audit)
+runs on that one. Both acquire with a timeout: overload answers 503, never hangs.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Request
 
+from kit import db
 from kit.settings import ServiceSettings
 from kit.uow import UnitOfWork
 
@@ -19,12 +25,17 @@ def _settings(request: Request) -> ServiceSettings:
 
 def _uow(request: Request) -> UnitOfWork:
     s = _settings(request)
-    return UnitOfWork(request.app.state.pool, s.service, s.municipality_code)
+    return UnitOfWork(request.app.state.pool, s.service, s.municipality_code,
+                      s.pool_acquire_timeout_seconds)
 
 
 async def _connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
-    async with request.app.state.pool.acquire() as conn:
+    pool = request.app.state.pool
+    conn = await db.acquire(pool, _settings(request).pool_acquire_timeout_seconds)
+    try:
         yield conn
+    finally:
+        await pool.release(conn)
 
 
 SettingsDep = Annotated[ServiceSettings, Depends(_settings)]

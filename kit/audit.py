@@ -1,8 +1,10 @@
 """Writing and verifying the audit trail.
 
-Each record is written in a transaction of its own, so a denied request is on record even
-though the request fails. Records are chained: hash = sha256(previous hash + canonical JSON),
-taken under a transaction-scoped advisory lock so concurrent writers cannot fork the chain.
+A write's audit record commits in the write's own transaction (kit/uow.py appends it last, so
+the chain lock is held only until COMMIT); a read's is written on the request's own connection.
+A refusal is on record even though the request fails: `Denied` carries its record, and whoever
+rolls back writes it afterwards. Records are chained: hash = sha256(previous hash + canonical
+JSON), taken under a transaction-scoped advisory lock so concurrent writers cannot fork the chain.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from opentelemetry import trace
 
 from kit.policy import Action, Outcome
 from kit.principal import Principal
+from kit.problems import Problem
 
 GENESIS = "0" * 64
 _INSERT = """
@@ -77,6 +80,24 @@ def _canonical(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return sorted(str(v) for v in value)
     return None if value is None else str(value)
+
+
+class Denied(Problem):
+    """A refusal and its audit record: the record must outlive the rollback of the request's
+    transaction, so the unit of work writes it after rolling back (or `append` does at once)."""
+
+    def __init__(self, entry: AuditEntry, detail: str) -> None:
+        super().__init__(403, "Forbidden", detail, type_="urn:tsunagu:problem:forbidden")
+        self.entry = entry
+
+
+async def append(conn: asyncpg.Connection, entry: AuditEntry) -> None:
+    """Append one record, in the connection's transaction if it has one, else in its own."""
+    if conn.is_in_transaction():
+        await write(conn, entry)
+        return
+    async with conn.transaction():
+        await write(conn, entry)
 
 
 async def write(conn: asyncpg.Connection, entry: AuditEntry) -> None:

@@ -69,7 +69,7 @@ async def query(principal: PrincipalDep, access: AccessDep, conn: ConnDep,
                 limit: int = Query(100, ge=1, le=1000)) -> list[AuditRecord]:
     _auditor(principal)
     rows = await conn.fetch(_SELECT, person_id, user_id, since, until, outcome, limit)
-    await access.audit_only(principal, "read", "audit_trail",
+    await access.audit_only(conn, principal, "read", "audit_trail",
                             json.dumps(_filters(person_id, user_id, since, until, outcome)),
                             purpose="audit")
     return [AuditRecord.model_validate(dict(r)) for r in rows]
@@ -83,7 +83,7 @@ async def export(principal: PrincipalDep, access: AccessDep, conn: ConnDep,
                  ) -> StreamingResponse:
     _auditor(principal)
     rows = await conn.fetch(_SELECT, person_id, user_id, since, until, outcome, 1_000_000)
-    await access.audit_only(principal, "export", "audit_trail",
+    await access.audit_only(conn, principal, "export", "audit_trail",
                             json.dumps(_filters(person_id, user_id, since, until, outcome)),
                             purpose="audit")
 

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from contracts.envelope import Envelope, EventData
 from contracts.registry import BY_CE_TYPE, spec_for
+from kit.db import PoolExhausted
 from kit.dlq import dead_letter
 from kit.kafka import idempotent_producer
 from kit.metrics import Metrics
@@ -47,7 +48,7 @@ Handlers = dict[type[EventData], Handler]
 
 _TRANSIENT = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
               asyncpg.CannotConnectNowError, asyncpg.SerializationError,
-              asyncpg.DeadlockDetectedError, asyncpg.TooManyConnectionsError)
+              asyncpg.DeadlockDetectedError, asyncpg.TooManyConnectionsError, PoolExhausted)
 _CLAIM = """
 INSERT INTO inbox (consumer, message_id, topic, partition, kafka_offset)
 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1

@@ -59,7 +59,7 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
                       definition.name, definition.migrations)
         pool = await create_pool(settings.database_url, settings.pool_max)
         app.state.pool = pool
-        app.state.access = Access(pool, settings)
+        app.state.access = Access(settings)
         relay = app.state.relay = OutboxRelay(pool, settings)
         # Every service keeps its own view of consents and meetings for access decisions.
         handlers = {**views.HANDLERS, **definition.handlers}

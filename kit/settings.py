@@ -28,6 +28,7 @@ class ServiceSettings(BaseModel):
     jwt_issuer: str = "tsunagu-dev-idp"
     jwt_audience: str = "tsunagu"
     pool_max: int = 10
+    pool_acquire_timeout_seconds: float = 5.0  # then 503 + Retry-After, never a hang
     relay_batch: int = 200
     relay_poll_seconds: float = 1.0
     relay_send_timeout_seconds: float = 15.0

@@ -1,7 +1,10 @@
 """Unit of work: one connection, one transaction, rolled back unless committed.
 
-`commit()` writes the recorded events to the outbox inside the same transaction as the state
-change, so an event exists if and only if the change it announces does.
+`commit()` writes the recorded events to the outbox and the recorded audit entries to the
+audit trail inside the same transaction as the state change, so an event or an audit record
+exists if and only if the change it announces does. Audit entries go last: the audit chain's
+lock is then held only until COMMIT. A refusal (`audit.Denied`) raised inside is written after
+the rollback, on the same connection, so it is on record although nothing else is.
 """
 
 from __future__ import annotations
@@ -12,15 +15,20 @@ import asyncpg
 from asyncpg.transaction import Transaction
 
 from contracts.envelope import EventData
-from kit import outbox
+from kit import audit, db, outbox
+
+ACQUIRE_TIMEOUT_SECONDS = 5.0
 
 
 class UnitOfWork:
-    def __init__(self, pool: asyncpg.Pool, service: str, municipality: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, service: str, municipality: str,
+                 acquire_timeout: float = ACQUIRE_TIMEOUT_SECONDS) -> None:
         self._pool = pool
         self.service = service
         self.municipality = municipality
+        self.acquire_timeout = acquire_timeout
         self.events: list[EventData] = []
+        self.audits: list[audit.AuditEntry] = []
         self._conn: asyncpg.Connection | None = None
         self._tx: Transaction | None = None
         self.committed = False
@@ -34,15 +42,25 @@ class UnitOfWork:
     def record(self, *events: EventData) -> None:
         self.events.extend(events)
 
+    def audit(self, *entries: audit.AuditEntry) -> None:
+        self.audits.extend(entries)
+
     async def __aenter__(self) -> UnitOfWork:
-        self._conn = await self._pool.acquire()
-        self._tx = self._conn.transaction()
-        await self._tx.start()
+        self._conn = await db.acquire(self._pool, self.acquire_timeout)
+        try:
+            self._tx = self._conn.transaction()
+            await self._tx.start()
+        except BaseException:
+            await self._pool.release(self._conn)
+            self._conn = None
+            raise
         return self
 
     async def commit(self) -> None:
         assert self._tx is not None
         await outbox.write(self.conn, self.events, self.service, self.municipality)
+        for entry in self.audits:
+            await audit.write(self.conn, entry)
         await self._tx.commit()
         self.committed = True
 
@@ -51,6 +69,8 @@ class UnitOfWork:
         try:
             if not self.committed and self._tx is not None:
                 await self._tx.rollback()
+            if isinstance(exc, audit.Denied) and self._conn is not None:
+                await audit.append(self._conn, exc.entry)
         finally:
             if self._conn is not None:
                 await self._pool.release(self._conn)

@@ -112,9 +112,9 @@ async def table(meeting_id: uuid.UUID, body: AgendaIn, principal: PrincipalDep, 
         await store.add_agenda(uow.conn, meeting_id, body.person_ids, body.consultation_ids, body.notes,
                                principal.user_id, at)
         uow.record(tabled)
+        await access.audit_only(uow, principal, "write", "meeting_agenda", str(meeting_id),
+                                tuple(body.person_ids), purpose="meeting")
         await uow.commit()
-    await access.audit_only(principal, "write", "meeting_agenda", str(meeting_id),
-                            tuple(body.person_ids), purpose="meeting")
     return {"meeting_id": str(meeting_id)}
 
 
@@ -128,7 +128,7 @@ async def get(meeting_id: uuid.UUID, request: Request, principal: PrincipalDep, 
                     person_ids=persons, meeting_ids=frozenset({meeting_id}),
                     confidential_106_6=meeting["kind"] == "support_meeting",
                     field_classes=frozenset({MEETING_NOTES}))
-    decision = await access.check(request, principal, record, "read", "meeting", str(meeting_id),
+    decision = await access.check(conn, request, principal, record, "read", "meeting", str(meeting_id),
                                   purpose="meeting")
     agenda = [redact(a, decision, {"notes": MEETING_NOTES}) for a in details["agenda"]]
     return {**meeting, "members": details["members"], "agenda": agenda}

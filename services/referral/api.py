@@ -43,7 +43,7 @@ async def list_referrals(principal: PrincipalDep, conn: ConnDep, settings: Setti
         raise Problem(403, "Forbidden", "you may list only your own office's referrals",
                       type_="urn:tsunagu:problem:forbidden")
     rows = await store.for_agency(conn, agency, settings.municipality_code, limit)
-    await access.audit_only(principal, "read", "referral_list", agency,
+    await access.audit_only(conn, principal, "read", "referral_list", agency,
                             tuple({p for r in rows for p in r["person_ids"]}),
                             reason="the user's own office")
     return rows
@@ -59,5 +59,5 @@ async def get_referral(referral_id: uuid.UUID, request: Request, principal: Prin
                     holders=frozenset({row["to_agency"], row["from_division"]}),
                     person_ids=frozenset(row["person_ids"]),
                     meeting_ids=await views.tabled_in(conn, [row["consultation_id"], *row["person_ids"]]))
-    await access.check(request, principal, record, "read", "referral", str(referral_id))
+    await access.check(conn, request, principal, record, "read", "referral", str(referral_id))
     return row

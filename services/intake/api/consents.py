@@ -9,11 +9,12 @@ from fastapi import APIRouter, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
 from kit import views
-from kit.access import AccessDep
+from kit.access import AccessDep, Db
 from kit.api import ConnDep, SettingsDep, UowDep
 from kit.auth import PrincipalDep, require_staff
 from kit.clock import now
 from kit.problems import Problem
+from kit.uow import UnitOfWork
 
 from ..domain import consents as domain
 from ..store import consents as store
@@ -60,12 +61,13 @@ def _out(c: domain.ConsentRecord) -> dict[str, Any]:
     return {**c.__dict__, "status": status}
 
 
-async def _person_for(request: Request, principal: Any, conn: Any, access: Any, person_id: uuid.UUID,
+async def _person_for(request: Request, principal: Any, db: Db, access: Any, person_id: uuid.UUID,
                       municipality: str, action: Any) -> None:
+    conn = db.conn if isinstance(db, UnitOfWork) else db
     row = await person_store.get(conn, person_id, municipality)
     if row is None:
         raise records.not_found("Person")
-    await access.check(request, principal, await records.person(conn, row, municipality), action,
+    await access.check(db, request, principal, await records.person(conn, row, municipality), action,
                        "consents", str(person_id))
 
 
@@ -76,7 +78,7 @@ async def give(person_id: uuid.UUID, body: ConsentIn, request: Request, principa
     require_staff(principal)
     m = settings.municipality_code
     async with uow:
-        await _person_for(request, principal, uow.conn, access, person_id, m, "write")
+        await _person_for(request, principal, uow, access, person_id, m, "write")
         try:
             record, granted = domain.give(person_id, body.given_by, body.given_by_name,
                                           tuple(body.agencies), tuple(body.purposes), body.method,
@@ -107,7 +109,7 @@ async def withdraw(consent_id: uuid.UUID, body: WithdrawIn, request: Request, pr
         record = await store.get(uow.conn, consent_id, m, for_update=True)
         if record is None:
             raise records.not_found("Consent")
-        await _person_for(request, principal, uow.conn, access, record.person_id, m, "write")
+        await _person_for(request, principal, uow, access, record.person_id, m, "write")
         try:
             withdrawn = domain.withdraw(record, now())
         except domain.ConsentRuleBroken as exc:

@@ -129,14 +129,14 @@ async def post_consultation(body: ConsultationIn, request: Request, principal: P
         await _check_links(uow.conn, body, settings.municipality_code)
         await store.add(uow.conn, c, settings.municipality_code)
         uow.record(*c.events)
+        await access.audit_only(uow, principal, "write", "consultation", str(c.id), c.person_ids,
+                                reason="recorded at the user's own window")
+        if c.handover and c.handover.consent_id and c.person_ids:  # IHE BALP PrivacyDisclosure
+            office = receiving_office(c.destination.kind, c.destination.agency, c.receiving_division)
+            await access.audit_only(uow, principal, "disclose", "consultation", str(c.id),
+                                    c.person_ids, reason=f"hand-over to {office} under consent "
+                                    f"{c.handover.consent_id}: {c.handover.reason}")
         await uow.commit()
-    await access.audit_only(principal, "write", "consultation", str(c.id), c.person_ids,
-                            reason="recorded at the user's own window")
-    if c.handover and c.handover.consent_id and c.person_ids:  # IHE BALP PrivacyDisclosure
-        office = receiving_office(c.destination.kind, c.destination.agency, c.receiving_division)
-        await access.audit_only(principal, "disclose", "consultation", str(c.id), c.person_ids,
-                                reason=f"hand-over to {office} under consent {c.handover.consent_id}: "
-                                       f"{c.handover.reason}")
     response.headers["Location"] = f"/consultations/{c.id}"
     row = await store.get(request.app.state.pool, c.id, settings.municipality_code)
     assert row is not None
@@ -158,7 +158,7 @@ async def get_consultation(consultation_id: uuid.UUID, request: Request, princip
     if row is None:
         raise records.not_found("Consultation")
     record = await records.consultation(conn, row, settings.municipality_code)
-    decision = await access.check(request, principal, record, "read", "consultation",
+    decision = await access.check(conn, request, principal, record, "read", "consultation",
                                   str(consultation_id))
     return redact(consultation_out(row), decision, PROTECTED)
 

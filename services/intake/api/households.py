@@ -52,9 +52,9 @@ async def create(body: HouseholdIn, principal: PrincipalDep, uow: UowDep, settin
         await store.add(uow.conn, household_id, settings.municipality_code, body.address,
                         principal.user_id, at)
         await _set_members(uow, household_id, body.members, settings.municipality_code)
+        await access.audit_only(uow, principal, "write", "household", str(household_id),
+                                tuple(m.person_id for m in body.members))
         await uow.commit()
-    await access.audit_only(principal, "write", "household", str(household_id),
-                            tuple(m.person_id for m in body.members))
     return {"id": household_id, "address": body.address, "created_at": at,
             "members": [m.model_dump() for m in body.members]}
 
@@ -68,10 +68,10 @@ async def set_members(household_id: uuid.UUID, body: HouseholdIn, principal: Pri
         if not await store.exists(uow.conn, household_id, settings.municipality_code):
             raise records.not_found("Household")
         await _set_members(uow, household_id, body.members, settings.municipality_code)
+        await access.audit_only(uow, principal, "write", "household", str(household_id),
+                                tuple(m.person_id for m in body.members))
         await uow.commit()
         row = await store.get(uow.conn, household_id, settings.municipality_code)
-    await access.audit_only(principal, "write", "household", str(household_id),
-                            tuple(m.person_id for m in body.members))
     return {**(row or {})}
 
 
@@ -102,7 +102,7 @@ async def view(household_id: uuid.UUID, request: Request, principal: PrincipalDe
         row = await person_store.get(conn, member["person_id"], m)
         record = await records.person(conn, row or {}, m)
         try:
-            await access.check(request, principal, record, "read", "person", str(member["person_id"]))
+            await access.check(conn, request, principal, record, "read", "person", str(member["person_id"]))
             visible_members.append({**member, **{k: row[k] for k in (
                 "family_name", "given_name", "family_kana", "given_kana", "birth_date")}} if row else member)
         except Problem:
@@ -115,7 +115,7 @@ async def view(household_id: uuid.UUID, request: Request, principal: PrincipalDe
     for row in await consultation_store.of_household(conn, member_ids, household_id, m):
         record = await records.consultation(conn, row, m)
         try:
-            decision = await access.check(request, principal, record, "read", "consultation",
+            decision = await access.check(conn, request, principal, record, "read", "consultation",
                                           str(row["id"]))
             shown.append(redact(consultation_out(row), decision, PROTECTED))
         except Problem:

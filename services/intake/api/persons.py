@@ -79,9 +79,9 @@ async def register(body: PersonIn, principal: PrincipalDep, uow: UowDep, setting
                           type_="urn:tsunagu:problem:duplicate-atena", person_id=str(existing))
         await store.add(uow.conn, person, settings.municipality_code)
         uow.record(*person.events)
+        await access.audit_only(uow, principal, "write", "person", str(person.id), (person.id,),
+                                reason="registered at the user's window")
         await uow.commit()
-    await access.audit_only(principal, "write", "person", str(person.id), (person.id,),
-                            reason="registered at the user's window")
     return {**body.model_dump(), "id": person.id, "merged_into": None,
             "registered_agency": principal.agency, "registered_at": person.registered_at}
 
@@ -114,7 +114,7 @@ async def candidates(principal: PrincipalDep, conn: ConnDep, settings: SettingsD
                                    [kana, *domain.deletions(kana)])
     ranked = matching.rank(probe, known, MAX_CANDIDATES)
     people = await store.summaries(conn, [c.person_id for c in ranked])
-    await access.audit_only(principal, "search", "person_candidates", None,
+    await access.audit_only(conn, principal, "search", "person_candidates", None,
                             tuple(c.person_id for c in ranked), reason="名寄せ候補の照会")
     return [{**people[c.person_id], "person_id": c.person_id, "score": c.score,
              "reasons": list(c.reasons)} for c in ranked]
@@ -126,7 +126,7 @@ async def get_person(person_id: uuid.UUID, request: Request, principal: Principa
     row = await store.get(conn, person_id, settings.municipality_code)
     if row is None:
         raise records.not_found("Person")
-    await access.check(request, principal, await records.person(conn, row, settings.municipality_code),
+    await access.check(conn, request, principal, await records.person(conn, row, settings.municipality_code),
                        "read", "person", str(person_id))
     return {**row, "merges": await store.merge_history(conn, person_id)}
 
@@ -155,7 +155,7 @@ async def _merge_or_unmerge(person_id: uuid.UUID, body: MergeIn, request: Reques
         if len(rows) != 2:
             raise records.not_found("Person")
         for row in rows:  # the user must have the right to see both records
-            await access.check(request, principal, await records.person(uow.conn, row, m), "write",
+            await access.check(uow, request, principal, await records.person(uow.conn, row, m), "write",
                                "person", str(row["id"]))
         surviving, other = [await store.state(uow.conn, pid, m) for pid in (person_id, body.person_id)]
         assert surviving and other

@@ -1,0 +1,87 @@
+"""An audited write and its audit record commit together; a refusal is on record regardless
+(real PostgreSQL of the test stack)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from starlette.requests import Request
+
+from infra.local import databases
+from infra.local.stack import Stack
+from kit.access import Access
+from kit.audit import Denied
+from kit.db import create_pool
+from kit.migrate import migrate
+from kit.policy import Record
+from kit.principal import Principal
+from kit.settings import ServiceSettings
+from kit.uow import UnitOfWork
+
+SERVICE = "kitaudit"
+WINDOW = Principal("w-1", "窓口", "div-kaigo", frozenset({"window_staff"}), "132187")
+
+
+@pytest.fixture
+async def pool(stack: Stack) -> AsyncIterator[asyncpg.Pool]:
+    await databases.provision(stack.postgres.superuser_dsn(), SERVICE)
+    await migrate(databases.owner_dsn(stack.postgres_port, SERVICE), f"tsunagu_{SERVICE}_app",
+                  SERVICE, Path(__file__).parent / "no-migrations")
+    p = await create_pool(databases.service_dsn(stack.postgres_port, SERVICE))
+    yield p
+    await p.close()
+
+
+def _access() -> Access:
+    return Access(ServiceSettings(service=SERVICE, database_url="postgresql://unused"))
+
+
+def _request() -> Request:
+    return Request({"type": "http", "headers": [], "method": "GET", "path": "/"})
+
+
+async def _rows(pool: asyncpg.Pool, object_id: str) -> list[str]:
+    return [r["outcome"] for r in await pool.fetch(
+        "SELECT outcome FROM audit_events WHERE object_id = $1 ORDER BY seq", object_id)]
+
+
+async def test_a_write_rolled_back_leaves_no_audit_record(pool: asyncpg.Pool) -> None:
+    object_id = str(uuid.uuid4())
+    with pytest.raises(RuntimeError):
+        async with UnitOfWork(pool, SERVICE, "132187") as uow:
+            await _access().audit_only(uow, WINDOW, "write", "thing", object_id)
+            raise RuntimeError("the database died before COMMIT")
+    assert await _rows(pool, object_id) == []
+
+
+async def test_a_committed_write_has_its_audit_record(pool: asyncpg.Pool) -> None:
+    object_id = str(uuid.uuid4())
+    async with UnitOfWork(pool, SERVICE, "132187") as uow:
+        await _access().audit_only(uow, WINDOW, "write", "thing", object_id)
+        assert await _rows(pool, object_id) == []  # not visible before COMMIT
+        await uow.commit()
+    assert await _rows(pool, object_id) == ["permitted"]
+
+
+async def test_a_refusal_inside_a_write_is_on_record_after_the_rollback(pool: asyncpg.Pool) -> None:
+    object_id = str(uuid.uuid4())
+    other = Record(municipality="132187", holders=frozenset({"soudan-1"}),
+                   person_ids=frozenset({uuid.uuid4()}))
+    with pytest.raises(Denied):
+        async with UnitOfWork(pool, SERVICE, "132187") as uow:
+            await _access().audit_only(uow, WINDOW, "write", "thing", object_id)
+            await _access().check(uow, _request(), WINDOW, other, "write", "thing", object_id)
+    assert await _rows(pool, object_id) == ["denied"]  # the permitted write's record went with it
+
+
+async def test_a_refused_read_on_a_bare_connection_is_on_record(pool: asyncpg.Pool) -> None:
+    object_id = str(uuid.uuid4())
+    other = Record(municipality="132187", holders=frozenset({"soudan-1"}))
+    async with pool.acquire() as conn:
+        with pytest.raises(Denied):
+            await _access().check(conn, _request(), WINDOW, other, "read", "thing", object_id)
+    assert await _rows(pool, object_id) == ["denied"]
