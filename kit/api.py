@@ -8,6 +8,8 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Request
 
+from kit import idempotency
+from kit.auth import PrincipalDep
 from kit.settings import ServiceSettings
 from kit.uow import UnitOfWork
 
@@ -17,9 +19,11 @@ def _settings(request: Request) -> ServiceSettings:
     return settings
 
 
-def _uow(request: Request) -> UnitOfWork:
+async def _uow(request: Request, principal: PrincipalDep) -> UnitOfWork:
+    """The route's unit of work; with an Idempotency-Key header it carries the key's claim."""
     s = _settings(request)
-    return UnitOfWork(request.app.state.pool, s.service, s.municipality_code)
+    claim = await idempotency.claim_for(request, principal.user_id, s)
+    return UnitOfWork(request.app.state.pool, s.service, s.municipality_code, claim)
 
 
 async def _connection(request: Request) -> AsyncIterator[asyncpg.Connection]:

@@ -1,7 +1,8 @@
 """Unit of work: one connection, one transaction, rolled back unless committed.
 
 `commit()` writes the recorded events to the outbox inside the same transaction as the state
-change, so an event exists if and only if the change it announces does.
+change, so an event exists if and only if the change it announces does; so does the request's
+Idempotency-Key claim, if it has one (kit/idempotency.py).
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import asyncpg
 from asyncpg.transaction import Transaction
 
 from contracts.envelope import EventData
-from kit import outbox
+from kit import idempotency, outbox
 
 
 class UnitOfWork:
-    def __init__(self, pool: asyncpg.Pool, service: str, municipality: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, service: str, municipality: str,
+                 claim: idempotency.Claim | None = None) -> None:
         self._pool = pool
+        self.claim = claim
         self.service = service
         self.municipality = municipality
         self.events: list[EventData] = []
@@ -42,6 +45,8 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         assert self._tx is not None
+        if self.claim is not None:
+            await idempotency.take(self.conn, self.claim)
         await outbox.write(self.conn, self.events, self.service, self.municipality)
         await self._tx.commit()
         self.committed = True
