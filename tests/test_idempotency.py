@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 
-import asyncpg
 import httpx
 
 from infra.local.stack import Stack
-from tests.helpers import bearer, consultation, eventually
-
-Connect = Callable[[str], Awaitable[asyncpg.Connection]]
+from tests.helpers import Connect, bearer, consultation, eventually
 
 
 async def _consultations_for(db: Connect, agency: str) -> tuple[int, int]:
