@@ -54,8 +54,9 @@ class InboxWatcher:
     before that query's snapshot and after the previous one's.
     """
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, poll_seconds: float = POLL_SECONDS) -> None:
         self.dsn = dsn
+        self.poll_seconds = poll_seconds
         self.awaited: set[str] = set()
         self.seen: dict[str, float] = {}
         self._arrived = asyncio.Event()
@@ -68,22 +69,29 @@ class InboxWatcher:
         self._arrived.set()  # wakes wait_for, which may be waiting for this one alone
 
     async def run(self) -> None:
-        conn = await asyncpg.connect(self.dsn)
+        while True:
+            try:
+                await self._poll()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                await asyncio.sleep(0.5)  # the database is restarting (the chaos campaign)
+
+    async def _poll(self) -> None:
+        conn = await asyncpg.connect(self.dsn, timeout=5)
         try:
             query = await conn.prepare("SELECT recipient_id FROM inbox_items "
                                        "WHERE municipality = $1 AND recipient_id = ANY($2::text[])")
             while True:
                 if self.awaited:
                     asked = time.perf_counter()
-                    for row in await query.fetch(MUNICIPALITY_CODE, list(self.awaited)):
+                    for row in await query.fetch(MUNICIPALITY_CODE, list(self.awaited), timeout=10):
                         recipient = row["recipient_id"]
                         if recipient in self.awaited:
                             self.awaited.discard(recipient)
                             self.seen[recipient] = asked
                             self._arrived.set()
-                await asyncio.sleep(POLL_SECONDS)
+                await asyncio.sleep(self.poll_seconds)
         finally:
-            await conn.close()
+            conn.terminate()
 
     async def wait_for(self, recipients: set[str], timeout: float) -> None:
         """Until every one of `recipients` has been seen (or forgotten), or `timeout` passes."""
