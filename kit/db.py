@@ -1,4 +1,5 @@
-"""The asyncpg pool: JSON columns come back as Python values; every acquire is bounded."""
+"""The asyncpg pool (JSON columns come back as Python values), bounded acquires, and what
+counts as an outage."""
 
 from __future__ import annotations
 
@@ -17,6 +18,46 @@ class PoolExhausted(Problem):
         super().__init__(503, "Service busy", f"no database connection within {timeout:g} s; "
                          "try again shortly", type_="urn:tsunagu:problem:overloaded",
                          headers={"Retry-After": "2"})
+
+
+# SQLSTATE classes that say the database is away or busy, not that the statement is wrong:
+# 08 connection exception, 53 insufficient resources, 57 operator intervention (shutdown,
+# cannot connect now), 40 transaction rollback (serialization failure, deadlock), and 25006
+# read-only transaction (a failover to a standby that is not promoted yet).
+_OUTAGE_CLASSES = ("08", "53", "57", "40")
+_OUTAGE_STATES = ("25006",)
+# asyncpg raises InterfaceError both for a closed connection and for a caller's mistake (wrong
+# argument count, bad data): only the former is an outage.
+_CONNECTION_STATES = ("connection is closed", "connection was closed", "pool is closing",
+                      "connection has been released")
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True if `exc` (or what it was raised from) is the database being unavailable.
+
+    Only explicit chaining (`raise ... from`) is followed: an error raised while merely handling
+    another is the new error's own.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if _one_is_outage(current):
+            return True
+        current = current.__cause__
+    return False
+
+
+def _one_is_outage(exc: BaseException) -> bool:
+    if isinstance(exc, OSError | TimeoutError | asyncpg.InternalClientError | PoolExhausted):
+        return True  # refused/reset connections, timeouts, a protocol state broken by a restart
+    if isinstance(exc, asyncpg.PostgresError):
+        state = getattr(exc, "sqlstate", None) or ""
+        return state[:2] in _OUTAGE_CLASSES or state in _OUTAGE_STATES
+    if isinstance(exc, asyncpg.InterfaceError):
+        message = str(exc)
+        return any(s in message for s in _CONNECTION_STATES)
+    return False
 
 
 async def _init(conn: asyncpg.Connection) -> None:

@@ -19,7 +19,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-from kit import audit_api, ops, problems, views
+from kit import audit_api, idempotency, ops, problems, views
 from kit.access import Access
 from kit.auth import TokenVerifier
 from kit.db import create_pool
@@ -60,13 +60,13 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
         pool = await create_pool(settings.database_url, settings.pool_max)
         app.state.pool = pool
         app.state.access = Access(settings)
-        relay = app.state.relay = OutboxRelay(pool, settings)
+        relay = app.state.relay = OutboxRelay(pool, settings, app.state.metrics)
         # Every service keeps its own view of consents and meetings for access decisions.
         handlers = {**views.HANDLERS, **definition.handlers}
         consumer = app.state.consumer = InboxConsumer(pool, settings, handlers, app.state.metrics)
         workers: list[tuple[Callable[[], None], asyncio.Task[None]]] = [
             (consumer.stop, asyncio.create_task(consumer.run()))]
-        for job in definition.periodic:
+        for job in (*definition.periodic, Periodic("idempotency-purge", 600, idempotency.purge)):
             runner = PeriodicRunner(job, lambda: UnitOfWork(pool, settings.service,
                                                             settings.municipality_code))
             workers.append((runner.stop, asyncio.create_task(runner.run())))
@@ -90,6 +90,7 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
     if definition.on_start:
         definition.on_start(app)
     problems.install(app)
+    idempotency.install(app)
     app.include_router(ops.router)
     app.include_router(audit_api.router)
     app.include_router(definition.router)
