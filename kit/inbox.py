@@ -44,7 +44,9 @@ class HandlerContext:
 
 
 Handler = Callable[[Any, HandlerContext], Awaitable[None]]
-Handlers = dict[type[EventData], Handler]
+# Several handlers may subscribe to one event type (the kit's views and the service's own):
+# they run in order, in the one inbox transaction, so an event is applied by all or by none.
+Handlers = dict[type[EventData], list[Handler]]
 
 _TRANSIENT = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
               asyncpg.CannotConnectNowError, asyncpg.SerializationError,
@@ -158,7 +160,7 @@ class InboxConsumer:
 
     async def _apply(self, record: ConsumerRecord, envelope: Envelope, event: EventData,
                      producer: Any) -> None:
-        handler = self.handlers[type(event)]
+        handlers = self.handlers[type(event)]
         failures, backoff = 0, self.settings.consumer_retry_seconds
         while True:
             try:
@@ -169,7 +171,8 @@ class InboxConsumer:
                     if not fresh:
                         self.metrics.inbox_duplicates.labels(self.name).inc()
                         return
-                    await handler(event, HandlerContext(uow, envelope))
+                    for handler in handlers:
+                        await handler(event, HandlerContext(uow, envelope))
                     await uow.commit()
                 return
             except _TRANSIENT as exc:

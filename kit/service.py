@@ -46,6 +46,16 @@ class ServiceDefinition:
     on_start: Callable[[FastAPI], None] | None = None  # the service's own app.state
 
 
+def merge_handlers(*maps: Handlers) -> Handlers:
+    """Every handler of every map, in order: a service that handles an event the kit handles
+    too (ConsentWithdrawn, say) adds its handler after the kit's, never in place of it."""
+    merged: Handlers = {}
+    for handlers in maps:
+        for event_type, subscribed in handlers.items():
+            merged.setdefault(event_type, []).extend(subscribed)
+    return merged
+
+
 def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or load_settings(definition.name)
     setup_logging(definition.name, settings.log_level)
@@ -62,7 +72,7 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
         app.state.access = Access(settings)
         relay = app.state.relay = OutboxRelay(pool, settings)
         # Every service keeps its own view of consents and meetings for access decisions.
-        handlers = {**views.HANDLERS, **definition.handlers}
+        handlers = merge_handlers(views.HANDLERS, definition.handlers)
         consumer = app.state.consumer = InboxConsumer(pool, settings, handlers, app.state.metrics)
         workers: list[tuple[Callable[[], None], asyncio.Task[None]]] = [
             (consumer.stop, asyncio.create_task(consumer.run()))]
