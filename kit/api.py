@@ -14,6 +14,7 @@ import asyncpg
 from fastapi import Depends, Request
 
 from kit import db
+from kit.auth import PrincipalDep
 from kit.settings import ServiceSettings
 from kit.uow import UnitOfWork
 
@@ -26,12 +27,15 @@ def _settings(request: Request) -> ServiceSettings:
 def _uow(request: Request) -> UnitOfWork:
     s = _settings(request)
     return UnitOfWork(request.app.state.pool, s.service, s.municipality_code,
-                      s.pool_acquire_timeout_seconds)
+                      s.pool_acquire_timeout_seconds, request.app.state.acquires)
 
 
-async def _connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
+async def _connection(request: Request, _: PrincipalDep) -> AsyncIterator[asyncpg.Connection]:
+    # After sign-in, whatever the order of a route's parameters: no connection is held while a
+    # token is checked (which may fetch the identity provider's keys).
     pool = request.app.state.pool
-    conn = await db.acquire(pool, _settings(request).pool_acquire_timeout_seconds)
+    conn = await db.acquire(pool, _settings(request).pool_acquire_timeout_seconds,
+                            request.app.state.acquires)
     try:
         yield conn
     finally:

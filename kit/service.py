@@ -22,7 +22,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from kit import audit_api, ops, problems, views
 from kit.access import Access
 from kit.auth import TokenVerifier
-from kit.db import create_pool
+from kit.db import AcquireWatch, create_pool
 from kit.inbox import Handlers, InboxConsumer
 from kit.logging import setup_logging
 from kit.metrics import Metrics
@@ -96,6 +96,7 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
                   lifespan=lifespan)
     app.state.settings = settings
     app.state.metrics = Metrics()
+    app.state.acquires = AcquireWatch(settings.pool_starved_after_seconds)
     app.state.verifier = TokenVerifier(settings)
     if definition.on_start:
         definition.on_start(app)

@@ -22,8 +22,10 @@ ACQUIRE_TIMEOUT_SECONDS = 5.0
 
 class UnitOfWork:
     def __init__(self, pool: asyncpg.Pool, service: str, municipality: str,
-                 acquire_timeout: float = ACQUIRE_TIMEOUT_SECONDS) -> None:
+                 acquire_timeout: float = ACQUIRE_TIMEOUT_SECONDS,
+                 watch: db.AcquireWatch | None = None) -> None:
         self._pool = pool
+        self._watch = watch
         self.service = service
         self.municipality = municipality
         self.acquire_timeout = acquire_timeout
@@ -46,7 +48,7 @@ class UnitOfWork:
         self.audits.extend(entries)
 
     async def __aenter__(self) -> UnitOfWork:
-        self._conn = await db.acquire(self._pool, self.acquire_timeout)
+        self._conn = await db.acquire(self._pool, self.acquire_timeout, self._watch)
         try:
             self._tx = self._conn.transaction()
             await self._tx.start()

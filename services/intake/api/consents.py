@@ -119,6 +119,6 @@ async def withdraw(consent_id: uuid.UUID, body: WithdrawIn, request: Request, pr
         await views.apply_consent_ended(uow.conn, consent_id, withdrawn.withdrawn_at)
         uow.record(withdrawn)
         await uow.commit()
-    updated = await store.get(request.app.state.pool, consent_id, m)
+        updated = await store.get(uow.conn, consent_id, m)  # the request's one connection
     assert updated is not None
     return _out(updated)

@@ -137,8 +137,8 @@ async def post_consultation(body: ConsultationIn, request: Request, principal: P
                                     c.person_ids, reason=f"hand-over to {office} under consent "
                                     f"{c.handover.consent_id}: {c.handover.reason}")
         await uow.commit()
+        row = await store.get(uow.conn, c.id, settings.municipality_code)  # the one connection
     response.headers["Location"] = f"/consultations/{c.id}"
-    row = await store.get(request.app.state.pool, c.id, settings.municipality_code)
     assert row is not None
     return consultation_out(row)
 

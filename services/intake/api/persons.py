@@ -171,6 +171,6 @@ async def _merge_or_unmerge(person_id: uuid.UUID, body: MergeIn, request: Reques
         except domain.PersonRuleBroken as exc:
             raise Problem(409, "Merge refused" if merging else "Unmerge refused", str(exc)) from exc
         await uow.commit()
-    updated = await store.get(request.app.state.pool, person_id, m)
-    assert updated is not None
-    return {**updated, "merges": await store.merge_history(request.app.state.pool, person_id)}
+        updated = await store.get(uow.conn, person_id, m)  # the request's one connection
+        assert updated is not None
+        return {**updated, "merges": await store.merge_history(uow.conn, person_id)}
