@@ -11,6 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from kit.tracing import redact_url
+
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("kit.problems")
 
@@ -61,6 +63,6 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s", request.url.path)
+        log.exception("unhandled error on %s", redact_url(request.url.path))  # no person ids
         return problem_response(500, "Internal error", "The error was logged with its trace id.",
                                 instance=request.url.path)
