@@ -55,9 +55,11 @@ async def test_poison_events_are_dead_lettered_and_the_stream_goes_on(
     assert dead[bad_payload]["dlt_source_topic"] == "intake.events"
     assert dead[bad_payload]["dlt_consumer"] == "referral"
 
-    metrics = (await http.get(stack.url("referral") + "/metrics")).text  # operators: no token
-    stored = next(line for line in metrics.splitlines() if line.startswith("dead_letters_stored "))
-    assert float(stored.split()[1]) >= 2
+    async def stored() -> bool:  # the row is written after the topic has the record
+        metrics = (await http.get(stack.url("referral") + "/metrics")).text  # operators: no token
+        line = next(line for line in metrics.splitlines() if line.startswith("dead_letters_stored "))
+        return float(line.split()[1]) >= 2
+    await eventually(stored, what="dead letters counted in /metrics")
 
 
 async def _read_dlt(stack: Stack, topic: str, keys: set[str]) -> dict[str, dict[str, Any]]:

@@ -83,7 +83,13 @@ async def test_a_starved_pool_sheds_with_503_and_fails_healthz(world: World, sta
         async with httpx.AsyncClient(timeout=30) as http:
             await lock.execute("BEGIN; SELECT pg_advisory_xact_lock(hashtext('tsunagu.audit'))")
             stuck = [asyncio.create_task(http.get(read, headers=headers)) for _ in range(2)]
-            await asyncio.sleep(1.5)  # both hold their connection, waiting for the audit lock
+
+            async def both_waiting() -> bool:  # each holding its connection, on the audit lock
+                return bool(await lock.fetchval(
+                    "SELECT count(*) FROM pg_locks JOIN pg_database d ON d.oid = database "
+                    "WHERE d.datname = current_database() AND locktype = 'advisory' "
+                    "AND NOT granted") == 2)
+            await eventually(both_waiting, timeout=10, what="both reads stuck on the lock")
             started = time.monotonic()
             shed = await http.get(read, headers=headers)
             assert shed.status_code == 503 and shed.headers["retry-after"], shed.text

@@ -114,7 +114,10 @@ async def test_only_one_relay_publishes_the_other_waits(pool: asyncpg.Pool,
         async with UnitOfWork(pool, SERVICE, "132187") as uow:
             uow.record(_event(), _event())
             await uow.commit()
-        await eventually(lambda: _published(pool), what="rows published")
+
+        async def published() -> bool:  # the rows marked, and the relay's count past its commit
+            return await _published(pool) and first.published + second.published == 2
+        await eventually(published, what="rows published")
         assert (first.published, second.published) == (2, 0)
         assert not second.holds_lock
     finally:
