@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
@@ -24,6 +24,7 @@ from kit.access import Access
 from kit.auth import TokenVerifier
 from kit.db import AcquireWatch, create_pool
 from kit.inbox import Handlers, InboxConsumer
+from kit.limits import BodyLimit, clean_parameters
 from kit.logging import setup_logging
 from kit.metrics import Metrics
 from kit.migrate import migrate
@@ -93,7 +94,7 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
             provider.force_flush()
 
     app = FastAPI(title=definition.title, description=definition.description, version="1.0.0",
-                  lifespan=lifespan)
+                  lifespan=lifespan, dependencies=[Depends(clean_parameters)])
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.acquires = AcquireWatch(settings.pool_starved_after_seconds)
@@ -104,6 +105,9 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
     app.include_router(ops.router)
     app.include_router(audit_api.router)
     app.include_router(definition.router)
+
+    # Innermost (added first): its refusal is raised into FastAPI's own reading of the body.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     @app.middleware("http")
     async def _timing(request: Request, call_next: Callable[[Request], Awaitable[Response]]
