@@ -29,12 +29,15 @@ async def _uow(request: Request, principal: PrincipalDep) -> UnitOfWork:
     s = _settings(request)
     claim = await idempotency.claim_for(request, principal.user_id, s)
     return UnitOfWork(request.app.state.pool, s.service, s.municipality_code, claim,
-                      s.pool_acquire_timeout_seconds)
+                      s.pool_acquire_timeout_seconds, request.app.state.acquires)
 
 
-async def _connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
+async def _connection(request: Request, _: PrincipalDep) -> AsyncIterator[asyncpg.Connection]:
+    # After sign-in, whatever the order of a route's parameters: no connection is held while a
+    # token is checked (which may fetch the identity provider's keys).
     pool = request.app.state.pool
-    conn = await db.acquire(pool, _settings(request).pool_acquire_timeout_seconds)
+    conn = await db.acquire(pool, _settings(request).pool_acquire_timeout_seconds,
+                            request.app.state.acquires)
     try:
         yield conn
     finally:

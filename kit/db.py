@@ -4,6 +4,7 @@ counts as an outage."""
 from __future__ import annotations
 
 import json
+import time
 
 import asyncpg
 
@@ -72,10 +73,36 @@ async def create_pool(dsn: str, max_size: int = 10) -> asyncpg.Pool:
     return pool
 
 
-async def acquire(pool: asyncpg.Pool, timeout: float) -> asyncpg.Connection:
+class AcquireWatch:
+    """Do requests still get connections? Busy is not stuck: under load, connections keep
+    changing hands. The pool is starved when an acquire has timed out since the last one that
+    succeeded, and that success is older than `after` seconds: every connection is held by
+    something that does not finish (a deadlock, a leaked connection, a lock never released).
+    /healthz then fails, so the process is replaced instead of answering 503 for ever. Two
+    clock reads per acquire: cheap enough for every request."""
+
+    def __init__(self, after: float) -> None:
+        self.after = after
+        self.last_acquired = time.monotonic()
+        self.last_timed_out = float("-inf")
+
+    def starved_for(self) -> float | None:
+        """Seconds since the last successful acquire, if the pool is starved; else None."""
+        if self.last_timed_out < self.last_acquired:
+            return None
+        since = time.monotonic() - self.last_acquired
+        return since if since > self.after else None
+
+
+async def acquire(pool: asyncpg.Pool, timeout: float,
+                  watch: AcquireWatch | None = None) -> asyncpg.Connection:
     """A connection within `timeout` seconds, or PoolExhausted. Release it with pool.release."""
     try:
         conn: asyncpg.Connection = await pool.acquire(timeout=timeout)
     except TimeoutError:
+        if watch is not None:
+            watch.last_timed_out = time.monotonic()
         raise PoolExhausted(timeout) from None
+    if watch is not None:
+        watch.last_acquired = time.monotonic()
     return conn

@@ -48,7 +48,9 @@ class HandlerContext:
 
 
 Handler = Callable[[Any, HandlerContext], Awaitable[None]]
-Handlers = dict[type[EventData], Handler]
+# Several handlers may subscribe to one event type (the kit's views and the service's own):
+# they run in order, in the one inbox transaction, so an event is applied by all or by none.
+Handlers = dict[type[EventData], list[Handler]]
 
 # 'fresh': claimed, apply it; 'duplicate': applied before; 'dead': dead-lettered before (a
 # redelivery after the dead letter was recorded but before the offset was committed).
@@ -175,7 +177,7 @@ class InboxConsumer:
 
     async def _apply(self, record: ConsumerRecord, envelope: Envelope, event: EventData,
                      producer: Any) -> None:
-        handler = self.handlers[type(event)]
+        handlers = self.handlers[type(event)]
         failures, backoff = 0, self.settings.consumer_retry_seconds
         while True:
             try:
@@ -184,7 +186,8 @@ class InboxConsumer:
                     claim = await uow.conn.fetchval(_CLAIM, self.name, envelope.id, record.topic,
                                                     record.partition, record.offset)
                     if claim == "fresh":
-                        await handler(event, HandlerContext(uow, envelope))
+                        for handler in handlers:
+                            await handler(event, HandlerContext(uow, envelope))
                         await uow.commit()
                 break
             except Exception as exc:

@@ -19,9 +19,17 @@ FROM outbox WHERE published_at IS NULL
 """
 
 
-@router.get("/healthz", summary="The process is alive")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+@router.get("/healthz", summary="The process can still serve (else: replace it)")
+async def healthz(request: Request) -> JSONResponse:
+    # Answering at all proves the event loop turns; a starved pool (kit/db.py AcquireWatch)
+    # means requests can no longer get a connection however long they wait. A database that is
+    # merely away is /readyz's business: restarting would not bring it back.
+    starved = request.app.state.acquires.starved_for()
+    if starved is not None:
+        return JSONResponse({"status": "starved", "detail": f"no database connection acquired "
+                             f"for {starved:.0f} s while requests timed out waiting"},
+                            status_code=503)
+    return JSONResponse({"status": "ok"})
 
 
 @router.get("/readyz", summary="The database is reachable (the broker and the outbox are reported)")

@@ -29,6 +29,9 @@ class ServiceSettings(BaseModel):
     jwt_audience: str = "tsunagu"
     pool_max: int = 10
     pool_acquire_timeout_seconds: float = 5.0  # then 503 + Retry-After, never a hang
+    # No connection acquired for this long, with acquires timing out: /healthz fails (kit/db.py).
+    pool_starved_after_seconds: float = 30.0
+    max_body_bytes: int = 1024 * 1024  # a request body past this answers 413
     relay_batch: int = 200
     relay_poll_seconds: float = 1.0
     relay_send_timeout_seconds: float = 15.0

@@ -24,9 +24,11 @@ ACQUIRE_TIMEOUT_SECONDS = 5.0
 class UnitOfWork:
     def __init__(self, pool: asyncpg.Pool, service: str, municipality: str,
                  claim: idempotency.Claim | None = None,
-                 acquire_timeout: float = ACQUIRE_TIMEOUT_SECONDS) -> None:
+                 acquire_timeout: float = ACQUIRE_TIMEOUT_SECONDS,
+                 watch: db.AcquireWatch | None = None) -> None:
         self._pool = pool
         self.claim = claim
+        self._watch = watch
         self.service = service
         self.municipality = municipality
         self.acquire_timeout = acquire_timeout
@@ -49,7 +51,7 @@ class UnitOfWork:
         self.audits.extend(entries)
 
     async def __aenter__(self) -> UnitOfWork:
-        self._conn = await db.acquire(self._pool, self.acquire_timeout)
+        self._conn = await db.acquire(self._pool, self.acquire_timeout, self._watch)
         try:
             self._tx = self._conn.transaction()
             await self._tx.start()

@@ -71,8 +71,8 @@ async def _tabled(e: CaseTabled, ctx: HandlerContext) -> None:
                                [*e.person_ids, *e.consultation_ids])
 
 
-HANDLERS: Handlers = {ConsentGranted: _granted, ConsentWithdrawn: _withdrawn,
-                      ConsentExpired: _expired, MemberJoined: _member, CaseTabled: _tabled}
+HANDLERS: Handlers = {ConsentGranted: [_granted], ConsentWithdrawn: [_withdrawn],
+                      ConsentExpired: [_expired], MemberJoined: [_member], CaseTabled: [_tabled]}
 
 
 async def consents_for(conn: asyncpg.Connection, person_ids: Iterable[UUID]) -> tuple[Consent, ...]:

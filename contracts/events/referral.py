@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from pydantic import AwareDatetime
-
+from contracts.bounds import Codes, Id, Instant
 from contracts.envelope import EventData
 from contracts.taxonomy import DestinationKind, Urgency
 
@@ -15,8 +14,8 @@ class ReferralRequested(EventData):
 
     referral_id: UUID
     consultation_id: UUID
-    requested_at: AwareDatetime
+    requested_at: Instant
     destination_kind: DestinationKind
-    to_agency: str  # agency id, or the role's office for promoter/desk/coordinator
-    categories: tuple[str, ...]
+    to_agency: Id  # agency id, or the role's office for promoter/desk/coordinator
+    categories: Codes
     urgency: Urgency

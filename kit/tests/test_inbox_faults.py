@@ -72,7 +72,7 @@ async def test_a_read_only_database_never_dead_letters_a_valid_event(
             seen.append(event.consultation_id)
 
     metrics = Metrics()
-    consumer = InboxConsumer(pool, settings, {ConsultationReceived: handler}, metrics)
+    consumer = InboxConsumer(pool, settings, {ConsultationReceived: [handler]}, metrics)
     task = asyncio.create_task(consumer.run())
     try:
         await _publish(stack, warm)

@@ -87,7 +87,7 @@ async def test_inbox_skips_redelivery_and_dead_letters_a_failing_handler(
     finally:
         await producer.stop()
 
-    consumer = InboxConsumer(pool, settings, {ConsultationReceived: handler}, Metrics())
+    consumer = InboxConsumer(pool, settings, {ConsultationReceived: [handler]}, Metrics())
     task = asyncio.create_task(consumer.run())
 
     async def bad_dead_lettered() -> bool:

@@ -17,4 +17,4 @@ async def on_consultation_received(event: ConsultationReceived, ctx: HandlerCont
         ctx.uow.record(*referral.events)
 
 
-HANDLERS: Handlers = {ConsultationReceived: on_consultation_received}
+HANDLERS: Handlers = {ConsultationReceived: [on_consultation_received]}

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
+from contracts.bounds import Code, Id, Instant, Name, Reason, Ref
 from kit import views
 from kit.access import AccessDep, Db
 from kit.api import ConnDep, SettingsDep, UowDep
@@ -26,13 +27,13 @@ router = APIRouter(tags=["同意 consents"])
 
 class ConsentIn(BaseModel):
     given_by: domain.GivenBy = "person"
-    given_by_name: str | None = Field(None, max_length=100, description="guardian/representative")
-    agencies: list[str] = Field(min_length=1, max_length=50, description='agency ids, or "*"')
-    purposes: list[str] = Field(default_factory=lambda: ["support"], min_length=1)
+    given_by_name: Name | None = Field(None, description="guardian/representative")
+    agencies: list[Id] = Field(min_length=1, max_length=50, description='agency ids, or "*"')
+    purposes: list[Code] = Field(default_factory=lambda: ["support"], min_length=1, max_length=10)
     method: domain.Method
-    given_at: AwareDatetime | None = None
-    valid_until: AwareDatetime | None = None
-    evidence_ref: str | None = Field(None, max_length=200, description="the signed form's reference")
+    given_at: Instant | None = None
+    valid_until: Instant | None = None
+    evidence_ref: Ref | None = Field(None, description="the signed form's reference")
 
 
 class ConsentOut(BaseModel):
@@ -51,7 +52,7 @@ class ConsentOut(BaseModel):
 
 
 class WithdrawIn(BaseModel):
-    reason: str | None = Field(None, max_length=1000)
+    reason: Reason | None = None
 
 
 def _out(c: domain.ConsentRecord) -> dict[str, Any]:
@@ -119,6 +120,6 @@ async def withdraw(consent_id: uuid.UUID, body: WithdrawIn, request: Request, pr
         await views.apply_consent_ended(uow.conn, consent_id, withdrawn.withdrawn_at)
         uow.record(withdrawn)
         await uow.commit()
-    updated = await store.get(request.app.state.pool, consent_id, m)
+        updated = await store.get(uow.conn, consent_id, m)  # the request's one connection
     assert updated is not None
     return _out(updated)
