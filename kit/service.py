@@ -102,13 +102,13 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
     if definition.on_start:
         definition.on_start(app)
     problems.install(app)
-    idempotency.install(app)
     app.include_router(ops.router)
     app.include_router(audit_api.router)
     app.include_router(definition.router)
 
     # Innermost (added first): its refusal is raised into FastAPI's own reading of the body.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    idempotency.install(app)  # outside the body limit: it keeps the response of a route that ran
 
     @app.middleware("http")
     async def _timing(request: Request, call_next: Callable[[Request], Awaitable[Response]]
