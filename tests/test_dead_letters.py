@@ -19,7 +19,7 @@ from tests.helpers import bearer, consultation, eventually
 
 def _envelope(key: str) -> Envelope:
     spec = spec_for(ConsultationReceived)
-    return Envelope(id=uuid.uuid4(), type=spec.ce_type, source="/tests", time=datetime.now(UTC),
+    return Envelope(id=uuid.uuid4(), type=spec.ce_type, source="/tsunagu/intake", time=datetime.now(UTC),
                     subject=key, dataschema=spec.dataschema, sensitivity="personal",
                     municipality="132187")
 
@@ -27,7 +27,7 @@ def _envelope(key: str) -> Envelope:
 async def test_poison_events_are_dead_lettered_and_the_stream_goes_on(
         stack: Stack, http: httpx.AsyncClient) -> None:
     no_headers, bad_payload = f"poison-{uuid.uuid4()}", f"poison-{uuid.uuid4()}"
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka.bootstrap)
+    producer = AIOKafkaProducer(**stack.kafka.client("intake"))  # the stream's owner, misbehaving
     await producer.start()
     try:
         await producer.send_and_wait("intake.events", b"not json at all", key=no_headers.encode())
@@ -61,8 +61,8 @@ async def test_poison_events_are_dead_lettered_and_the_stream_goes_on(
 
 
 async def _read_dlt(stack: Stack, topic: str, keys: set[str]) -> dict[str, dict[str, Any]]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=stack.kafka.bootstrap,
-                                group_id=f"test-{uuid.uuid4()}", auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(topic, **stack.kafka.client(), group_id=f"test-{uuid.uuid4()}",
+                                auto_offset_reset="earliest")  # an operator, as the admin
     await consumer.start()
     found: dict[str, dict[str, Any]] = {}
     try:

@@ -36,14 +36,17 @@ NO_MIGRATIONS = Path(__file__).parent / "no-migrations"
 @pytest.fixture(scope="module")
 async def settings(stack: Stack) -> ServiceSettings:
     await databases.provision(stack.postgres.superuser_dsn(), SERVICE)
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka.bootstrap)
+    admin = AIOKafkaAdminClient(**stack.kafka.client())
     await admin.start()
     try:
         if f"{SERVICE}.dlt" not in await admin.list_topics():
             await admin.create_topics([NewTopic(f"{SERVICE}.dlt", 1, 1)])
     finally:
         await admin.close()
+    # The kit under test is no service of the ACL file: it connects as the admin.
     return ServiceSettings(service=SERVICE, kafka_bootstrap=stack.kafka.bootstrap,
+                           kafka_username="admin", kafka_password=stack.kafka.credentials.password("admin"),
+                           kafka_ca_file=str(stack.kafka.ca_file),
                            database_url=databases.service_dsn(stack.postgres_port, SERVICE),
                            migration_database_url=databases.owner_dsn(stack.postgres_port, SERVICE),
                            consumer_retry_seconds=0.05)
@@ -142,7 +145,7 @@ async def test_inbox_skips_redelivery_and_dead_letters_a_failing_handler(
         if event.consultation_id == good.consultation_id:
             seen.append(event.consultation_id)
 
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka.bootstrap)
+    producer = AIOKafkaProducer(**stack.kafka.client("intake"))
     await producer.start()
     try:
         for event in (good, good, bad):  # the same event (same ce_id) delivered twice
@@ -175,7 +178,7 @@ _GOOD_ID = uuid.uuid4()
 
 def _headers_for(event: ConsultationReceived, same_id: bool) -> list[tuple[str, bytes]]:
     spec = spec_for(event)
-    return Envelope(id=_GOOD_ID if same_id else uuid.uuid4(), type=spec.ce_type, source="/t",
+    return Envelope(id=_GOOD_ID if same_id else uuid.uuid4(), type=spec.ce_type, source="/tsunagu/intake",
                     time=datetime.now(UTC), subject=str(event.consultation_id),
                     dataschema=spec.dataschema, sensitivity="personal",
                     municipality="132187").headers()
