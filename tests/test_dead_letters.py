@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from contracts.envelope import Envelope
 from contracts.events.intake import ConsultationReceived
 from contracts.registry import spec_for
 from infra.local.stack import Stack
-from tests.helpers import bearer, consultation, eventually
+from tests.helpers import bearer, consultation, eventually, read_dead_letters
 
 
 def _envelope(key: str) -> Envelope:
@@ -48,7 +48,7 @@ async def test_poison_events_are_dead_lettered_and_the_stream_goes_on(
 
     await eventually(inbox, what="the event behind the poison")
 
-    dead = await _read_dlt(stack, "referral.dlt", {no_headers, bad_payload})
+    dead = await read_dead_letters(stack, "referral.dlt", {no_headers, bad_payload})
     assert dead[no_headers]["value"] == b"not json at all"  # the event itself, untouched
     assert "unreadable CloudEvents headers" in dead[no_headers]["dlt_reason"]
     assert "payload does not match" in dead[bad_payload]["dlt_reason"]
@@ -58,23 +58,3 @@ async def test_poison_events_are_dead_lettered_and_the_stream_goes_on(
     metrics = (await http.get(stack.url("referral") + "/metrics")).text  # operators: no token
     stored = next(line for line in metrics.splitlines() if line.startswith("dead_letters_stored "))
     assert float(stored.split()[1]) >= 2
-
-
-async def _read_dlt(stack: Stack, topic: str, keys: set[str]) -> dict[str, dict[str, Any]]:
-    consumer = AIOKafkaConsumer(topic, **stack.kafka.client(), group_id=f"test-{uuid.uuid4()}",
-                                auto_offset_reset="earliest")  # an operator, as the admin
-    await consumer.start()
-    found: dict[str, dict[str, Any]] = {}
-    try:
-        async def collect() -> bool:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                for r in records:
-                    key = (r.key or b"").decode()
-                    if key in keys:
-                        found[key] = {"value": r.value, **{k: v.decode() for k, v in r.headers}}
-            return found.keys() == keys
-
-        await eventually(collect, what="dead letters")
-    finally:
-        await consumer.stop()
-    return found

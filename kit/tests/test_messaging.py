@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
+from pydantic import SecretStr
 
 from contracts.envelope import Envelope
 from contracts.events.intake import ConsultationReceived
@@ -45,7 +46,8 @@ async def settings(stack: Stack) -> ServiceSettings:
         await admin.close()
     # The kit under test is no service of the ACL file: it connects as the admin.
     return ServiceSettings(service=SERVICE, kafka_bootstrap=stack.kafka.bootstrap,
-                           kafka_username="admin", kafka_password=stack.kafka.credentials.password("admin"),
+                           kafka_username="admin",
+                           kafka_password=SecretStr(stack.kafka.credentials.password("admin")),
                            kafka_ca_file=str(stack.kafka.ca_file),
                            database_url=databases.service_dsn(stack.postgres_port, SERVICE),
                            migration_database_url=databases.owner_dsn(stack.postgres_port, SERVICE),
