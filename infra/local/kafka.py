@@ -33,6 +33,10 @@ class KafkaNode:
     home: Path  # holds data/, logs/, server.properties, kafka.pid
     port: int
     controller_port: int
+    # Benchmarks only (bench/harness.py): a PLAINTEXT listener for the raw baseline, on which
+    # clients are User:ANONYMOUS and get only the ACLs the benchmark grants. Never in `make up`
+    # or the tests.
+    plaintext_port: int | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -72,7 +76,9 @@ class KafkaNode:
         admin_password = self.credentials.password(ADMIN)
         text = (CONFIG_DIR / "server.properties.in").read_text().format(
             port=self.port, controller_port=self.controller_port, data_dir=data,
-            tls_dir=self.ca_file.parent, admin_password=admin_password, broker_cn=tls.BROKER_CN)
+            tls_dir=self.ca_file.parent, admin_password=admin_password, broker_cn=tls.BROKER_CN,
+            raw_listener=f",RAW://127.0.0.1:{self.plaintext_port}" if self.plaintext_port else "",
+            raw_protocol=",RAW:PLAINTEXT" if self.plaintext_port else "")
         props = self.home / "server.properties"
         fd = os.open(props, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # holds a password
         with os.fdopen(fd, "w") as f:

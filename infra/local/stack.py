@@ -41,9 +41,11 @@ class Stack:
     idp_port: int = IDP_PORT
     service_ports: dict[str, int] = field(default_factory=lambda: dict(SERVICES))
     extra_env: dict[str, str] = field(default_factory=dict)
+    kafka_plaintext_port: int | None = None  # benchmarks' raw baseline only (KafkaNode)
 
     def __post_init__(self) -> None:
-        self.kafka = KafkaNode(self.home / "kafka", self.kafka_port, self.kafka_controller_port)
+        self.kafka = KafkaNode(self.home / "kafka", self.kafka_port, self.kafka_controller_port,
+                               self.kafka_plaintext_port)
         self.postgres = PostgresNode(self.home / "postgres", self.postgres_port)
 
     # -- infrastructure -------------------------------------------------------------------
