@@ -69,3 +69,10 @@ def _write_private(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
+
+
+if __name__ == "__main__":  # e.g. python -m infra.local.tls infra/deploy/tls (for compose)
+    import sys
+
+    for path in ensure(Path(sys.argv[1])):
+        print(path)
