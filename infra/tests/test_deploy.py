@@ -140,7 +140,8 @@ def test_compose_kafka_is_secured_as_the_local_one() -> None:
                  if re.match(r"^[a-z.-]+=", line) and not line.startswith(("props=", "jaas=")))
     local = dict(line.split("=", 1) for line in (ROOT / "infra" / "kafka" / "server.properties.in")
                  .read_text().splitlines() if line and not line.startswith("#"))
-    same = ("controller.listener.names", "inter.broker.listener.name", "ssl.keystore.type", "ssl.truststore.type", "ssl.enabled.protocols",
+    same = ("controller.listener.names", "inter.broker.listener.name", "ssl.keystore.type",
+            "ssl.truststore.type", "ssl.enabled.protocols",
             "listener.name.controller.ssl.client.auth", "sasl.enabled.mechanisms",
             "sasl.mechanism.inter.broker.protocol", "authorizer.class.name",
             "allow.everyone.if.no.acl.found", "auto.create.topics.enable")
