@@ -101,6 +101,6 @@ def source(service: str) -> str:
 
 
 def owner_of(topic: str) -> str | None:
-    """The service whose stream `topic` is, the only one it is believed from; None for the
-    shared access.events, which any service may write."""
-    return None if topic == SHARED_TOPIC else topic.removesuffix(".events")
+    """The service whose topic (`<service>.events`, `<service>.dlt`) this is, the only one it
+    is believed from; None for the shared access.events, which any service may write."""
+    return None if topic == SHARED_TOPIC else topic.split(".", 1)[0]

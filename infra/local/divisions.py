@@ -147,7 +147,12 @@ def main(argv: list[str]) -> int:
     except ValueError as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return 2
-    path = asyncio.run(register(kafka, division))
+    try:
+        path = asyncio.run(register(kafka, division))
+    except Exception as exc:  # recorded all the same: the next `make up` applies it
+        print(f"recorded, but the broker did not take it ({exc!r}): run `make up`",
+              file=sys.stderr)
+        return 1
     print(f"{division.principal} may read {', '.join(division.topics)} in group "
           f"{division.principal}.\nHand over its connection file (it holds the password): {path}")
     return 0
