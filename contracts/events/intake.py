@@ -23,6 +23,9 @@ class ConsultationReceived(EventData):
     destination_kind: DestinationKind
     destination_agency: str | None = None  # set when destination_kind is "agency"
     person_ids: tuple[UUID, ...] = ()
+    # Of person_ids, those who came to the window themselves (本人来所): the window holds their
+    # case; persons merely named it does not (kit/holders.py).
+    present_ids: tuple[UUID, ...] = ()
     household_id: UUID | None = None
 
 
@@ -31,6 +34,7 @@ class PersonRegistered(EventData):
 
     person_id: UUID
     registered_at: AwareDatetime
+    registered_agency: str | None = None  # the window that registered them holds the record
 
 
 class PersonsMerged(EventData):
