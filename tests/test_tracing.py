@@ -31,10 +31,11 @@ async def test_one_trace_runs_through_all_three_services(stack: Stack,
                 span = json.loads(line)
                 if span["context"]["trace_id"] == f"0x{trace_id}":
                     found.setdefault(name, set()).add(span["kind"])
-        return found if found.keys() == set(JOURNEY) and "SpanKind.CONSUMER" in found[
-            "notifications"] else None
+        # Spans reach the files in batches, in no fixed order: wait for the whole journey.
+        whole = (found.keys() == set(JOURNEY)
+                 and {"SpanKind.SERVER", "SpanKind.PRODUCER"} <= found["intake"]
+                 and {"SpanKind.CONSUMER", "SpanKind.PRODUCER"} <= found["referral"]
+                 and "SpanKind.CONSUMER" in found["notifications"])
+        return found if whole else None
 
-    found = await eventually(spans, what="spans of the journey in every service")
-    assert "SpanKind.SERVER" in found["intake"] and "SpanKind.PRODUCER" in found["intake"]
-    assert {"SpanKind.CONSUMER", "SpanKind.PRODUCER"} <= found["referral"]
-    assert "SpanKind.CONSUMER" in found["notifications"]
+    await eventually(spans, what="spans of the journey in every service (server, producer, consumer)")
