@@ -37,6 +37,7 @@ class Endpoint:
     ok: int = 200
     secret_ids: tuple[str, ...] = ()  # world ids a refusal must not carry...
     reveals_to: frozenset[str] = frozenset()  # ...except to these kinds, who may read them
+    sent_by: str | None = None  # a kind that asks about the cell's kind (else the kind asks)
 
     def expected(self, kind: str) -> int:
         return self.ok if kind in self.permitted else 403
@@ -115,6 +116,11 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("schedule a meeting", "meetings", "/meetings", "meeting",
              _kinds("chair", "other_coordinator"), method="POST", ok=201, body=lambda w, k, _: {
                  "kind": "support_meeting", "title": "会議", "scheduled_for": datetime.now(UTC).isoformat()}),
+    # A 重層的支援会議 rests on consent: the chair adds only those whose agency its items' consent
+    # covers (the world's consents cover div-kaigo and other_with_consent's agency).
+    Endpoint("join a 重層的支援会議", "meetings", "/meetings/{id}/members", "multilayer",
+             _kinds("same_agency", "other_with_consent"), method="POST", ok=201, sent_by="chair",
+             body=lambda w, k, _: {"user_id": w.users[k], "agency": w.agencies[k]}),
     # -- the register cannot be harvested (hole 8) ------------------------------------------------
     Endpoint("search without a name key", "intake", "/persons/candidates?family_kana=AAA&"
              "birth_date=1980-04-01", "person", frozenset(STAFF), ok=422),

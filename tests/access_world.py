@@ -4,7 +4,8 @@
 Each kind is a seeded user whose user id and agency are made unique to this world, so the
 consents below name exactly the agencies they are meant to, and each kind's audit records
 can be told apart. The 支援会議 is chaired by the `chair` coordinator; the holding window
-(`same_agency`) is a member and tables the case, since only a holder may.
+(`same_agency`) is a member and tables the case, since only a holder may. It also tables the
+person at a 重層的支援会議 of its own, under a consent that covers its division.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import httpx
 from infra.local.stack import Stack
 from tests.helpers import bearer, eventually
 
-KINDS = ("same_agency", "other_agency", "other_with_consent", "expired_consent",
+KINDS = ("same_agency", "named_it", "other_agency", "other_with_consent", "expired_consent",
          "withdrawn_consent", "meeting_member", "non_member", "chair", "other_coordinator",
          "break_glass", "partner", "auditor", "operator")
 STAFF = tuple(k for k in KINDS if k not in ("partner", "auditor", "operator"))
@@ -42,15 +43,16 @@ class World:
 
 def _principals(stack: Stack, tag: str) -> tuple[dict[str, dict[str, str]], dict[str, str],
                                                 dict[str, str]]:
-    agencies = {"same_agency": "div-kaigo", "other_agency": f"soudan-{tag}",
+    agencies = {"same_agency": "div-kaigo", "named_it": f"div-named-{tag}",
+                "other_agency": f"soudan-{tag}",
                 "other_with_consent": f"kodomo-{tag}", "expired_consent": f"konkyu-{tag}",
                 "withdrawn_consent": f"shakyo-{tag}", "meeting_member": f"member-{tag}",
                 "non_member": f"member-{tag}", "chair": "coordinators",
                 "other_coordinator": "coordinators", "break_glass": f"glass-{tag}",
                 "partner": "minsei", "auditor": "audit", "operator": "ops",
                 "holding_agency": f"houkatsu-{tag}"}
-    seeded = {"same_agency": "w-kaigo", "partner": "partner-minsei", "auditor": "auditor-1",
-              "chair": "c-desk", "other_coordinator": "c-shakyo", "operator": "ops-1"}
+    seeded = {"same_agency": "w-kaigo", "named_it": "w-shogai", "partner": "partner-minsei",
+              "auditor": "auditor-1", "chair": "c-desk", "other_coordinator": "c-shakyo", "operator": "ops-1"}
     headers, users = {}, {}
     for kind in (*KINDS, "holding_agency"):
         users[kind] = f"{kind.replace('_', '-')}-{tag}"
@@ -80,6 +82,7 @@ async def build(stack: Stack, http: httpx.AsyncClient) -> World:
     past = datetime.now(UTC) - timedelta(days=10)
     consents = {
         "handover": ([agencies["holding_agency"]], None, None),
+        "holder_self": (["div-kaigo"], None, None),  # lets the holder table it at a 重層的支援会議
         "other_with_consent": ([agencies["other_with_consent"]], None, None),
         "expired_consent": ([agencies["expired_consent"]], past, past + timedelta(days=5)),
         "withdrawn_consent": ([agencies["withdrawn_consent"]], None, None),
@@ -103,6 +106,11 @@ async def build(stack: Stack, http: httpx.AsyncClient) -> World:
         "address": "東京都福生市本町5-12-3",
         "members": [{"person_id": w.ids["person"], "relation": "self"}]}))
     w.ids["household"] = household["id"]
+    # Another window names the person on its own consultation, sent to the general desk: that
+    # makes neither the window nor the desk a holder (`named_it`, `other_coordinator`).
+    await ok(await http.post(intake + "/consultations", headers=headers["named_it"], json={
+        "channel": "phone", "main_complaint": "近所の方が心配", "person_ids": [w.ids["person"]],
+        "destination": {"kind": "general_desk"}}))
     await _meeting(w, http)
     await _referral(w, http)
     await _converged(w, http)
@@ -124,6 +132,17 @@ async def _meeting(w: World, http: httpx.AsyncClient) -> None:
         return r.status_code == 201
 
     await eventually(tabled, what="the holder tables the case")
+
+    # A 重層的支援会議 where the holder tabled the person under consent covering its division.
+    w.ids["multilayer"] = await schedule(w, http, [w.users["same_agency"]], "multilayer_meeting")
+
+    async def tabled_with_consent() -> bool:
+        r = await http.post(meetings + f"/meetings/{w.ids['multilayer']}/agenda",
+                            headers=w.headers["same_agency"], json={"person_ids": [w.ids["person"]]})
+        assert r.status_code in (201, 403), r.text
+        return r.status_code == 201
+
+    await eventually(tabled_with_consent, what="the holder tables it at the 重層的支援会議")
 
 
 async def schedule(w: World, http: httpx.AsyncClient, members: list[str],

@@ -30,8 +30,9 @@ async def test_access_matrix(endpoint: Endpoint, kind: str, world: World,
     target = prepared if endpoint.obj == "prepared" else world.ids[endpoint.obj]
     url = world.stack.url(endpoint.service) + endpoint.path.format(id=target)
     body = endpoint.body(world, kind, prepared) if endpoint.body else None
+    sender = endpoint.sent_by or kind
     started = datetime.now(UTC)
-    response = await http.request(endpoint.method, url, headers=world.headers[kind], json=body)
+    response = await http.request(endpoint.method, url, headers=world.headers[sender], json=body)
     assert response.status_code == endpoint.expected(kind), response.text
     if response.is_success:
         for name in endpoint.hidden.get(kind, frozenset()):
@@ -43,8 +44,8 @@ async def test_access_matrix(endpoint: Endpoint, kind: str, world: World,
     for name in endpoint.secret_ids:
         assert (world.ids[name] in response.text) == (kind in endpoint.reveals_to), response.text
     if response.status_code == 403:  # every refusal is on record, whoever decided it
-        assert await _refusal_recorded(world, http, endpoint.service, kind, started), \
-            f"no audit record of refusing {kind}"
+        assert await _refusal_recorded(world, http, endpoint.service, sender, started), \
+            f"no audit record of refusing {sender}"
 
 
 async def _refusal_recorded(w: World, http: httpx.AsyncClient, service: str, kind: str,
