@@ -29,11 +29,6 @@ async def add_member(conn: asyncpg.Connection, meeting_id: uuid.UUID, user_id: s
                                meeting_id, user_id, agency, pledged_at) is not None
 
 
-async def is_member(conn: asyncpg.Connection, meeting_id: uuid.UUID, user_id: str) -> bool:
-    return bool(await conn.fetchval("SELECT 1 FROM meeting_members WHERE meeting_id = $1 AND "
-                                    "user_id = $2", meeting_id, user_id))
-
-
 async def add_agenda(conn: asyncpg.Connection, meeting_id: uuid.UUID, person_ids: list[uuid.UUID],
                      consultation_ids: list[uuid.UUID], notes: str | None, user: str,
                      at: datetime) -> None:

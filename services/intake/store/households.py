@@ -16,11 +16,6 @@ async def add(conn: asyncpg.Connection, household_id: uuid.UUID, municipality: s
                        address, user, agency, at)
 
 
-async def exists(conn: asyncpg.Connection, household_id: uuid.UUID, municipality: str) -> bool:
-    return bool(await conn.fetchval("SELECT 1 FROM households WHERE id = $1 AND municipality = $2",
-                                    household_id, municipality))
-
-
 async def set_members(conn: asyncpg.Connection, household_id: uuid.UUID,
                       members: dict[uuid.UUID, str]) -> None:
     await conn.execute("DELETE FROM household_members WHERE household_id = $1", household_id)
