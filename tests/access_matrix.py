@@ -92,6 +92,11 @@ ENDPOINTS: list[Endpoint] = [
     # 支援会議 material: its members only, whatever else the user may see; no break-glass.
     Endpoint("support meeting", "meetings", "/meetings/{id}", "meeting",
              _kinds("meeting_member", "chair", "same_agency")),
+    # Decided on the role or office, not on a record: refusals are on record all the same.
+    Endpoint("audit trail", "intake", "/audit", "person", _kinds("auditor")),
+    Endpoint("the auditors' inbox", "notifications", "/inbox/audit", "person", _kinds("auditor")),
+    Endpoint("another office's referral list", "referral", "/referrals?agency={id}", "holding_agency",
+             frozenset()),
     # -- writes: a holder's act; consent, membership or break-glass readers write nothing ---------
     Endpoint("record a consent", "intake", "/persons/{id}/consents", "person", HOLDER,
              method="POST", ok=201, body=lambda w, k, _: {"agencies": ["konkyu"], "method": "oral"}),

@@ -67,6 +67,7 @@ async def build(stack: Stack, http: httpx.AsyncClient) -> World:
     headers, agencies, users = _principals(stack, tag)
     w = World(stack, tag, headers, agencies, users)
     w.ids["atena"] = str(uuid.uuid4().int)[:12]
+    w.ids["holding_agency"] = agencies["holding_agency"]
     intake, window = stack.url("intake"), headers["same_agency"]
 
     async def ok(r: httpx.Response) -> dict[str, Any]:
