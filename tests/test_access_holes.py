@@ -231,7 +231,8 @@ async def test_the_search_limit_holds_under_concurrency(http: httpx.AsyncClient,
                            headers=searcher.headers)
         return r.status_code
 
-    async with httpx.AsyncClient(timeout=60) as wide:
+    # Eight in flight at once: enough to race a check-then-count, below the pool's ten connections.
+    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=8)) as wide:
         searcher.http = wide
         statuses = await asyncio.gather(*(search() for _ in range(40)))
     assert sorted(statuses) == [200] * 30 + [429] * 10
