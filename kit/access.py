@@ -40,15 +40,11 @@ class Access:
     async def check(self, db: Db, request: Request, principal: Principal, record: Record,
                     action: Action, object_type: str, object_id: str | None,
                     purpose: str = "support") -> Decision:
-        conn = db.conn if isinstance(db, UnitOfWork) else db
-        at = now()
-        consents = await views.consents_for(conn, record.person_ids)
-        member_of = await views.meetings_of(conn, principal.user_id)
         # Headers are ASCII: the reason comes percent-encoded (UTF-8), so it can be Japanese.
         raw = request.headers.get(BREAK_GLASS_HEADER)
         glass = unquote(raw) if raw is not None else None
-        decision = decide(PolicyRequest(principal, action, at, consents, member_of, glass, purpose),
-                          record)
+        at = now()
+        decision = await self.decision(db, principal, record, action, glass, purpose, at)
         entry = self.entry(principal, action, object_type, object_id, decision.outcome,
                            decision.reason + (f" — {glass}" if decision.outcome == "break-glass" else ""),
                            tuple(record.person_ids), purpose, at)
@@ -56,6 +52,18 @@ class Access:
             await self.refuse(db, entry, decision.reason + (_GLASS_HINT if action == "read" else ""))
         await self._record(db, entry, glass if decision.outcome == "break-glass" else None)
         return decision
+
+    async def decision(self, db: Db, principal: Principal, record: Record, action: Action,
+                       break_glass_reason: str | None = None, purpose: str = "support",
+                       at: Any = None) -> Decision:
+        """The policy's decision on the facts the views hold, neither audited nor enforced: for
+        `check`, and for what a response may say beside an access already checked (e.g. whether
+        the user holds a household, and so may be told how much of it is hidden)."""
+        conn = db.conn if isinstance(db, UnitOfWork) else db
+        consents = await views.consents_for(conn, record.person_ids)
+        member_of = await views.meetings_of(conn, principal.user_id)
+        return decide(PolicyRequest(principal, action, at or now(), consents, member_of,
+                                    break_glass_reason, purpose), record)
 
     async def audit_only(self, db: Db, principal: Principal, action: Action, object_type: str,
                          object_id: str | None, person_ids: tuple[uuid.UUID, ...] = (),

@@ -12,8 +12,6 @@ from kit.access import Access, AccessDep, redact
 from kit.api import ConnDep, SettingsDep, UowDep
 from kit.auth import Principal, PrincipalDep
 from kit.clock import now
-from kit.policy import Request as PolicyRequest
-from kit.policy import decide
 from kit.problems import Problem
 from kit.uow import UnitOfWork
 
@@ -139,6 +137,6 @@ async def view(household_id: uuid.UUID, request: Request, principal: PrincipalDe
         except Problem:
             hidden += 1
     # How much is hidden is itself a fact about the members: only the household's holder learns it.
-    holder = decide(PolicyRequest(principal, "write", now()), records.household(household, m)).permitted
+    holder = (await access.decision(conn, principal, records.household(household, m), "write")).permitted
     return {**household, "members": visible_members, "consultations": shown,
             "hidden_consultations": hidden if holder else None}
