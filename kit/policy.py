@@ -135,10 +135,12 @@ class Rule:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("another municipality's data", EVERY_ACTION,
+    Rule("他の自治体のデータです / another municipality's data", EVERY_ACTION,
          lambda r, rec: rec.municipality != r.principal.municipality, "denied"),
-    Rule("only support staff read case records: partners report concerns and read nothing back; "
-         "auditors read the audit trail; operators read metrics", EVERY_ACTION,
+    Rule("ケース記録は支援に携わる職員だけが扱えます。民生委員は気づきの連絡を、監査担当は監査証跡を、"
+         "運用担当はメトリクスを使ってください / only support staff read case records: partners "
+         "report concerns and read nothing back; auditors read the audit trail; operators read "
+         "metrics", EVERY_ACTION,
          lambda r, rec: not r.principal.has(*STAFF_ROLES), "denied"),
     Rule("the user's office holds it (recorded it for the person who came, or was handed it)",
          HOLDER_ACTIONS, _holder, "permitted"),
