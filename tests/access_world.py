@@ -1,8 +1,11 @@
 """A small world for access tests: one person, their consultation, household, referral and a
 支援会議 that tabled them, seen by one principal of each kind in the access matrix.
 
-Each kind is a seeded user whose agency (and, for meeting members, user id) is made unique
-to this world, so the consents below name exactly the agencies they are meant to.
+Each kind is a seeded user whose user id and agency are made unique to this world, so the
+consents below name exactly the agencies they are meant to, and each kind's audit records
+can be told apart. The 支援会議 is chaired by the `chair` coordinator; the holding window
+(`same_agency`) is a member and tables the case, since only a holder may. It also tables the
+person at a 重層的支援会議 of its own, under a consent that covers its division.
 """
 
 from __future__ import annotations
@@ -11,14 +14,18 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from infra.local.stack import Stack
 from tests.helpers import bearer, eventually
 
-KINDS = ("same_agency", "other_agency", "other_with_consent", "expired_consent",
-         "withdrawn_consent", "meeting_member", "non_member", "partner", "auditor")
+KINDS = ("same_agency", "named_it", "other_agency", "other_with_consent", "expired_consent",
+         "withdrawn_consent", "meeting_member", "non_member", "chair", "other_coordinator",
+         "break_glass", "partner", "auditor", "operator")
+STAFF = tuple(k for k in KINDS if k not in ("partner", "auditor", "operator"))
+GLASS_REASON = "本人と連絡が取れず生命の危険があるため緊急に確認"
 COMPLAINT = "夫からの暴力と借金で生活が立ち行かない"  # must never leak to a denied principal
 HEALTH = "うつ病で通院中"
 
@@ -29,32 +36,38 @@ class World:
     tag: str
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
     agencies: dict[str, str] = field(default_factory=dict)
+    users: dict[str, str] = field(default_factory=dict)  # kind -> user id (token subject)
     ids: dict[str, str] = field(default_factory=dict)
     secrets: tuple[str, ...] = (COMPLAINT, HEALTH)
 
 
-def _principals(stack: Stack, tag: str) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
-    agencies = {"same_agency": "div-kaigo", "other_agency": f"soudan-{tag}",
+def _principals(stack: Stack, tag: str) -> tuple[dict[str, dict[str, str]], dict[str, str],
+                                                dict[str, str]]:
+    agencies = {"same_agency": "div-kaigo", "named_it": f"div-named-{tag}",
+                "other_agency": f"soudan-{tag}",
                 "other_with_consent": f"kodomo-{tag}", "expired_consent": f"konkyu-{tag}",
                 "withdrawn_consent": f"shakyo-{tag}", "meeting_member": f"member-{tag}",
-                "non_member": f"member-{tag}", "partner": "minsei", "auditor": "audit",
+                "non_member": f"member-{tag}", "chair": "coordinators",
+                "other_coordinator": "coordinators", "break_glass": f"glass-{tag}",
+                "partner": "minsei", "auditor": "audit", "operator": "ops",
                 "holding_agency": f"houkatsu-{tag}"}
-    users = {"same_agency": ("w-kaigo", {}), "partner": ("partner-minsei", {}),
-             "auditor": ("auditor-1", {}),
-             "meeting_member": ("a-soudan", {"sub": f"member-{tag}"}),
-             "non_member": ("a-soudan", {"sub": f"nonmember-{tag}"})}
-    headers = {}
+    seeded = {"same_agency": "w-kaigo", "named_it": "w-shogai", "partner": "partner-minsei",
+              "auditor": "auditor-1", "chair": "c-desk", "other_coordinator": "c-shakyo", "operator": "ops-1"}
+    headers, users = {}, {}
     for kind in (*KINDS, "holding_agency"):
-        user, claims = users.get(kind, ("a-soudan", {}))
-        headers[kind] = bearer(stack.token(user, agency=agencies[kind], **claims))
-    headers["coordinator"] = bearer(stack.token("c-desk"))
-    return headers, agencies
+        users[kind] = f"{kind.replace('_', '-')}-{tag}"
+        headers[kind] = bearer(stack.token(seeded.get(kind, "a-soudan"), agency=agencies[kind],
+                                           sub=users[kind]))
+    headers["break_glass"]["X-Break-Glass-Reason"] = quote(GLASS_REASON)
+    return headers, agencies, users
 
 
 async def build(stack: Stack, http: httpx.AsyncClient) -> World:
     tag = uuid.uuid4().hex[:8]
-    headers, agencies = _principals(stack, tag)
-    w = World(stack, tag, headers, agencies)
+    headers, agencies, users = _principals(stack, tag)
+    w = World(stack, tag, headers, agencies, users)
+    w.ids["atena"] = str(uuid.uuid4().int)[:12]
+    w.ids["holding_agency"] = agencies["holding_agency"]
     intake, window = stack.url("intake"), headers["same_agency"]
 
     async def ok(r: httpx.Response) -> dict[str, Any]:
@@ -64,11 +77,13 @@ async def build(stack: Stack, http: httpx.AsyncClient) -> World:
 
     person = await ok(await http.post(intake + "/persons", headers=window, json={
         "family_name": "福生", "given_name": f"花子{tag}", "family_kana": "フッサ",
-        "given_kana": "ハナコ", "birth_date": "1980-04-01", "address": "東京都福生市本町5-12-3"}))
+        "given_kana": "ハナコ", "birth_date": "1980-04-01", "address": "東京都福生市本町5-12-3",
+        "atena_number": w.ids["atena"]}))
     w.ids["person"] = person["id"]
     past = datetime.now(UTC) - timedelta(days=10)
     consents = {
         "handover": ([agencies["holding_agency"]], None, None),
+        "holder_self": (["div-kaigo"], None, None),  # lets the holder table it at a 重層的支援会議
         "other_with_consent": ([agencies["other_with_consent"]], None, None),
         "expired_consent": ([agencies["expired_consent"]], past, past + timedelta(days=5)),
         "withdrawn_consent": ([agencies["withdrawn_consent"]], None, None),
@@ -92,6 +107,11 @@ async def build(stack: Stack, http: httpx.AsyncClient) -> World:
         "address": "東京都福生市本町5-12-3",
         "members": [{"person_id": w.ids["person"], "relation": "self"}]}))
     w.ids["household"] = household["id"]
+    # Another window names the person on its own consultation, sent to the general desk: that
+    # makes neither the window nor the desk a holder (`named_it`, `other_coordinator`).
+    await ok(await http.post(intake + "/consultations", headers=headers["named_it"], json={
+        "channel": "phone", "main_complaint": "近所の方が心配", "person_ids": [w.ids["person"]],
+        "destination": {"kind": "general_desk"}}))
     await _meeting(w, http)
     await _referral(w, http)
     await _converged(w, http)
@@ -99,20 +119,48 @@ async def build(stack: Stack, http: httpx.AsyncClient) -> World:
 
 
 async def _meeting(w: World, http: httpx.AsyncClient) -> None:
-    meetings, coordinator = w.stack.url("meetings"), w.headers["coordinator"]
-    meeting = (await http.post(meetings + "/meetings", headers=coordinator, json={
-        "kind": "support_meeting", "title": f"支援会議 {w.tag}",
-        "scheduled_for": datetime.now(UTC).isoformat()})).json()
-    w.ids["meeting"] = meeting["id"]
-    pledged = datetime.now(UTC).isoformat()
-    for user, agency in (("c-desk", "coordinators"), (f"member-{w.tag}", w.agencies["meeting_member"])):
-        r = await http.post(meetings + f"/meetings/{meeting['id']}/members", headers=coordinator,
-                            json={"user_id": user, "agency": agency, "pledged_at": pledged})
-        assert r.status_code == 201, r.text
-    r = await http.post(meetings + f"/meetings/{meeting['id']}/agenda", headers=coordinator, json={
-        "person_ids": [w.ids["person"]], "consultation_ids": [w.ids["consultation"]],
-        "notes": "支援会議資料: 同意なし事例"})
+    meetings = w.stack.url("meetings")
+    w.ids["meeting"] = await schedule(w, http, [w.users["chair"], w.users["meeting_member"],
+                                                w.users["same_agency"]])
+
+    async def tabled() -> bool:  # once meetings' view of intake's events knows the holder
+        r = await http.post(meetings + f"/meetings/{w.ids['meeting']}/agenda",
+                            headers=w.headers["same_agency"], json={
+                                "person_ids": [w.ids["person"]],
+                                "consultation_ids": [w.ids["consultation"]],
+                                "notes": "支援会議資料: 同意なし事例"})
+        assert r.status_code in (201, 403), r.text
+        return r.status_code == 201
+
+    await eventually(tabled, what="the holder tables the case")
+
+    # A 重層的支援会議 where the holder tabled the person under consent covering its division.
+    w.ids["multilayer"] = await schedule(w, http, [w.users["same_agency"]], "multilayer_meeting")
+
+    async def tabled_with_consent() -> bool:
+        r = await http.post(meetings + f"/meetings/{w.ids['multilayer']}/agenda",
+                            headers=w.headers["same_agency"], json={"person_ids": [w.ids["person"]]})
+        assert r.status_code in (201, 403), r.text
+        return r.status_code == 201
+
+    await eventually(tabled_with_consent, what="the holder tables it at the 重層的支援会議")
+
+
+async def schedule(w: World, http: httpx.AsyncClient, members: list[str],
+                   kind: str = "support_meeting") -> str:
+    """A meeting chaired by the world's chair, with these user ids as pledged members."""
+    meetings, chair = w.stack.url("meetings"), w.headers["chair"]
+    r = await http.post(meetings + "/meetings", headers=chair, json={
+        "kind": kind, "title": f"会議 {w.tag}", "scheduled_for": datetime.now(UTC).isoformat()})
     assert r.status_code == 201, r.text
+    meeting_id: str = r.json()["id"]
+    kind_of = {user: k for k, user in w.users.items()}
+    for user in members:
+        r = await http.post(meetings + f"/meetings/{meeting_id}/members", headers=chair, json={
+            "user_id": user, "agency": w.agencies[kind_of[user]],
+            "pledged_at": datetime.now(UTC).isoformat()})
+        assert r.status_code == 201, r.text
+    return meeting_id
 
 
 async def _referral(w: World, http: httpx.AsyncClient) -> None:
@@ -128,6 +176,7 @@ async def _referral(w: World, http: httpx.AsyncClient) -> None:
 async def _converged(w: World, http: httpx.AsyncClient) -> None:
     """Wait until every service's consent and meeting views have caught up."""
     checks = [("intake", f"/consultations/{w.ids['consultation']}", "meeting_member", 200),
+              ("intake", f"/consultations/{w.ids['consultation']}", "chair", 200),
               ("referral", f"/referrals/{w.ids['referral']}", "other_with_consent", 200),
               ("referral", f"/referrals/{w.ids['referral']}", "meeting_member", 200),
               ("referral", f"/referrals/{w.ids['referral']}", "withdrawn_consent", 403)]

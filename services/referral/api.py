@@ -39,9 +39,9 @@ class ReferralOut(BaseModel):
 async def list_referrals(principal: PrincipalDep, conn: ConnDep, settings: SettingsDep,
                          access: AccessDep, agency: str = Query(min_length=1, max_length=100),
                          limit: int = Query(50, ge=1, le=200)) -> list[dict[str, Any]]:
-    if agency not in offices(principal) or not principal.is_staff:
-        raise Problem(403, "Forbidden", "you may list only your own office's referrals",
-                      type_="urn:tsunagu:problem:forbidden")
+    await access.require(conn, principal, agency in offices(principal) and principal.is_staff,
+                         "read", "referral_list", agency, "自分の所属（窓口）あての一覧だけを見られます / "
+                         "you may list only your own office's referrals")
     rows = await store.for_agency(conn, agency, settings.municipality_code, limit)
     await access.audit_only(conn, principal, "read", "referral_list", agency,
                             tuple({p for r in rows for p in r["person_ids"]}),
