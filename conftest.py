@@ -36,6 +36,7 @@ def stack() -> Iterator[Stack]:
         s.start_infra()
         for name in SERVICES:
             s.start_service(name)
+        s.wait_directory()
         yield s
     finally:
         s.down()

@@ -23,7 +23,7 @@ from contracts.events.intake import (
 )
 from contracts.events.meetings import CaseTabled, MeetingScheduled, MemberJoined
 from contracts.events.notifications import NotificationDelivered
-from contracts.events.referral import ReferralRequested
+from contracts.events.referral import DirectoryChanged, ReferralRequested
 
 NAMESPACE = "jp.tsunagu"
 
@@ -72,6 +72,8 @@ SPECS: tuple[EventSpec, ...] = (
     EventSpec(CaseTabled, "meetings", "meeting_id", "personal"),
     EventSpec(BreakGlassAccessed, "access", "object_id", "personal"),
     EventSpec(ReferralRequested, "referral", "referral_id", "personal"),
+    # the whole directory at each revision: a view keeps the highest revision it has seen
+    EventSpec(DirectoryChanged, "referral", "revision", "general"),
     EventSpec(NotificationDelivered, "notifications", "notification_id", "general"),
 )
 

@@ -44,11 +44,12 @@ class Access:
         at = now()
         consents = await views.consents_for(conn, record.person_ids)
         member_of = await views.meetings_of(conn, principal.user_id)
+        place = await views.workplace_of(conn, principal.user_id)
         # Headers are ASCII: the reason comes percent-encoded (UTF-8), so it can be Japanese.
         raw = request.headers.get(BREAK_GLASS_HEADER)
         glass = unquote(raw) if raw is not None else None
-        decision = decide(PolicyRequest(principal, action, at, consents, member_of, glass, purpose),
-                          record)
+        decision = decide(PolicyRequest(principal, action, at, consents, member_of, glass, purpose,
+                                        place), record)
         entry = self.entry(principal, action, object_type, object_id, decision.outcome,
                            decision.reason + (f" — {glass}" if decision.outcome == "break-glass" else ""),
                            tuple(record.person_ids), purpose, at)

@@ -34,6 +34,8 @@ class ServiceSettings(BaseModel):
     relay_send_timeout_seconds: float = 15.0
     consumer_max_attempts: int = 3  # then the event goes to the dead-letter topic
     consumer_retry_seconds: float = 0.2
+    # Under this age a person's consent is given by a guardian or legal representative (intake).
+    minor_consent_age: int = Field(default=15, ge=0, le=25)
 
 
 def load_settings(service: str, env: Mapping[str, str] | None = None) -> ServiceSettings:

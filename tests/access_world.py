@@ -1,8 +1,9 @@
-"""A small world for access tests: one person, their consultation, household, referral and a
-支援会議 that tabled them, seen by one principal of each kind in the access matrix.
+"""A small world for access tests: one person (and their son), their consultations, household,
+referral and a 支援会議 that tabled them, seen by one principal of each kind in the access matrix.
 
-Each kind is a seeded user whose agency (and, for meeting members, user id) is made unique
-to this world, so the consents below name exactly the agencies they are meant to.
+Each kind is a seeded user placed by the directory (services/referral/directory.json): where a
+user acts and for which legal body is looked up there, never taken from the token. Meeting
+members are users of their own, in no office, so only their membership opens anything.
 """
 
 from __future__ import annotations
@@ -21,6 +22,13 @@ KINDS = ("same_agency", "other_agency", "other_with_consent", "expired_consent",
          "withdrawn_consent", "meeting_member", "non_member", "partner", "auditor")
 COMPLAINT = "夫からの暴力と借金で生活が立ち行かない"  # must never leak to a denied principal
 HEALTH = "うつ病で通院中"
+# kind -> (seeded user, the office the directory says they staff)
+USERS = {"same_agency": ("w-kaigo", "div-kaigo"), "other_agency": ("a-soudan", "soudan-1"),
+         "other_with_consent": ("a-kodomo", "kodomo-katei"),
+         "expired_consent": ("a-konkyu", "konkyu"),
+         "withdrawn_consent": ("c-shakyo", "shakyo"),  # the 社協's coordinator
+         "partner": ("partner-minsei", "minsei"), "auditor": ("auditor-1", "audit"),
+         "holding_agency": ("a-houkatsu", "houkatsu-1"), "coordinator": ("c-desk", "general-desk")}
 
 
 @dataclass
@@ -34,21 +42,10 @@ class World:
 
 
 def _principals(stack: Stack, tag: str) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
-    agencies = {"same_agency": "div-kaigo", "other_agency": f"soudan-{tag}",
-                "other_with_consent": f"kodomo-{tag}", "expired_consent": f"konkyu-{tag}",
-                "withdrawn_consent": f"shakyo-{tag}", "meeting_member": f"member-{tag}",
-                "non_member": f"member-{tag}", "partner": "minsei", "auditor": "audit",
-                "holding_agency": f"houkatsu-{tag}"}
-    users = {"same_agency": ("w-kaigo", {}), "partner": ("partner-minsei", {}),
-             "auditor": ("auditor-1", {}),
-             "meeting_member": ("a-soudan", {"sub": f"member-{tag}"}),
-             "non_member": ("a-soudan", {"sub": f"nonmember-{tag}"})}
-    headers = {}
-    for kind in (*KINDS, "holding_agency"):
-        user, claims = users.get(kind, ("a-soudan", {}))
-        headers[kind] = bearer(stack.token(user, agency=agencies[kind], **claims))
-    headers["coordinator"] = bearer(stack.token("c-desk"))
-    return headers, agencies
+    headers = {kind: bearer(stack.token(user)) for kind, (user, _) in USERS.items()}
+    for kind, sub in (("meeting_member", f"member-{tag}"), ("non_member", f"nonmember-{tag}")):
+        headers[kind] = bearer(stack.token("a-soudan", sub=sub))
+    return headers, {kind: office for kind, (_, office) in USERS.items()}
 
 
 async def build(stack: Stack, http: httpx.AsyncClient) -> World:
@@ -62,24 +59,34 @@ async def build(stack: Stack, http: httpx.AsyncClient) -> World:
         body: dict[str, Any] = r.json()
         return body
 
-    person = await ok(await http.post(intake + "/persons", headers=window, json={
-        "family_name": "福生", "given_name": f"花子{tag}", "family_kana": "フッサ",
-        "given_kana": "ハナコ", "birth_date": "1980-04-01", "address": "東京都福生市本町5-12-3"}))
-    w.ids["person"] = person["id"]
+    for name, first, born in (("person", "花子", "1980-04-01"), ("son", "太郎", "2012-05-05")):
+        person = await ok(await http.post(intake + "/persons", headers=window, json={
+            "family_name": "福生", "given_name": f"{first}{tag}", "family_kana": "フッサ",
+            "given_kana": "ハナコ" if name == "person" else "タロウ", "birth_date": born,
+            "address": "東京都福生市本町5-12-3"}))
+        w.ids[name] = person["id"]
     past = datetime.now(UTC) - timedelta(days=10)
-    consents = {
+    consents: dict[str, tuple[list[str], datetime | None, datetime | None]] = {
         "handover": ([agencies["holding_agency"]], None, None),
         "other_with_consent": ([agencies["other_with_consent"]], None, None),
         "expired_consent": ([agencies["expired_consent"]], past, past + timedelta(days=5)),
-        "withdrawn_consent": ([agencies["withdrawn_consent"]], None, None),
+        "withdrawn_consent": (["shakyo-hojin"], None, None),  # a legal body: the 社協
     }
     for name, (scope, given, until) in consents.items():
         body: dict[str, Any] = {"agencies": scope, "method": "oral"}
         if given:
-            body |= {"given_at": given.isoformat(), "valid_until": until.isoformat()}  # type: ignore[union-attr]
+            body |= {"given_at": given.isoformat(), "valid_until": until.isoformat() if until else None}
         created = await ok(await http.post(intake + f"/persons/{w.ids['person']}/consents",
                                            headers=window, json=body))
         w.ids[f"consent_{name}"] = created["id"]
+    # Handed to the 社協 under its consent, which is withdrawn afterwards: the 社協 keeps its
+    # copy and reads nothing new.
+    handed = await ok(await http.post(intake + "/consultations", headers=window, json={
+        "channel": "visit", "main_complaint": COMPLAINT, "categories": ["debt"], "urgency": "normal",
+        "person_ids": [w.ids["person"]], "health_notes": HEALTH,
+        "destination": {"kind": "agency", "agency": agencies["withdrawn_consent"]},
+        "handover": {"reason": "参加支援のため", "consent_id": w.ids["consent_withdrawn_consent"]}}))
+    w.ids["handed"] = handed["id"]
     await ok(await http.post(intake + f"/consents/{w.ids['consent_withdrawn_consent']}/withdraw",
                              headers=window, json={"reason": "本人の申し出"}))
     consultation = await ok(await http.post(intake + "/consultations", headers=window, json={
@@ -88,6 +95,10 @@ async def build(stack: Stack, http: httpx.AsyncClient) -> World:
         "destination": {"kind": "agency", "agency": agencies["holding_agency"]},
         "handover": {"reason": "DV相談のため", "consent_id": w.ids["consent_handover"]}}))
     w.ids["consultation"] = consultation["id"]
+    desk = await ok(await http.post(intake + "/consultations", headers=window, json={
+        "channel": "phone", "main_complaint": COMPLAINT, "categories": ["debt"],
+        "destination": {"kind": "general_desk"}}))
+    w.ids["desk_consultation"] = desk["id"]
     household = await ok(await http.post(intake + "/households", headers=window, json={
         "address": "東京都福生市本町5-12-3",
         "members": [{"person_id": w.ids["person"], "relation": "self"}]}))
@@ -105,7 +116,7 @@ async def _meeting(w: World, http: httpx.AsyncClient) -> None:
         "scheduled_for": datetime.now(UTC).isoformat()})).json()
     w.ids["meeting"] = meeting["id"]
     pledged = datetime.now(UTC).isoformat()
-    for user, agency in (("c-desk", "coordinators"), (f"member-{w.tag}", w.agencies["meeting_member"])):
+    for user, agency in (("c-desk", "coordinators"), (f"member-{w.tag}", "soudan-1")):
         r = await http.post(meetings + f"/meetings/{meeting['id']}/members", headers=coordinator,
                             json={"user_id": user, "agency": agency, "pledged_at": pledged})
         assert r.status_code == 201, r.text
@@ -120,7 +131,9 @@ async def _referral(w: World, http: httpx.AsyncClient) -> None:
         r = await http.get(w.stack.url("referral") + "/referrals",
                            params={"agency": w.agencies["holding_agency"]},
                            headers=w.headers["holding_agency"])
-        return r.json()[0]["id"] if r.status_code == 200 and r.json() else None
+        mine = [x["id"] for x in r.json() if x["consultation_id"] == w.ids["consultation"]] \
+            if r.status_code == 200 else []
+        return mine[0] if mine else None
 
     w.ids["referral"] = await eventually(found, what="the referral")
 

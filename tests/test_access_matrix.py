@@ -24,8 +24,9 @@ async def world(stack: Stack) -> World:
 async def test_access_matrix(endpoint: Endpoint, kind: str, world: World,
                              http: httpx.AsyncClient) -> None:
     url = world.stack.url(endpoint.service) + endpoint.path.format(id=world.ids[endpoint.obj])
-    response = await http.get(url, headers=world.headers[kind])
-    assert response.status_code == endpoint.expected(kind), response.text
+    response = await http.request(endpoint.method, url, headers=world.headers[kind],
+                                  json=endpoint.body(world.ids) if endpoint.body else None)
+    assert response.status_code in endpoint.expected(kind), response.text
     if response.status_code != 200:
         assert response.headers["content-type"] == "application/problem+json"
         for secret in world.secrets:
@@ -46,6 +47,19 @@ async def test_the_holder_sees_protected_fields(world: World, http: httpx.AsyncC
                        headers=world.headers["same_agency"])
     assert r.json()["health_notes"] == access_world.HEALTH
     assert r.json()["main_complaint"] == access_world.COMPLAINT
+
+
+async def test_the_receiver_keeps_its_copy_marked_as_such(world: World,
+                                                          http: httpx.AsyncClient) -> None:
+    r = await http.get(world.stack.url("intake")
+                       + f"/consultations/{world.ids['handed']}/handed-over-copy",
+                       headers=world.headers["withdrawn_consent"])
+    copy = r.json()
+    assert copy["handed_over_copy"] is True and copy["to_office"] == "shakyo"
+    assert copy["consent_ids"] == [world.ids["consent_withdrawn_consent"]]
+    assert copy["handed_over_at"] and copy["disclosed"]["consultation"]["main_complaint"] \
+        == access_world.COMPLAINT
+    assert copy["disclosed"]["consultation"]["health_notes"] is None  # the consent named no health
 
 
 async def test_meeting_notes_are_for_members_only(world: World, http: httpx.AsyncClient) -> None:

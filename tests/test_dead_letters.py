@@ -14,7 +14,7 @@ from contracts.envelope import Envelope
 from contracts.events.intake import ConsultationReceived
 from contracts.registry import spec_for
 from infra.local.stack import Stack
-from tests.helpers import bearer, consultation, eventually
+from tests.helpers import bearer, consultation, delivered, eventually
 
 
 def _envelope(key: str) -> Envelope:
@@ -37,14 +37,13 @@ async def test_poison_events_are_dead_lettered_and_the_stream_goes_on(
     finally:
         await producer.stop()
 
-    agency = f"after-poison-{uuid.uuid4().hex[:8]}"
-    assert (await http.post(stack.url("intake") + "/consultations",
-                            json=consultation(agency),
-                              headers=bearer(stack.token("w-kaigo")))).status_code == 201
+    after = await http.post(stack.url("intake") + "/consultations", json=consultation("konkyu"),
+                            headers=bearer(stack.token("w-kaigo")))
+    assert after.status_code == 201, after.text
 
     async def inbox() -> Any:
-        return (await http.get(stack.url("notifications") + f"/inbox/{agency}",
-                               headers=bearer(stack.token("a-houkatsu", agency=agency)))).json()
+        return await delivered(http, stack, "konkyu", bearer(stack.token("a-konkyu")),
+                               after.json()["id"])
 
     await eventually(inbox, what="the event behind the poison")
 

@@ -64,18 +64,21 @@ class ConsentGranted(EventData):
 
     consent_id: UUID
     person_id: UUID
-    agencies: tuple[str, ...]  # agency ids, or "*" for every support agency
+    agencies: tuple[str, ...]  # legal-body (or office) ids in the directory
     purposes: tuple[str, ...]
     valid_from: AwareDatetime
     valid_until: AwareDatetime | None = None
+    all_participating: bool = False  # every participating body: an explicit choice, with evidence
 
 
 class ConsentWithdrawn(EventData):
-    """Consent was withdrawn: sharing under it stops from `withdrawn_at`, everywhere."""
+    """Consent was withdrawn: sharing under it stops from `withdrawn_at`, everywhere; for the
+    bodies in `only_for` alone when it names any (the consent still covers the others)."""
 
     consent_id: UUID
     person_id: UUID
     withdrawn_at: AwareDatetime
+    only_for: tuple[str, ...] = ()
 
 
 class ConsentExpired(EventData):

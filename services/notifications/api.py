@@ -8,9 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel
 
+from kit import views
 from kit.api import ConnDep, SettingsDep
 from kit.auth import PrincipalDep
-from kit.policy import offices
 from kit.problems import Problem
 
 from . import store
@@ -35,7 +35,8 @@ class InboxItemOut(BaseModel):
 async def inbox(recipient: str, principal: PrincipalDep, conn: ConnDep, settings: SettingsDep,
                 limit: int = Query(50, ge=1, le=200)) -> list[dict[str, Any]]:
     # Items carry no personal data, but what reaches an office is the office's business.
-    mine = offices(principal) | ({AUDITORS} if principal.has("auditor") else set())
+    mine = (await views.workplace_of(conn, principal.user_id)).offices \
+        | ({AUDITORS} if principal.has("auditor") else set())
     if recipient not in mine:
         raise Problem(403, "Forbidden", "you may read only your own office's inbox",
                       type_="urn:tsunagu:problem:forbidden")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -12,8 +13,8 @@ from contracts.taxonomy import DestinationKind, Urgency
 from kit import views
 from kit.access import AccessDep
 from kit.api import ConnDep, SettingsDep
-from kit.auth import PrincipalDep
-from kit.policy import Record, offices
+from kit.auth import PrincipalDep, require_staff
+from kit.policy import Record
 from kit.problems import Problem
 
 from . import store
@@ -34,12 +35,24 @@ class ReferralOut(BaseModel):
     person_ids: list[uuid.UUID]
 
 
+@router.get("/directory", summary="機関・窓口の名簿 (the directory: legal bodies, offices, who staffs them)")
+async def directory(principal: PrincipalDep, conn: ConnDep, settings: SettingsDep) -> dict[str, Any]:
+    require_staff(principal)  # who staffs which office is for the people who work with it
+    latest = await store.latest_directory(conn, settings.municipality_code)
+    if latest is None:
+        raise Problem(503, "Directory not loaded yet", "referral reads it at start; try again",
+                      headers={"Retry-After": "5"})
+    body: dict[str, Any] = json.loads(latest["body"])
+    return {"revision": latest["revision"], **body}
+
+
 @router.get("/referrals", response_model=list[ReferralOut],
             summary="自機関あてのつなぎ一覧 (your own office's referrals)")
 async def list_referrals(principal: PrincipalDep, conn: ConnDep, settings: SettingsDep,
                          access: AccessDep, agency: str = Query(min_length=1, max_length=100),
                          limit: int = Query(50, ge=1, le=200)) -> list[dict[str, Any]]:
-    if agency not in offices(principal) or not principal.is_staff:
+    if agency not in (await views.workplace_of(conn, principal.user_id)).offices \
+            or not principal.is_staff:
         raise Problem(403, "Forbidden", "you may list only your own office's referrals",
                       type_="urn:tsunagu:problem:forbidden")
     rows = await store.for_agency(conn, agency, settings.municipality_code, limit)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from kit.policy import Consent, Office
 from services.intake.domain import consultations as domain
 
 AT = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+DESK = Office("general-desk", "city", "general_desk", True, True)
+KONKYU = Office("konkyu", "konkyu-hojin", "agency", True, True)
 
 
 def _receive(destination: domain.Destination | None, **kw: object) -> domain.Consultation:
@@ -21,7 +25,7 @@ def _receive(destination: domain.Destination | None, **kw: object) -> domain.Con
 
 
 def test_any_division_records_any_consultation_and_announces_it() -> None:
-    c = _receive(domain.Destination("general_desk"))
+    c = _receive(domain.Destination("general_desk"), to=DESK)
     assert c.main_complaint == "家賃が払えない"
     assert c.categories == ("poverty", "housing")  # duplicates dropped, order kept
     [event] = c.events
@@ -45,3 +49,28 @@ def test_agency_destination_must_name_the_agency_and_others_must_not() -> None:
 def test_main_complaint_is_required() -> None:
     with pytest.raises(ValueError):
         _receive(domain.Destination("handled_here"), main_complaint="   ")
+
+
+def test_only_offices_of_the_directory_that_take_hand_overs_receive() -> None:
+    for to in (None, Office("audit", "city", "auditors", False, True),
+               Office("minsei", "minsei-kyogikai", "partner", False, False)):
+        with pytest.raises(domain.NoDestination):
+            _receive(domain.Destination("agency", to.office_id if to else "nowhere"), to=to)
+    assert _receive(domain.Destination("agency", "konkyu"), to=KONKYU).destination.agency == "konkyu"
+
+
+def test_every_person_handed_over_needs_their_own_consent() -> None:
+    mother, son = uuid.uuid4(), uuid.uuid4()
+    mothers = (uuid.uuid4(), Consent(mother, frozenset({"konkyu-hojin"}), frozenset({"support"}),
+                                     AT - timedelta(days=1)))
+    sons = (uuid.uuid4(), Consent(son, frozenset({"konkyu"}), frozenset({"support"}),
+                                  AT - timedelta(days=1)))
+
+    def hand_over(*named: tuple[uuid.UUID, Consent]) -> domain.Consultation:
+        return _receive(domain.Destination("agency", "konkyu"), to=KONKYU, person_ids=(mother, son),
+                        consents=(mothers, sons),
+                        handover=domain.Handover("家計", "家計相談", tuple(c for c, _ in named)))
+
+    with pytest.raises(domain.HandoverRefused, match=str(son)):
+        hand_over(mothers)  # the mother's consent is not the son's
+    assert hand_over(mothers, sons).person_ids == (mother, son)
