@@ -11,8 +11,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
+import tempfile
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -204,13 +207,33 @@ async def raw_kafka(bootstrap: str, rate: float, seconds: float) -> list[float]:
     return latencies
 
 
+def bench_directory(count: int) -> Path:
+    """The seeded directory plus one office per consultation, so each item's arrival is told
+    apart by its recipient (only offices of the directory take hand-overs)."""
+    seed = Path(__file__).resolve().parents[1] / "services" / "referral" / "directory.json"
+    directory = json.loads(seed.read_text())
+    directory["offices"] += [{"id": name, "legal_body": "city", "kind": "agency", "label": name,
+                              "takes_handovers": True}
+                             for name in [*(f"bench-warm-{i}" for i in range(WARMUP)),
+                                          *(f"bench-{i}" for i in range(count))]]
+    path = Path(tempfile.mkdtemp(prefix="tsunagu-bench-directory-")) / "directory.json"
+    path.write_text(json.dumps(directory, ensure_ascii=False))
+    return path
+
+
 async def run(stack_factory: StackFactory) -> Figures:
     rate = float(os.environ.get("BENCH_RATE", "20"))
     seconds = float(os.environ.get("BENCH_SECONDS", "15"))
-    async with stack_factory(*SERVICES) as stack:
-        # The baseline first, with the services idle but up: the same broker, the same machine.
-        raw = await raw_kafka(stack.kafka.bootstrap, rate, seconds)
-        latencies, throughput, lost = await journey(stack, rate, seconds)
+    directory = bench_directory(round(rate * seconds))
+    try:
+        async with stack_factory(*SERVICES, extra_env={"REFERRAL_DIRECTORY_FILE": str(directory)}
+                                 ) as stack:
+            await asyncio.to_thread(stack.wait_directory, 60.0, SERVICES)
+            # The baseline first, with the services idle but up: the same broker, the same machine.
+            raw = await raw_kafka(stack.kafka.bootstrap, rate, seconds)
+            latencies, throughput, lost = await journey(stack, rate, seconds)
+    finally:
+        shutil.rmtree(directory.parent, ignore_errors=True)
     ms = [x * 1000 for x in latencies]
     raw_ms = [x * 1000 for x in raw]
     p50, base_p50 = percentile(ms, 50), percentile(raw_ms, 50)

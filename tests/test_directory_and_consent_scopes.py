@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -98,6 +100,26 @@ async def test_an_operators_edit_of_the_directory_reaches_every_service(
     finally:
         path.write_text(seeded)
     await eventually(lambda: _all(users["c-desk-2"], desk, 200), what="the move undone everywhere")
+
+
+async def test_the_directory_is_published_again_within_the_topics_retention(
+        db: Callable[[str], Awaitable[asyncpg.Connection]]) -> None:
+    """A service deployed later still finds the directory on the topic (streams keep 30 days)."""
+    conn = await db("referral")
+    try:
+        since = await conn.fetchval("SELECT clock_timestamp()")
+        revision = await conn.fetchval("UPDATE directory_revisions SET published_at = now() - "
+                                       "interval '8 days' WHERE revision = (SELECT max(revision) "
+                                       "FROM directory_revisions) RETURNING revision")
+
+        async def republished() -> bool:
+            return bool(await conn.fetchval(
+                "SELECT count(*) FROM outbox WHERE type = 'jp.tsunagu.referral.directory_changed.v1'"
+                " AND key = $1 AND created_at > $2", str(revision), since))
+
+        await eventually(republished, what="the same revision published again")
+    finally:
+        await conn.close()
 
 
 async def _all(user: User, calls: list[tuple[str, str]], status: int) -> bool:

@@ -130,16 +130,16 @@ class Stack:
         tail = self.log(name).read_text(errors="replace")[-3000:] if self.log(name).exists() else ""
         raise RuntimeError(f"service {name} not ready within {timeout:.0f}s\n{tail}")
 
-    def wait_directory(self, timeout: float = 60.0) -> int:
-        """Until every service's directory view holds referral's latest revision (access
-        decisions look up where users act there); returns that revision."""
-        return asyncio.run(self._directory_everywhere(timeout))
+    def wait_directory(self, timeout: float = 60.0, services: tuple[str, ...] = ()) -> int:
+        """Until every (or each named) service's directory view holds referral's latest revision
+        (access decisions look up where users act there); returns that revision."""
+        return asyncio.run(self._directory_everywhere(timeout, services or tuple(self.service_ports)))
 
-    async def _directory_everywhere(self, timeout: float) -> int:
+    async def _directory_everywhere(self, timeout: float, services: tuple[str, ...]) -> int:
         deadline = time.monotonic() + timeout
         seen: dict[str, int | None] = {}
         while time.monotonic() < deadline:
-            for name in self.service_ports:
+            for name in services:
                 conn = await asyncpg.connect(databases.service_dsn(self.postgres_port, name))
                 try:
                     seen[name] = await conn.fetchval("SELECT max(revision) FROM directory_view_revision")

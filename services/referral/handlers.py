@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from contracts.events.intake import ConsultationReceived
@@ -24,6 +25,7 @@ from . import domain, store
 DIRECTORY_FILE = Path(os.environ.get("REFERRAL_DIRECTORY_FILE",
                                      Path(__file__).with_name("directory.json")))
 RELOAD_SECONDS = float(os.environ.get("REFERRAL_DIRECTORY_RELOAD_SECONDS", "60"))
+REPUBLISH_AFTER = timedelta(days=7)  # streams keep 30 days (infra/kafka/topics.json)
 
 
 async def on_consultation_received(event: ConsultationReceived, ctx: HandlerContext) -> None:
@@ -42,12 +44,18 @@ async def publish_directory(new_uow: NewUow) -> None:
     async with new_uow() as uow:
         await store.lock_directory(uow.conn)
         latest = await store.latest_directory(uow.conn, uow.municipality)
-        if latest is not None and latest["digest"] == digest:
-            return
         at = now()
-        changed = domain.directory_changed(directory, (latest or {"revision": 0})["revision"] + 1, at)
-        await store.add_directory(uow.conn, changed.revision, uow.municipality, digest, body, at)
-        await views.apply_directory(uow.conn, changed, uow.municipality)  # referral's own: at once
+        if latest is None or latest["digest"] != digest:
+            changed = domain.directory_changed(directory, (latest or {"revision": 0})["revision"] + 1, at)
+            await store.add_directory(uow.conn, changed.revision, uow.municipality, digest, body, at)
+            await views.apply_directory(uow.conn, changed, uow.municipality)  # its own view: at once
+        elif at - latest["published_at"] > REPUBLISH_AFTER:
+            # The same revision again, well within the topic's retention, so that a service
+            # deployed later still finds the directory (views ignore a revision they hold).
+            changed = domain.directory_changed(directory, latest["revision"], at)
+            await store.touch_directory(uow.conn, latest["revision"], uow.municipality, at)
+        else:
+            return
         uow.record(changed)
         await uow.commit()
 

@@ -43,7 +43,7 @@ async def for_agency(conn: asyncpg.Connection, agency: str, municipality: str,
 
 
 _LATEST = """
-SELECT revision, digest, body FROM directory_revisions WHERE municipality = $1
+SELECT revision, digest, body, published_at FROM directory_revisions WHERE municipality = $1
 ORDER BY revision DESC LIMIT 1
 """
 
@@ -62,3 +62,9 @@ async def add_directory(conn: asyncpg.Connection, revision: int, municipality: s
                         body: str, at: datetime) -> None:
     await conn.execute("INSERT INTO directory_revisions VALUES ($1, $2, $3, $4::jsonb, $5)",
                        revision, municipality, digest, body, at)
+
+
+async def touch_directory(conn: asyncpg.Connection, revision: int, municipality: str,
+                          at: datetime) -> None:
+    await conn.execute("UPDATE directory_revisions SET published_at = $3 WHERE revision = $1 AND "
+                       "municipality = $2", revision, municipality, at)
