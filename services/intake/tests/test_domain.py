@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from kit.policy import Consent, Office
+from services.intake.domain import consents
 from services.intake.domain import consultations as domain
 
 AT = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
@@ -74,3 +75,41 @@ def test_every_person_handed_over_needs_their_own_consent() -> None:
     with pytest.raises(domain.HandoverRefused, match=str(son)):
         hand_over(mothers)  # the mother's consent is not the son's
     assert hand_over(mothers, sons).person_ids == (mother, son)
+
+
+def _give(**kw: object) -> consents.ConsentRecord:
+    args: dict[str, object] = dict(person_id=uuid.uuid4(), given_by="person", given_by_name=None,
+                                   agencies=("konkyu-hojin",), purposes=("support",),
+                                   method="oral", given_at=AT, valid_until=None, evidence_ref=None,
+                                   now=AT)
+    return consents.give(**(args | kw))[0]  # type: ignore[arg-type]
+
+
+def test_a_minor_consents_through_a_guardian() -> None:
+    with pytest.raises(consents.ConsentRuleBroken, match="guardian"):
+        _give(birth_date=date(2011, 12, 1))  # 15 tomorrow
+    assert _give(birth_date=date(2011, 11, 30)).given_by == "person"  # 15 today
+    assert _give(birth_date=date(2011, 12, 1), given_by="guardian", given_by_name="父").given_by_name
+    assert _give(birth_date=date(2009, 1, 1), minor_age=18, given_by="representative",
+                 given_by_name="後見人").given_by == "representative"
+
+
+def test_every_participating_body_is_explicit_and_evidenced() -> None:
+    with pytest.raises(consents.ConsentRuleBroken, match="all_participating"):
+        _give(agencies=("*",))
+    with pytest.raises(consents.ConsentRuleBroken, match="evidence_ref"):
+        _give(agencies=(), all_participating=True)
+    with pytest.raises(consents.ConsentRuleBroken, match="name the legal bodies"):
+        _give(agencies=())
+    assert _give(agencies=(), all_participating=True, evidence_ref="同意書-1").all_participating
+
+
+def test_withdrawal_for_one_body_leaves_the_others() -> None:
+    c = _give(agencies=("konkyu-hojin", "houkatsu-hojin"))
+    partly, event = consents.withdraw(c, AT, ("konkyu-hojin",))
+    assert partly.withdrawn_at is None and partly.withdrawn_for == ("konkyu-hojin",)
+    assert event.only_for == ("konkyu-hojin",)
+    with pytest.raises(consents.ConsentRuleBroken, match="does not name"):
+        consents.withdraw(c, AT, ("soudan-hojin",))
+    whole, event = consents.withdraw(partly, AT, ("houkatsu-hojin",))  # the last one: in whole
+    assert whole.withdrawn_at == AT and event.only_for == ()
