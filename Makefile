@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 BENCH ?=
 
-.PHONY: up down status bootstrap infra test lint typecheck unit schemas bench token
+.PHONY: up down status bootstrap infra test lint typecheck unit schemas bench chaos token
 
 up: bootstrap  ## install what is missing, start Kafka, PostgreSQL and every service
 	$(PY) -m infra.local up
@@ -34,3 +34,6 @@ token:  ## print a bearer token for a seeded user: make token USER=w-kaigo
 
 bench: bootstrap  ## benchmarks, with raw baselines measured in the same run
 	$(PY) -m bench $(BENCH)
+
+chaos: bootstrap  ## fault campaign on a stack of its own (~3 min; CHAOS_SECONDS=1200 for 20)
+	$(PY) -m bench.chaos

@@ -14,6 +14,7 @@ from .harness import Figures, bench_stack, table, write_results
 BENCHMARKS: dict[str, str] = {
     "journey": "bench.journey",
     "match": "bench.match",
+    "reads": "bench.reads",
 }
 
 

@@ -28,24 +28,29 @@ SERVICE_PORTS = {"intake": 28001, "referral": 28002, "meetings": 28003, "plans":
                  "outreach": 28005, "notifications": 28006}
 
 
-def new_stack(extra_env: Mapping[str, str] | None = None) -> Stack:
-    """A Stack (not started) on the bench ports, in a fresh temporary directory of its own."""
-    ports: dict[str, Any] = {"kafka_port": KAFKA_PORT, "kafka_controller_port": KAFKA_CONTROLLER_PORT,
-                             "postgres_port": POSTGRES_PORT, "idp_port": IDP_PORT}
-    busy = [p for p in (*ports.values(), *SERVICE_PORTS.values()) if proc.port_open(p)]
+BENCH_PORTS: dict[str, Any] = {"kafka_port": KAFKA_PORT, "kafka_controller_port": KAFKA_CONTROLLER_PORT,
+                               "postgres_port": POSTGRES_PORT, "idp_port": IDP_PORT,
+                               "service_ports": SERVICE_PORTS}
+
+
+def new_stack(extra_env: Mapping[str, str] | None = None,
+              ports: Mapping[str, Any] = BENCH_PORTS) -> Stack:
+    """A Stack (not started) on `ports`, in a fresh temporary directory of its own."""
+    infra = {k: v for k, v in ports.items() if k != "service_ports"}
+    busy = [p for p in (*infra.values(), *ports["service_ports"].values()) if proc.port_open(p)]
     if busy:
         raise RuntimeError(f"bench ports already in use: {busy} (another benchmark still running?)")
     home = Path(tempfile.mkdtemp(prefix="tsunagu-bench-"))
     home.chmod(0o755)  # PostgreSQL runs as the postgres user and must traverse it
-    return Stack(home=home, service_ports=dict(SERVICE_PORTS), extra_env=dict(extra_env or {}),
-                 **ports)
+    return Stack(home=home, service_ports=dict(ports["service_ports"]),
+                 extra_env=dict(extra_env or {}), **infra)
 
 
 @asynccontextmanager
-async def bench_stack(*services: str, extra_env: Mapping[str, str] | None = None
-                      ) -> AsyncIterator[Stack]:
+async def bench_stack(*services: str, extra_env: Mapping[str, str] | None = None,
+                      ports: Mapping[str, Any] = BENCH_PORTS) -> AsyncIterator[Stack]:
     """Kafka, PostgreSQL and only `services`, started; stopped and deleted afterwards."""
-    stack = new_stack(extra_env)
+    stack = new_stack(extra_env, ports)
     try:
         # Stack's methods block (and start_infra runs an event loop of its own): use threads.
         started = time.monotonic()

@@ -33,7 +33,8 @@ SERVICES = ("intake", "referral", "notifications")
 BASELINES = {"throughput_per_s": "offered_per_s", "p50_ms": "baseline_p50_ms",
              "p99_ms": "baseline_p99_ms"}
 WARMUP = 20  # sent (and waited for) before measuring: consumer groups join, connections open
-DRAIN_SECONDS = 30.0  # after the last send; what has not arrived by then is lost
+DRAIN_SECONDS = 30.0  # after the last send; what arrives later is late (not in the latencies)
+LOST_AFTER_SECONDS = 120.0  # what an accepted POST has not delivered by then is lost
 POLL_SECONDS = 0.005
 RAW_TOPIC = "bench.raw"
 
@@ -56,8 +57,9 @@ class InboxWatcher:
     before that query's snapshot and after the previous one's.
     """
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, poll_seconds: float = POLL_SECONDS) -> None:
         self.dsn = dsn
+        self.poll_seconds = poll_seconds
         self.awaited: set[str] = set()
         self.seen: dict[str, float] = {}
         self._arrived = asyncio.Event()
@@ -70,22 +72,29 @@ class InboxWatcher:
         self._arrived.set()  # wakes wait_for, which may be waiting for this one alone
 
     async def run(self) -> None:
-        conn = await asyncpg.connect(self.dsn)
+        while True:
+            try:
+                await self._poll()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                await asyncio.sleep(0.5)  # the database is restarting (the chaos campaign)
+
+    async def _poll(self) -> None:
+        conn = await asyncpg.connect(self.dsn, timeout=5)
         try:
             query = await conn.prepare("SELECT recipient_id FROM inbox_items "
                                        "WHERE municipality = $1 AND recipient_id = ANY($2::text[])")
             while True:
                 if self.awaited:
                     asked = time.perf_counter()
-                    for row in await query.fetch(MUNICIPALITY_CODE, list(self.awaited)):
+                    for row in await query.fetch(MUNICIPALITY_CODE, list(self.awaited), timeout=10):
                         recipient = row["recipient_id"]
                         if recipient in self.awaited:
                             self.awaited.discard(recipient)
                             self.seen[recipient] = asked
                             self._arrived.set()
-                await asyncio.sleep(POLL_SECONDS)
+                await asyncio.sleep(self.poll_seconds)
         finally:
-            await conn.close()
+            conn.terminate()
 
     async def wait_for(self, recipients: set[str], timeout: float) -> None:
         """Until every one of `recipients` has been seen (or forgotten), or `timeout` passes."""
@@ -98,12 +107,18 @@ class InboxWatcher:
                 break
 
 
-async def journey(stack: Stack, rate: float, seconds: float) -> tuple[list[float], float, int]:
-    """(latencies in s, throughput per s, posted but never seen)."""
+async def journey(stack: Stack, rate: float, seconds: float
+                  ) -> tuple[list[float], float, dict[str, int]]:
+    """(latencies in s, throughput per s, {refused, late, lost}).
+
+    Refused: the POST was not accepted (an error or no answer), so nothing was promised. Late:
+    accepted, arrived after the drain. Lost: accepted and never arrived.
+    """
     watcher = InboxWatcher(service_dsn(stack.postgres_port, "notifications"))
     polling = asyncio.create_task(watcher.run())
     url = stack.url("intake") + "/consultations"
     sent: dict[str, float] = {}
+    refused: set[str] = set()
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
     count = round(rate * seconds)
     try:
@@ -117,7 +132,8 @@ async def journey(stack: Stack, rate: float, seconds: float) -> tuple[list[float
                     ok = response.status_code == 201
                 except httpx.HTTPError:
                     ok = False
-                if not ok:  # never accepted: it stays counted as lost
+                if not ok:  # never accepted: nothing to wait for
+                    refused.add(agency)
                     watcher.forget(agency)
 
             async def warm(i: int) -> None:
@@ -133,15 +149,20 @@ async def journey(stack: Stack, rate: float, seconds: float) -> tuple[list[float
             note(f"journey warm-up: {sum(a in watcher.seen for a in warm_ids)}/{WARMUP} arrived, "
                  f"first ones after {first} ms; measuring {count} at {rate:g}/s")
             await open_loop(rate, count, measured)
-            await watcher.wait_for({f"bench-{i}" for i in range(count)}, DRAIN_SECONDS)
+            ours = {f"bench-{i}" for i in range(count)}
+            await watcher.wait_for(ours, DRAIN_SECONDS)
+            drained = set(watcher.seen)
+            await watcher.wait_for(ours, LOST_AFTER_SECONDS)
     finally:
         polling.cancel()
         await asyncio.gather(polling, return_exceptions=True)
-    ours = [f"bench-{i}" for i in range(count)]
-    arrived = [a for a in ours if a in watcher.seen]
+    arrived = [a for a in sorted(ours) if a in drained]
     latencies = [watcher.seen[a] - sent[a] for a in arrived]
     span = max((watcher.seen[a] for a in arrived), default=0.0) - sent["bench-0"]
-    return latencies, (len(arrived) / span if span > 0 else 0.0), count - len(arrived)
+    late = sum(1 for a in ours if a in watcher.seen and a not in drained)
+    lost = sum(1 for a in ours if a not in watcher.seen and a not in refused)
+    outcome = {"refused": len(ours & refused), "late": late, "lost": lost}
+    return latencies, (len(arrived) / span if span > 0 else 0.0), outcome
 
 
 async def raw_kafka(bootstrap: str, rate: float, seconds: float) -> list[float]:
@@ -231,7 +252,7 @@ async def run(stack_factory: StackFactory) -> Figures:
             await asyncio.to_thread(stack.wait_directory, 60.0, SERVICES)
             # The baseline first, with the services idle but up: the same broker, the same machine.
             raw = await raw_kafka(stack.kafka.bootstrap, rate, seconds)
-            latencies, throughput, lost = await journey(stack, rate, seconds)
+            latencies, throughput, outcome = await journey(stack, rate, seconds)
     finally:
         shutil.rmtree(directory.parent, ignore_errors=True)
     ms = [x * 1000 for x in latencies]
@@ -247,6 +268,6 @@ async def run(stack_factory: StackFactory) -> Figures:
         "baseline_p99_ms": round(percentile(raw_ms, 99), 2),
         "ratio_p50": round(p50 / base_p50, 2) if base_p50 > 0 else float("nan"),
         "count": round(rate * seconds),
-        "lost": lost,
+        **outcome,
         "seconds": seconds,
     }

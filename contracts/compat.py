@@ -1,8 +1,16 @@
 """FULL_TRANSITIVE compatibility between JSON Schema snapshots of one event type.
 
-Allowed: adding or removing an optional property (one with a default, not in `required`).
-Refused: a new required property, a removed required one, or a changed property schema.
-A breaking change is a new type with the next version (…v2), published beside v1.
+Allowed: adding or removing an optional property (one with a default, not in `required`), and
+tightening a bound (adding or lowering maxLength/maxItems, adding or raising minLength/minItems).
+Refused: a new required property, a removed required one, a loosened bound, or any other change
+of a property's schema. A breaking change is a new type with the next version (…v2), published
+beside v1.
+
+Why a tighter bound is allowed: every event the producer now emits is one an older reader
+accepted, so no consumer breaks. The other direction is a choice, stated here: a new reader
+replaying an old event past the new bound dead-letters it with its reason. Bounds were added
+because such events (a megabyte "agency id") were the abuse; ordinary events were within them.
+A loosened bound is refused: an older reader would reject what the producer now emits.
 """
 
 from __future__ import annotations
@@ -11,6 +19,8 @@ import json
 from typing import Any
 
 _IGNORED = {"title", "description", "default", "examples"}
+_UPPER = ("maxLength", "maxItems")  # tighter when added or lowered
+_LOWER = ("minLength", "minItems")  # tighter when added or raised
 
 
 def _shape(schema: Any) -> Any:
@@ -41,6 +51,25 @@ def breaking_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         problems.append(f"required field '{name}' was removed" if name not in new_props
                         else f"'{name}' is no longer required")
     for name in sorted(set(old_props) & set(new_props)):
-        if _resolve(old_props[name], old_defs) != _resolve(new_props[name], new_defs):
+        if not _narrows(_resolve(old_props[name], old_defs), _resolve(new_props[name], new_defs)):
             problems.append(f"field '{name}' changed its schema")
     return problems
+
+
+def _narrows(old: Any, new: Any) -> bool:
+    """`new` is `old`, or `old` with bounds tightened (anywhere inside it)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in _UPPER:
+            if key in old and (key not in new or new[key] > old[key]):
+                return False
+        for key in _LOWER:
+            if key in old and (key not in new or new[key] < old[key]):
+                return False
+        bounds = {*_UPPER, *_LOWER}
+        rest_old = {k: v for k, v in old.items() if k not in bounds}
+        rest_new = {k: v for k, v in new.items() if k not in bounds}
+        return rest_old.keys() == rest_new.keys() and all(
+            _narrows(rest_old[k], rest_new[k]) for k in rest_old)
+    if isinstance(old, list) and isinstance(new, list):
+        return len(old) == len(new) and all(_narrows(o, n) for o, n in zip(old, new, strict=True))
+    return bool(old == new)

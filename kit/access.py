@@ -19,17 +19,21 @@ from urllib.parse import unquote
 
 import asyncpg
 from fastapi import Depends, Request
+from pydantic import TypeAdapter, ValidationError
 
+from contracts.bounds import Reason
 from contracts.events.access import BreakGlassAccessed
 from kit import audit, outbox, views
 from kit.clock import now
 from kit.policy import Action, Decision, Outcome, Record, decide
 from kit.policy import Request as PolicyRequest
 from kit.principal import Principal
+from kit.problems import Problem
 from kit.settings import ServiceSettings
 from kit.uow import UnitOfWork
 
 BREAK_GLASS_HEADER = "x-break-glass-reason"
+_REASON: TypeAdapter[str] = TypeAdapter(Reason)
 Db: TypeAlias = asyncpg.Connection | UnitOfWork  # a read's connection, or a write's unit of work
 
 
@@ -47,7 +51,7 @@ class Access:
         place = await views.workplace_of(conn, principal.user_id)
         # Headers are ASCII: the reason comes percent-encoded (UTF-8), so it can be Japanese.
         raw = request.headers.get(BREAK_GLASS_HEADER)
-        glass = unquote(raw) if raw is not None else None
+        glass = _reason(unquote(raw)) if raw is not None else None
         decision = decide(PolicyRequest(principal, action, at, consents, member_of, glass, purpose,
                                         place), record)
         entry = self.entry(principal, action, object_type, object_id, decision.outcome,
@@ -95,6 +99,15 @@ class Access:
         async with db.transaction():
             await audit.write(db, entry)
             await outbox.write(db, events, self.settings.service, self.settings.municipality_code)
+
+
+def _reason(text: str) -> str:
+    """The break-glass reason goes into the audit trail and an event: bounded like any reason."""
+    try:
+        return _REASON.validate_python(text)
+    except ValidationError:
+        raise Problem(422, "Invalid break-glass reason", f"the {BREAK_GLASS_HEADER} header must "
+                      "hold at most 2000 characters and no NUL") from None
 
 
 def redact(body: dict[str, Any], decision: Decision, fields: dict[str, str]) -> dict[str, Any]:

@@ -13,7 +13,8 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Request
 
-from kit import db
+from kit import db, idempotency
+from kit.auth import PrincipalDep
 from kit.settings import ServiceSettings
 from kit.uow import UnitOfWork
 
@@ -23,15 +24,20 @@ def _settings(request: Request) -> ServiceSettings:
     return settings
 
 
-def _uow(request: Request) -> UnitOfWork:
+async def _uow(request: Request, principal: PrincipalDep) -> UnitOfWork:
+    """The route's unit of work; with an Idempotency-Key header it carries the key's claim."""
     s = _settings(request)
-    return UnitOfWork(request.app.state.pool, s.service, s.municipality_code,
-                      s.pool_acquire_timeout_seconds)
+    claim = await idempotency.claim_for(request, principal.user_id, s)
+    return UnitOfWork(request.app.state.pool, s.service, s.municipality_code, claim,
+                      s.pool_acquire_timeout_seconds, request.app.state.acquires)
 
 
-async def _connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
+async def _connection(request: Request, _: PrincipalDep) -> AsyncIterator[asyncpg.Connection]:
+    # After sign-in, whatever the order of a route's parameters: no connection is held while a
+    # token is checked (which may fetch the identity provider's keys).
     pool = request.app.state.pool
-    conn = await db.acquire(pool, _settings(request).pool_acquire_timeout_seconds)
+    conn = await db.acquire(pool, _settings(request).pool_acquire_timeout_seconds,
+                            request.app.state.acquires)
     try:
         yield conn
     finally:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel
 
+from contracts.bounds import Instant
 from kit.access import AccessDep
 from kit.api import ConnDep
 from kit.auth import Principal, PrincipalDep
@@ -63,8 +64,9 @@ def _filters(person_id: uuid.UUID | None, user_id: str | None, since: datetime |
 
 @router.get("/audit", response_model=list[AuditRecord], summary="監査証跡の照会 (auditors)")
 async def query(principal: PrincipalDep, access: AccessDep, conn: ConnDep,
-                person_id: uuid.UUID | None = None, user_id: str | None = None,
-                since: AwareDatetime | None = None, until: AwareDatetime | None = None,
+                person_id: uuid.UUID | None = None,
+                user_id: str | None = Query(None, max_length=100),
+                since: Instant | None = None, until: Instant | None = None,
                 outcome: str | None = Query(None, pattern="^(permitted|denied|break-glass)$"),
                 limit: int = Query(100, ge=1, le=1000)) -> list[AuditRecord]:
     _auditor(principal)
@@ -77,8 +79,9 @@ async def query(principal: PrincipalDep, access: AccessDep, conn: ConnDep,
 
 @router.get("/audit/export", summary="監査証跡の書き出し (NDJSON, auditors)")
 async def export(principal: PrincipalDep, access: AccessDep, conn: ConnDep,
-                 person_id: uuid.UUID | None = None, user_id: str | None = None,
-                 since: AwareDatetime | None = None, until: AwareDatetime | None = None,
+                 person_id: uuid.UUID | None = None,
+                 user_id: str | None = Query(None, max_length=100),
+                 since: Instant | None = None, until: Instant | None = None,
                  outcome: str | None = Query(None, pattern="^(permitted|denied|break-glass)$")
                  ) -> StreamingResponse:
     _auditor(principal)

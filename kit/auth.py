@@ -19,6 +19,17 @@ from kit.settings import ServiceSettings
 
 __all__ = ["Principal", "PrincipalDep", "TokenVerifier", "require_staff"]
 _REQUIRED = ["exp", "iat", "sub", "iss", "aud"]
+MAX_CLAIM = 100  # as an id in contracts/bounds.py
+# What a 401 says: fixed words, never PyJWT's message, which may echo the token's contents.
+_REASONS: dict[type[jwt.PyJWTError], str] = {
+    jwt.ExpiredSignatureError: "the token has expired",
+    jwt.ImmatureSignatureError: "the token is not valid yet",
+    jwt.InvalidAudienceError: "the token is for another audience",
+    jwt.InvalidIssuerError: "the token is from another issuer",
+    jwt.MissingRequiredClaimError: "the token lacks a required claim",
+    jwt.InvalidSignatureError: "the token's signature does not verify",
+    jwt.PyJWKClientError: "the token is signed with an unknown key",
+}
 
 
 class TokenVerifier:
@@ -35,14 +46,16 @@ class TokenVerifier:
                 issuer=self.settings.jwt_issuer, options={"require": _REQUIRED}, leeway=30)
         except jwt.PyJWKClientConnectionError as exc:
             raise Problem(503, "Identity provider unreachable", str(exc)) from exc
-        except jwt.PyJWTError as exc:
-            raise _unauthorized(f"invalid token: {exc}") from exc
+        except jwt.PyJWTError as exc:  # its message may quote the token (a key id, a claim)
+            raise _unauthorized(_REASONS.get(type(exc), "invalid token")) from exc
         roles = claims.get("roles")
         if not isinstance(roles, list) or not roles or not set(roles) <= ROLES:
             raise _unauthorized("the token's roles are missing or unknown")
-        for claim in ("agency", "municipality", "name"):
+        for claim in ("sub", "agency", "municipality", "name"):
             if not isinstance(claims.get(claim), str) or not claims[claim]:
                 raise _unauthorized(f"the token has no '{claim}' claim")
+            if len(claims[claim]) > MAX_CLAIM:  # they go into events and audit records
+                raise _unauthorized(f"the token's '{claim}' claim is too long")
         return Principal(user_id=claims["sub"], name=claims["name"], agency=claims["agency"],
                          roles=frozenset(roles), municipality=claims["municipality"])
 

@@ -1,8 +1,10 @@
-"""The asyncpg pool: JSON columns come back as Python values; every acquire is bounded."""
+"""The asyncpg pool (JSON columns come back as Python values), bounded acquires, and what
+counts as an outage."""
 
 from __future__ import annotations
 
 import json
+import time
 
 import asyncpg
 
@@ -19,6 +21,46 @@ class PoolExhausted(Problem):
                          headers={"Retry-After": "2"})
 
 
+# SQLSTATE classes that say the database is away or busy, not that the statement is wrong:
+# 08 connection exception, 53 insufficient resources, 57 operator intervention (shutdown,
+# cannot connect now), 40 transaction rollback (serialization failure, deadlock), and 25006
+# read-only transaction (a failover to a standby that is not promoted yet).
+_OUTAGE_CLASSES = ("08", "53", "57", "40")
+_OUTAGE_STATES = ("25006",)
+# asyncpg raises InterfaceError both for a closed connection and for a caller's mistake (wrong
+# argument count, bad data): only the former is an outage.
+_CONNECTION_STATES = ("connection is closed", "connection was closed", "pool is closing",
+                      "connection has been released")
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True if `exc` (or what it was raised from) is the database being unavailable.
+
+    Only explicit chaining (`raise ... from`) is followed: an error raised while merely handling
+    another is the new error's own.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if _one_is_outage(current):
+            return True
+        current = current.__cause__
+    return False
+
+
+def _one_is_outage(exc: BaseException) -> bool:
+    if isinstance(exc, OSError | TimeoutError | asyncpg.InternalClientError | PoolExhausted):
+        return True  # refused/reset connections, timeouts, a protocol state broken by a restart
+    if isinstance(exc, asyncpg.PostgresError):
+        state = getattr(exc, "sqlstate", None) or ""
+        return state[:2] in _OUTAGE_CLASSES or state in _OUTAGE_STATES
+    if isinstance(exc, asyncpg.InterfaceError):
+        message = str(exc)
+        return any(s in message for s in _CONNECTION_STATES)
+    return False
+
+
 async def _init(conn: asyncpg.Connection) -> None:
     for typ in ("json", "jsonb"):
         await conn.set_type_codec(typ, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
@@ -31,10 +73,36 @@ async def create_pool(dsn: str, max_size: int = 10) -> asyncpg.Pool:
     return pool
 
 
-async def acquire(pool: asyncpg.Pool, timeout: float) -> asyncpg.Connection:
+class AcquireWatch:
+    """Do requests still get connections? Busy is not stuck: under load, connections keep
+    changing hands. The pool is starved when an acquire has timed out since the last one that
+    succeeded, and that success is older than `after` seconds: every connection is held by
+    something that does not finish (a deadlock, a leaked connection, a lock never released).
+    /healthz then fails, so the process is replaced instead of answering 503 for ever. Two
+    clock reads per acquire: cheap enough for every request."""
+
+    def __init__(self, after: float) -> None:
+        self.after = after
+        self.last_acquired = time.monotonic()
+        self.last_timed_out = float("-inf")
+
+    def starved_for(self) -> float | None:
+        """Seconds since the last successful acquire, if the pool is starved; else None."""
+        if self.last_timed_out < self.last_acquired:
+            return None
+        since = time.monotonic() - self.last_acquired
+        return since if since > self.after else None
+
+
+async def acquire(pool: asyncpg.Pool, timeout: float,
+                  watch: AcquireWatch | None = None) -> asyncpg.Connection:
     """A connection within `timeout` seconds, or PoolExhausted. Release it with pool.release."""
     try:
         conn: asyncpg.Connection = await pool.acquire(timeout=timeout)
     except TimeoutError:
+        if watch is not None:
+            watch.last_timed_out = time.monotonic()
         raise PoolExhausted(timeout) from None
+    if watch is not None:
+        watch.last_acquired = time.monotonic()
     return conn

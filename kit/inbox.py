@@ -3,14 +3,18 @@
 Each partition's records are applied one after another; the offset committed is the one after
 the last record whose transaction committed, so nothing still in flight is ever skipped (the
 gap faust #606 leaves with concurrency > 1). A redelivered event finds its id in the inbox and
-is skipped. An unreadable event, or one whose handler keeps failing, goes to the dead-letter
-topic with its reason, and the partition moves on. Database outages are not the event's fault:
-those are retried without limit rather than dead-lettered.
+is skipped. An unreadable event, an event of a type no contract names, or one whose handler keeps
+failing goes to the dead-letter topic with its reason (recorded first: kit/dlq.py), and the
+partition moves on. A type the contracts name but this service does not handle (another
+service's event on a shared topic) is ignored and counted; so is an unknown type a declared rule
+(consumer_ignored_types) ignores. Database outages are not the event's fault: they are retried
+with backoff without limit and never count toward consumer_max_attempts (kit.db.is_outage).
 """
 
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,8 +30,8 @@ from pydantic import ValidationError
 
 from contracts.envelope import Envelope, EventData
 from contracts.registry import BY_CE_TYPE, spec_for
-from kit.db import PoolExhausted
-from kit.dlq import dead_letter
+from kit.db import is_outage
+from kit.dlq import dead_letter, publish_recorded
 from kit.kafka import idempotent_producer
 from kit.metrics import Metrics
 from kit.settings import ServiceSettings
@@ -44,14 +48,20 @@ class HandlerContext:
 
 
 Handler = Callable[[Any, HandlerContext], Awaitable[None]]
-Handlers = dict[type[EventData], Handler]
+# Several handlers may subscribe to one event type (the kit's views and the service's own):
+# they run in order, in the one inbox transaction, so an event is applied by all or by none.
+Handlers = dict[type[EventData], list[Handler]]
 
-_TRANSIENT = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-              asyncpg.CannotConnectNowError, asyncpg.SerializationError,
-              asyncpg.DeadlockDetectedError, asyncpg.TooManyConnectionsError, PoolExhausted)
+# 'fresh': claimed, apply it; 'duplicate': applied before; 'dead': dead-lettered before (a
+# redelivery after the dead letter was recorded but before the offset was committed).
 _CLAIM = """
-INSERT INTO inbox (consumer, message_id, topic, partition, kafka_offset)
-VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1
+WITH dead AS (SELECT 1 FROM dead_letters WHERE consumer = $1 AND topic = $3 AND partition = $4
+                                           AND kafka_offset = $5),
+claim AS (INSERT INTO inbox (consumer, message_id, topic, partition, kafka_offset)
+          SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM dead)
+          ON CONFLICT DO NOTHING RETURNING 1)
+SELECT CASE WHEN EXISTS (SELECT 1 FROM dead) THEN 'dead'
+            WHEN EXISTS (SELECT 1 FROM claim) THEN 'fresh' ELSE 'duplicate' END
 """
 
 
@@ -73,6 +83,8 @@ class InboxConsumer:
         self.name = settings.service  # one consumer group per service
         self.dlt_topic = f"{settings.service}.dlt"
         self.topics = sorted({spec_for(model).topic for model in handlers})
+        self.ignored_types = [p.strip() for p in settings.consumer_ignored_types.split(",")
+                              if p.strip()]
         self._stopping = False
 
     def stop(self) -> None:
@@ -149,7 +161,14 @@ class InboxConsumer:
             raise Poison(f"event of municipality {envelope.municipality}, this deployment serves "
                          f"{self.settings.municipality_code}")
         spec = BY_CE_TYPE.get(envelope.type)
-        if spec is None or spec.model not in self.handlers:
+        if spec is None:
+            if any(fnmatch.fnmatchcase(envelope.type, p) for p in self.ignored_types):
+                self.metrics.events_ignored.labels(self.name, "declared rule").inc()
+                return envelope, None
+            raise Poison(f"unknown event type {envelope.type}: no contract names it (a newer "
+                         "version than this service knows?)")
+        if spec.model not in self.handlers:  # another service's event on a shared topic
+            self.metrics.events_ignored.labels(self.name, "not subscribed").inc()
             return envelope, None
         try:
             return envelope, spec.model.model_validate_json(record.value or b"")
@@ -158,25 +177,28 @@ class InboxConsumer:
 
     async def _apply(self, record: ConsumerRecord, envelope: Envelope, event: EventData,
                      producer: Any) -> None:
-        handler = self.handlers[type(event)]
+        handlers = self.handlers[type(event)]
         failures, backoff = 0, self.settings.consumer_retry_seconds
         while True:
             try:
                 async with UnitOfWork(self.pool, self.settings.service,
                                       self.settings.municipality_code) as uow:
-                    fresh = await uow.conn.fetchval(_CLAIM, self.name, envelope.id, record.topic,
+                    claim = await uow.conn.fetchval(_CLAIM, self.name, envelope.id, record.topic,
                                                     record.partition, record.offset)
-                    if not fresh:
-                        self.metrics.inbox_duplicates.labels(self.name).inc()
-                        return
-                    await handler(event, HandlerContext(uow, envelope))
-                    await uow.commit()
-                return
-            except _TRANSIENT as exc:
-                if self._stopping:
-                    raise Interrupted from exc
-                log.warning("consumer %s: database unavailable (%r); retrying", self.name, exc)
+                    if claim == "fresh":
+                        for handler in handlers:
+                            await handler(event, HandlerContext(uow, envelope))
+                        await uow.commit()
+                break
             except Exception as exc:
+                if is_outage(exc):
+                    if self._stopping:
+                        raise Interrupted from exc
+                    log.warning("consumer %s: database unavailable (%r); retrying", self.name,
+                                exc)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
                 failures += 1
                 log.exception("handler failed for %s (attempt %d)", envelope.id, failures)
                 if failures >= self.settings.consumer_max_attempts:
@@ -184,13 +206,32 @@ class InboxConsumer:
                     return
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
+        if claim == "duplicate":
+            self.metrics.inbox_duplicates.labels(self.name).inc()
+        elif claim == "dead":  # finish what the first delivery began: the publish
+            await self._until_done(lambda: publish_recorded(producer, self.pool, self.name,
+                                                            self.dlt_topic, record))
 
     async def _dead_letter(self, producer: Any, record: ConsumerRecord, reason: str,
                            attempts: int) -> None:
         log.error("dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset,
                   reason)
-        await dead_letter(producer, self.pool, self.name, self.dlt_topic, record, reason, attempts)
+        await self._until_done(lambda: dead_letter(producer, self.pool, self.name, self.dlt_topic,
+                                                   record, reason, attempts))
         self.metrics.dead_letters.labels(self.name).inc()
+
+    async def _until_done(self, step: Callable[[], Awaitable[None]]) -> None:
+        """Retry a dead-letter step through database and broker outages (it is idempotent)."""
+        backoff = self.settings.consumer_retry_seconds
+        while True:
+            try:
+                return await step()
+            except Exception as exc:
+                if self._stopping:
+                    raise Interrupted from exc
+                log.warning("consumer %s: dead-lettering failed (%r); retrying", self.name, exc)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
 
 
 def _brief(exc: ValidationError) -> str:

@@ -27,5 +27,11 @@ class Metrics:
                                          "Dead-lettered events recorded in the database", registry=r)
         self.inbox_duplicates = Counter("inbox_duplicates", "Redelivered events skipped by the inbox",
                                         ["consumer"], registry=r)
+        self.outbox_parked = Counter("outbox_parked", "Outbox rows this process's relay set aside",
+                                     registry=r)
+        self.outbox_parked_stored = Gauge("outbox_parked_stored",
+                                          "Outbox rows parked and not re-queued", registry=r)
+        self.events_ignored = Counter("events_ignored", "Events on subscribed topics not handled "
+                                      "here, by why", ["consumer", "reason"], registry=r)
         self.outbox_published = Gauge("outbox_published", "Rows this process's relay published",
                                       registry=r)

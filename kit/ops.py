@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -9,27 +11,44 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 router = APIRouter(tags=["operations"])
 
 _BACKLOG = """
-SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(created_at)), 0) AS age
+SELECT count(*) FILTER (WHERE parked_at IS NULL) AS n,
+       coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE parked_at IS NULL)), 0)
+           AS age,
+       count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked
 FROM outbox WHERE published_at IS NULL
 """
 
 
-@router.get("/healthz", summary="The process is alive")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+@router.get("/healthz", summary="The process can still serve (else: replace it)")
+async def healthz(request: Request) -> JSONResponse:
+    # Answering at all proves the event loop turns; a starved pool (kit/db.py AcquireWatch)
+    # means requests can no longer get a connection however long they wait. A database that is
+    # merely away is /readyz's business: restarting would not bring it back.
+    starved = request.app.state.acquires.starved_for()
+    if starved is not None:
+        return JSONResponse({"status": "starved", "detail": f"no database connection acquired "
+                             f"for {starved:.0f} s while requests timed out waiting"},
+                            status_code=503)
+    return JSONResponse({"status": "ok"})
 
 
-@router.get("/readyz", summary="The database is reachable (the broker is reported, not required)")
+@router.get("/readyz", summary="The database is reachable (the broker and the outbox are reported)")
 async def readyz(request: Request) -> JSONResponse:
     state = request.app.state
     relay = getattr(state, "relay", None)
-    body = {"service": state.settings.service,
-            "broker": relay.state if relay else "unknown",
-            "database": "unknown"}
+    body: dict[str, Any] = {"service": state.settings.service,
+                            "broker": relay.state if relay else "unknown",
+                            "relay": ("active" if relay.holds_lock else "standby") if relay
+                            else "unknown",
+                            "database": "unknown"}
     try:
         async with state.pool.acquire(timeout=2) as conn:
-            await conn.fetchval("SELECT 1")
+            row = await conn.fetchrow(_BACKLOG)
         body["database"] = "ok"
+        # What waits to leave: a growing age means the relay is stuck or the broker away;
+        # parked rows wait for an operator.
+        body["outbox"] = {"backlog": row["n"], "oldest_age_seconds": round(float(row["age"]), 1),
+                          "parked": row["parked"]}
     except Exception as exc:
         body["database"] = f"unavailable: {type(exc).__name__}"
         return JSONResponse(body, status_code=503)
@@ -46,6 +65,7 @@ async def metrics(request: Request) -> Response:
             row = await conn.fetchrow(_BACKLOG)
             m.outbox_backlog.set(row["n"])
             m.outbox_oldest_age.set(float(row["age"]))
+            m.outbox_parked_stored.set(row["parked"])
             m.dead_letters_stored.set(await conn.fetchval("SELECT count(*) FROM dead_letters"))
     except Exception:
         pass

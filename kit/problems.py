@@ -11,6 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from kit.tracing import redact_url
+
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("kit.problems")
 
@@ -47,20 +49,21 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         title = {404: "Not Found", 405: "Method Not Allowed", 401: "Unauthorized",
-                 403: "Forbidden"}.get(exc.status_code, "HTTP error")
+                 403: "Forbidden", 413: "Request body too large"}.get(exc.status_code, "HTTP error")
         detail = exc.detail if isinstance(exc.detail, str) else ""
         return problem_response(exc.status_code, title, detail, instance=request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Never the input itself: it may be personal data, or megabytes.
         errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type")}
                   for e in exc.errors()]
-        return problem_response(422, "Invalid request", "The request body or parameters are "
-                                "not valid; see `errors`.", instance=request.url.path,
-                                errors=errors)
+        fields = ", ".join(dict.fromkeys(".".join(map(str, e["loc"])) for e in errors))
+        return problem_response(422, "Invalid request", f"Not valid: {fields}; see `errors`.",
+                                instance=request.url.path, errors=errors)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s", request.url.path)
+        log.exception("unhandled error on %s", redact_url(request.url.path))  # no person ids
         return problem_response(500, "Internal error", "The error was logged with its trace id.",
                                 instance=request.url.path)

@@ -1,10 +1,19 @@
 """The outbox relay: publishes unpublished outbox rows to Kafka, in order, then marks them.
 
-One active relay per service: it holds a session advisory lock on a connection of its own;
-a second replica waits in standby. A crash between the broker's ack and the UPDATE publishes a
-row twice; consumers absorb that through their inbox (at-least-once, idempotent effects).
-Any error talking to the broker discards the producer and builds a new one, since an aiokafka
-producer can stay wedged after fencing, sequence errors or timeouts (aiokafka #1017).
+One relay at a time per service database: each batch takes a transaction-scoped advisory lock in
+the very transaction that claims, publishes and marks its rows, so the lock cannot outlive the
+claim (a lock on a connection apart could be lost mid-batch and let a standby publish later rows
+first). Replicas that miss the lock wait and try again. A frozen relay (SIGSTOP, a stalled VM) is
+fenced by PostgreSQL: its batch transaction carries an idle-in-transaction and a statement timeout
+(relay_fence_seconds), after which the server ends its session and releases the lock; whatever
+the frozen relay had sent is then sent again, a duplicate the consumers' inbox absorbs. The same
+holds for a crash between the broker's ack and the commit (at-least-once, idempotent effects).
+
+A row the broker refuses for good (unknown topic, too large, invalid) is parked with its reason,
+counted and logged as an alert; the rows behind it go on. Later rows of the same topic and key are
+parked with it ("held behind"), so no consumer sees an aggregate's later event without the earlier
+one; an operator re-queues them together once the cause is fixed. Transient broker errors are
+retried, in order, with a fresh producer (aiokafka's can stay wedged: aiokafka #1017).
 """
 
 from __future__ import annotations
@@ -12,85 +21,110 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Literal
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka import errors as kafka_errors
 from opentelemetry import propagate, trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import SpanKind
 
 from kit.kafka import idempotent_producer
+from kit.metrics import Metrics
 from kit.outbox import NOTIFY_CHANNEL
 from kit.settings import ServiceSettings
 
 log = logging.getLogger("kit.relay")
 tracer = trace.get_tracer("kit.relay")
 
-BrokerState = Literal["starting", "connected", "unavailable", "standby"]
-
+_FENCE = """
+SELECT set_config('idle_in_transaction_session_timeout', $1, true),
+       set_config('statement_timeout', $1, true)
+"""
+_LOCK = "SELECT pg_try_advisory_xact_lock(hashtext('tsunagu.outbox.relay'))"
 _CLAIM = """
-SELECT seq, topic, key, payload, headers FROM outbox
-WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
+SELECT o.seq, o.topic, o.key, o.payload, o.headers,
+       (SELECT min(p.seq) FROM outbox p WHERE p.parked_at IS NOT NULL AND p.published_at IS NULL
+          AND p.topic = o.topic AND p.key = o.key AND p.seq < o.seq) AS behind
+FROM outbox o WHERE o.published_at IS NULL AND o.parked_at IS NULL ORDER BY o.seq LIMIT $1
 """
 _MARK = "UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])"
+_PARK = """
+UPDATE outbox SET parked_at = now(), park_reason = r.reason
+FROM unnest($1::bigint[], $2::text[]) AS r(seq, reason) WHERE outbox.seq = r.seq
+"""
+# What the broker (or the client, before sending) refuses because of the record itself: sending
+# it again cannot succeed. Producer-state errors (sequence, epoch, fencing) are not the row's.
+REFUSED_FOR_GOOD: tuple[type[Exception], ...] = (
+    kafka_errors.MessageSizeTooLargeError, kafka_errors.RecordTooLargeError,
+    kafka_errors.RecordListTooLargeError, kafka_errors.InvalidTopicError,
+    kafka_errors.TopicAuthorizationFailedError, kafka_errors.CorruptRecordException,
+    kafka_errors.InvalidTimestampError, kafka_errors.PolicyViolationError,
+    kafka_errors.UnsupportedForMessageFormatError)
+
+
+class BrokerUnavailable(Exception):
+    """Talking to the broker failed; the batch is rolled back and retried with a new producer."""
+
+
+class _Refused(Exception):
+    """This row cannot be published, whatever the broker's state."""
 
 
 class OutboxRelay:
-    def __init__(self, pool: asyncpg.Pool, settings: ServiceSettings) -> None:
+    def __init__(self, pool: asyncpg.Pool, settings: ServiceSettings,
+                 metrics: Metrics | None = None) -> None:
         self.pool = pool
         self.settings = settings
-        self.state: BrokerState = "starting"
+        self.metrics = metrics or Metrics()
+        self.state = "starting"  # the broker as this relay last saw it: connected / unavailable
         self.published = 0
-        self.holds_lock = False  # this replica is the active relay
+        self.holds_lock = False  # this replica's last batch was the active one
         self._producer: AIOKafkaProducer | None = None
+        self._listener: asyncpg.Connection | None = None
         self._wake = asyncio.Event()
         self._stopping = False
+        # After a broker-side refusal inside a batch, rows up to this seq go one at a time, so the
+        # refusal is pinned on its own row and not on the rows sharing its request.
+        self._one_by_one_until = 0
 
     async def run(self) -> None:
         backoff = 0.2
-        lock_conn: asyncpg.Connection | None = None
         while not self._stopping:
             try:
-                if lock_conn is None or lock_conn.is_closed():
-                    lock_conn = await self._lock_connection()
-                    self.holds_lock = lock_conn is not None
-                if lock_conn is None:
-                    self.state = "standby"
-                    await self._sleep(self.settings.relay_poll_seconds)
-                    continue
+                await self._listen()
                 await self._ensure_producer()  # so /readyz reports the broker before any event
-                sent = await self.publish_batch()
+                settled = await self.publish_batch()
                 backoff = 0.2
-                if sent < self.settings.relay_batch:
+                if not settled:
                     await self._sleep(self.settings.relay_poll_seconds)
+                continue
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
-                # Start over on any failure: a fresh producer (it may be wedged) and a fresh
-                # lock connection. The rows stay unpublished and are retried, in order.
-                if not isinstance(exc, (asyncpg.PostgresError, asyncpg.InterfaceError)):
-                    self.state = "unavailable"
-                log.warning("relay: %r; retrying in %.1fs", exc, backoff)
+            except BrokerUnavailable as exc:
+                self.state = "unavailable"
+                log.warning("relay: broker unavailable (%r); retrying in %.1fs", exc.__cause__,
+                            backoff)
                 await self._drop_producer()
-                await _close(lock_conn)
-                lock_conn, self.holds_lock = None, False
-                await self._sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+            except Exception as exc:  # the database: the broker's state is unchanged
+                log.warning("relay: %r; retrying in %.1fs", exc, backoff)
+                await _close(self._listener)
+                self._listener = None
+            await self._sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
         await self._drop_producer()
-        await _close(lock_conn)
+        await _close(self._listener)
 
     def stop(self) -> None:
         self._stopping = True
         self._wake.set()
 
-    async def _lock_connection(self) -> asyncpg.Connection | None:
-        conn = await asyncpg.connect(self.settings.database_url)
-        if not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext('tsunagu.outbox.relay'))"):
-            await conn.close()
-            return None
-        await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
-        return conn
+    async def _listen(self) -> None:
+        """A connection that wakes the relay at each commit that wrote the outbox."""
+        if self._listener is None or self._listener.is_closed():
+            self._listener = await asyncpg.connect(self.settings.database_url, timeout=5)
+            await self._listener.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
 
     async def _sleep(self, seconds: float) -> None:
         try:
@@ -105,23 +139,20 @@ class OutboxRelay:
                                            f"{self.settings.service}-relay")
             try:
                 await producer.start()
-            except BaseException:
-                await producer.stop()
-                raise
+            except Exception as exc:
+                await _quietly(producer.stop())
+                raise BrokerUnavailable from exc
             self._producer = producer
             self.state = "connected"
         return self._producer
 
     async def _drop_producer(self) -> None:
         producer, self._producer = self._producer, None
-        if producer is not None:
-            try:
-                await asyncio.wait_for(producer.stop(), timeout=5)
-            except Exception:  # a wedged producer may not stop cleanly; it is discarded anyway
-                pass
+        if producer is not None:  # a wedged producer may not stop cleanly; it is discarded anyway
+            await _quietly(producer.stop())
 
     async def publish_batch(self) -> int:
-        """Publish up to relay_batch rows in seq order; return how many were published."""
+        """Publish up to relay_batch rows in seq order; return how many were handled (0: idle)."""
         # Polling is not worth a trace of its own; the publish spans below are ours, not the
         # asyncpg instrumentation's, so they are still recorded.
         with suppress_instrumentation():
@@ -129,36 +160,121 @@ class OutboxRelay:
 
     async def _publish_batch(self) -> int:
         async with self.pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(_CLAIM, self.settings.relay_batch)
+            await conn.execute(_FENCE, f"{round(self.settings.relay_fence_seconds * 1000)}ms")
+            self.holds_lock = bool(await conn.fetchval(_LOCK))
+            if not self.holds_lock:
+                return 0  # another replica is in a batch
+            limit = self.settings.relay_batch
+            if self._one_by_one_until:
+                limit = 1
+            rows = await conn.fetch(_CLAIM, limit)
             if not rows:
                 return 0
             producer = await self._ensure_producer()
-            pending = [await self._send(producer, row) for row in rows]
-            # Every row acked by the broker (acks=all). aiokafka leaves these futures pending for
-            # as long as the broker is away, so bound the wait: on timeout the rows stay
-            # unpublished and the producer is rebuilt (a late delivery by the old one is a
-            # duplicate the consumers' inbox absorbs).
-            await asyncio.wait_for(asyncio.gather(*pending), self.settings.relay_send_timeout_seconds)
-            await conn.execute(_MARK, [r["seq"] for r in rows])
-        self.published += len(rows)
+            parked, sent = await self._send_all(producer, rows)
+            published = await self._settle(sent, parked, multi=len(rows) > 1)
+            if published is None:
+                return len(rows)  # a broker-side refusal in a shared request: one row at a time
+            await conn.execute(_MARK, published)
+            if parked:
+                await conn.execute(_PARK, list(parked), list(parked.values()))
+        if self._one_by_one_until and rows[-1]["seq"] >= self._one_by_one_until:
+            self._one_by_one_until = 0
+        for seq, reason in parked.items():
+            log.error("ALERT outbox row %d parked: %s", seq, reason)
+        self.metrics.outbox_parked.inc(len(parked))
+        self.published += len(published)
         return len(rows)
 
+    async def _send_all(self, producer: AIOKafkaProducer, rows: list[Any]
+                        ) -> tuple[dict[int, str], list[tuple[int, asyncio.Future[Any]]]]:
+        """Hand each row to the producer in order; refusals known before sending are parked."""
+        missing = await self._unknown_topics(producer, {r["topic"] for r in rows})
+        parked: dict[int, str] = {}
+        blocked: dict[tuple[str, str], int] = {}  # (topic, key) -> the parked seq it waits behind
+        sent: list[tuple[int, asyncio.Future[Any]]] = []
+        for row in rows:
+            seq, topic_key = row["seq"], (row["topic"], row["key"])
+            behind = row["behind"] or blocked.get(topic_key)
+            if behind is not None:
+                parked[seq] = f"held behind parked row {behind} of the same key"
+                continue
+            try:
+                if row["topic"] in missing:
+                    raise _Refused(f"unknown topic {row['topic']!r}")
+                sent.append((seq, await self._send(producer, row)))
+            except _Refused as exc:
+                parked[seq] = str(exc)
+                blocked[topic_key] = seq
+        return parked, sent
+
+    async def _settle(self, sent: list[tuple[int, asyncio.Future[Any]]], parked: dict[int, str],
+                      multi: bool) -> list[int] | None:
+        """Wait for every ack; return the seqs published (parking refusals), or None to retry."""
+        try:
+            # aiokafka leaves these futures pending for as long as the broker is away: bound the
+            # wait. On timeout nothing is marked and the producer is rebuilt (a late delivery by
+            # the old one is a duplicate the consumers' inbox absorbs).
+            results = await asyncio.wait_for(
+                asyncio.gather(*(f for _, f in sent), return_exceptions=True),
+                self.settings.relay_send_timeout_seconds)
+        except TimeoutError as exc:
+            raise BrokerUnavailable from exc
+        published: list[int] = []
+        for (seq, _), result in zip(sent, results, strict=True):
+            if isinstance(result, REFUSED_FOR_GOOD):
+                if multi:
+                    self._one_by_one_until = max(s for s, _ in sent)
+                    return None
+                parked[seq] = f"refused by the broker: {result!r}"
+            elif isinstance(result, BaseException):
+                raise BrokerUnavailable from result
+            else:
+                published.append(seq)
+        return published
+
+    async def _unknown_topics(self, producer: AIOKafkaProducer, topics: set[str]) -> set[str]:
+        """Topics the broker does not have, by fresh metadata (a send would only time out)."""
+        if topics <= producer.client.cluster.topics():
+            return set()
+        try:
+            metadata = await producer.client.fetch_all_metadata()
+        except Exception as exc:
+            raise BrokerUnavailable from exc
+        known: set[str] = metadata.topics()
+        return topics - known
+
     async def _send(self, producer: AIOKafkaProducer, row: Any) -> asyncio.Future[Any]:
-        stored: dict[str, str] = row["headers"]
+        try:
+            stored: dict[str, str] = row["headers"]
+            value = json.dumps(row["payload"], ensure_ascii=False, separators=(",", ":")).encode()
+            key, event_id = row["key"].encode(), stored["ce_id"]
+        except Exception as exc:  # a row this relay cannot even read
+            raise _Refused(f"unreadable outbox row: {exc!r}") from exc
         parent = propagate.extract(stored)
         with tracer.start_as_current_span(f"{row['topic']} publish", context=parent,
                                           kind=SpanKind.PRODUCER,
                                           attributes={"messaging.system": "kafka",
                                                       "messaging.destination.name": row["topic"],
-                                                      "messaging.message.id": stored["ce_id"]}):
+                                                      "messaging.message.id": event_id}):
             carrier: dict[str, str] = {}
             propagate.inject(carrier)  # the publish span becomes the consumer's parent
             headers = [(k, v.encode()) for k, v in {**stored, **carrier}.items()]
-            value = json.dumps(row["payload"], ensure_ascii=False, separators=(",", ":")).encode()
-            fut: asyncio.Future[Any] = await producer.send(row["topic"], value=value,
-                                                           key=row["key"].encode(),
-                                                           headers=headers)
+            try:
+                fut: asyncio.Future[Any] = await producer.send(row["topic"], value=value, key=key,
+                                                               headers=headers)
+            except REFUSED_FOR_GOOD as exc:  # e.g. larger than max_request_size
+                raise _Refused(f"refused by the client: {exc!r}") from exc
+            except Exception as exc:
+                raise BrokerUnavailable from exc
             return fut
+
+
+async def _quietly(aw: Any) -> None:
+    try:
+        await asyncio.wait_for(aw, timeout=5)
+    except Exception:
+        pass
 
 
 async def _close(conn: asyncpg.Connection | None) -> None:

@@ -15,15 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-from kit import audit_api, ops, problems, views
+from kit import audit_api, idempotency, ops, problems, views
 from kit.access import Access
 from kit.auth import TokenVerifier
-from kit.db import create_pool
+from kit.db import AcquireWatch, create_pool
 from kit.inbox import Handlers, InboxConsumer
+from kit.limits import BodyLimit, clean_parameters
 from kit.logging import setup_logging
 from kit.metrics import Metrics
 from kit.migrate import migrate
@@ -46,6 +47,16 @@ class ServiceDefinition:
     on_start: Callable[[FastAPI], None] | None = None  # the service's own app.state
 
 
+def merge_handlers(*maps: Handlers) -> Handlers:
+    """Every handler of every map, in order: a service that handles an event the kit handles
+    too (ConsentWithdrawn, say) adds its handler after the kit's, never in place of it."""
+    merged: Handlers = {}
+    for handlers in maps:
+        for event_type, subscribed in handlers.items():
+            merged.setdefault(event_type, []).extend(subscribed)
+    return merged
+
+
 def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or load_settings(definition.name)
     setup_logging(definition.name, settings.log_level)
@@ -60,13 +71,13 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
         pool = await create_pool(settings.database_url, settings.pool_max)
         app.state.pool = pool
         app.state.access = Access(settings)
-        relay = app.state.relay = OutboxRelay(pool, settings)
+        relay = app.state.relay = OutboxRelay(pool, settings, app.state.metrics)
         # Every service keeps its own view of consents and meetings for access decisions.
-        handlers = {**views.HANDLERS, **definition.handlers}
+        handlers = merge_handlers(views.HANDLERS, definition.handlers)
         consumer = app.state.consumer = InboxConsumer(pool, settings, handlers, app.state.metrics)
         workers: list[tuple[Callable[[], None], asyncio.Task[None]]] = [
             (consumer.stop, asyncio.create_task(consumer.run()))]
-        for job in definition.periodic:
+        for job in (*definition.periodic, Periodic("idempotency-purge", 600, idempotency.purge)):
             runner = PeriodicRunner(job, lambda: UnitOfWork(pool, settings.service,
                                                             settings.municipality_code))
             workers.append((runner.stop, asyncio.create_task(runner.run())))
@@ -83,16 +94,21 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
             provider.force_flush()
 
     app = FastAPI(title=definition.title, description=definition.description, version="1.0.0",
-                  lifespan=lifespan)
+                  lifespan=lifespan, dependencies=[Depends(clean_parameters)])
     app.state.settings = settings
     app.state.metrics = Metrics()
+    app.state.acquires = AcquireWatch(settings.pool_starved_after_seconds)
     app.state.verifier = TokenVerifier(settings)
     if definition.on_start:
         definition.on_start(app)
     problems.install(app)
+    idempotency.install(app)
     app.include_router(ops.router)
     app.include_router(audit_api.router)
     app.include_router(definition.router)
+
+    # Innermost (added first): its refusal is raised into FastAPI's own reading of the body.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     @app.middleware("http")
     async def _timing(request: Request, call_next: Callable[[Request], Awaitable[Response]]

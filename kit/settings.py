@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class ServiceSettings(BaseModel):
@@ -29,13 +29,30 @@ class ServiceSettings(BaseModel):
     jwt_audience: str = "tsunagu"
     pool_max: int = 10
     pool_acquire_timeout_seconds: float = 5.0  # then 503 + Retry-After, never a hang
+    # No connection acquired for this long, with acquires timing out: /healthz fails (kit/db.py).
+    pool_starved_after_seconds: float = 30.0
+    max_body_bytes: int = 1024 * 1024  # a request body past this answers 413
     relay_batch: int = 200
     relay_poll_seconds: float = 1.0
     relay_send_timeout_seconds: float = 15.0
+    # PostgreSQL ends a relay batch transaction idle (or a statement running) this long: a frozen
+    # relay loses its lock and a standby takes over. Longer than the wait for the broker's acks.
+    relay_fence_seconds: float = 30.0
     consumer_max_attempts: int = 3  # then the event goes to the dead-letter topic
     consumer_retry_seconds: float = 0.2
     # Under this age a person's consent is given by a guardian or legal representative (intake).
     minor_consent_age: int = Field(default=15, ge=0, le=25)
+    # Event types (fnmatch patterns, comma-separated) this service knowingly ignores although no
+    # contract names them; any other unknown type on a subscribed topic is dead-lettered.
+    consumer_ignored_types: str = ""
+    idempotency_keep_hours: float = 24.0  # how long an Idempotency-Key answers repeats
+    idempotency_wait_seconds: float = 10.0  # a repeat waits this long for the first's response
+
+    @model_validator(mode="after")
+    def _fence_outlasts_the_send(self) -> ServiceSettings:
+        if self.relay_fence_seconds <= self.relay_send_timeout_seconds:
+            raise ValueError("relay_fence_seconds must exceed relay_send_timeout_seconds")
+        return self
 
 
 def load_settings(service: str, env: Mapping[str, str] | None = None) -> ServiceSettings:

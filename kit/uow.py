@@ -1,10 +1,11 @@
 """Unit of work: one connection, one transaction, rolled back unless committed.
 
-`commit()` writes the recorded events to the outbox and the recorded audit entries to the
-audit trail inside the same transaction as the state change, so an event or an audit record
-exists if and only if the change it announces does. Audit entries go last: the audit chain's
-lock is then held only until COMMIT. A refusal (`audit.Denied`) raised inside is written after
-the rollback, on the same connection, so it is on record although nothing else is.
+`commit()` writes the recorded events to the outbox, the request's Idempotency-Key claim if it
+has one (kit/idempotency.py), and the recorded audit entries to the audit trail, inside the same
+transaction as the state change: an event, a claim or an audit record exists if and only if the
+change it announces does. Audit entries go last: the audit chain's lock is then held only until
+COMMIT. A refusal (`audit.Denied`) raised inside is written after the rollback, on the same
+connection, so it is on record although nothing else is.
 """
 
 from __future__ import annotations
@@ -15,15 +16,19 @@ import asyncpg
 from asyncpg.transaction import Transaction
 
 from contracts.envelope import EventData
-from kit import audit, db, outbox
+from kit import audit, db, idempotency, outbox
 
 ACQUIRE_TIMEOUT_SECONDS = 5.0
 
 
 class UnitOfWork:
     def __init__(self, pool: asyncpg.Pool, service: str, municipality: str,
-                 acquire_timeout: float = ACQUIRE_TIMEOUT_SECONDS) -> None:
+                 claim: idempotency.Claim | None = None,
+                 acquire_timeout: float = ACQUIRE_TIMEOUT_SECONDS,
+                 watch: db.AcquireWatch | None = None) -> None:
         self._pool = pool
+        self.claim = claim
+        self._watch = watch
         self.service = service
         self.municipality = municipality
         self.acquire_timeout = acquire_timeout
@@ -46,7 +51,7 @@ class UnitOfWork:
         self.audits.extend(entries)
 
     async def __aenter__(self) -> UnitOfWork:
-        self._conn = await db.acquire(self._pool, self.acquire_timeout)
+        self._conn = await db.acquire(self._pool, self.acquire_timeout, self._watch)
         try:
             self._tx = self._conn.transaction()
             await self._tx.start()
@@ -58,6 +63,8 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         assert self._tx is not None
+        if self.claim is not None:
+            await idempotency.take(self.conn, self.claim)
         await outbox.write(self.conn, self.events, self.service, self.municipality)
         for entry in self.audits:
             await audit.write(self.conn, entry)

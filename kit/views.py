@@ -91,9 +91,9 @@ async def _directory(e: DirectoryChanged, ctx: HandlerContext) -> None:
     await apply_directory(ctx.uow.conn, e, ctx.envelope.municipality)
 
 
-HANDLERS: Handlers = {ConsentGranted: _granted, ConsentWithdrawn: _withdrawn,
-                      ConsentExpired: _expired, MemberJoined: _member, CaseTabled: _tabled,
-                      DirectoryChanged: _directory}
+HANDLERS: Handlers = {ConsentGranted: [_granted], ConsentWithdrawn: [_withdrawn],
+                      ConsentExpired: [_expired], MemberJoined: [_member], CaseTabled: [_tabled],
+                      DirectoryChanged: [_directory]}
 
 
 async def consents_for(conn: asyncpg.Connection, person_ids: Iterable[UUID]) -> tuple[Consent, ...]:

@@ -7,7 +7,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import asyncpg
+
 T = TypeVar("T")
+Connect = Callable[[str], Awaitable[asyncpg.Connection]]  # the `db` fixture
 
 
 async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 30.0,

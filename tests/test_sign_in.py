@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 import uuid
 from collections.abc import Callable
@@ -68,3 +69,30 @@ async def test_another_municipality_is_forbidden(stack: Stack, http: httpx.Async
 async def test_a_valid_token_is_accepted(stack: Stack, http: httpx.AsyncClient) -> None:
     r = await http.get(stack.url("intake") + "/categories", headers=bearer(stack.token("w-kaigo")))
     assert r.status_code == 200 and r.json()["8050"]["ja"] == "8050問題"
+
+
+SECRET = "yamada-hanako-09012345678"  # stands for anything a token may carry
+
+
+def _carrying_secret(s: Stack) -> dict[str, str]:
+    """Refused tokens whose header or claims carry SECRET where PyJWT would quote them."""
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = int(time.time())
+    claims = {**users()["w-kaigo"], "iss": ISSUER, "aud": AUDIENCE, "municipality": "132187",
+              "iat": now, "exp": now + 600}
+    return {"unknown key id": jwt.encode(claims, stranger, algorithm="RS256",
+                                         headers={"kid": SECRET}),
+            "issuer": s.token("w-kaigo", iss=SECRET), "audience": s.token("w-kaigo", aud=SECRET),
+            "not yet valid": s.token("w-kaigo", nbf=now + 3600, name=SECRET),
+            "broken header": _b64(f'{{"alg":"RS256","kid":"{SECRET}"') + ".e30.x"}
+
+
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+async def test_a_401_does_not_echo_the_token(stack: Stack, http: httpx.AsyncClient) -> None:
+    for name, token in _carrying_secret(stack).items():
+        r = await http.get(stack.url("intake") + f"/persons/{uuid.uuid4()}", headers=bearer(token))
+        assert r.status_code == 401, (name, r.text)
+        assert SECRET not in r.text, (name, r.text)

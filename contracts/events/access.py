@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from pydantic import AwareDatetime
-
+from contracts.bounds import Id, Instant, Reason, Ref
 from contracts.envelope import EventData
 
 
@@ -13,10 +12,10 @@ class BreakGlassAccessed(EventData):
     """A user opened a record outside their rights, stating a reason: reported to auditors."""
 
     audit_id: UUID
-    service: str
-    user_id: str
-    agency: str
-    object_type: str
-    object_id: str
-    reason: str
-    accessed_at: AwareDatetime
+    service: Id
+    user_id: Id
+    agency: Id
+    object_type: Id
+    object_id: Ref
+    reason: Reason
+    accessed_at: Instant

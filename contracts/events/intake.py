@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from pydantic import AwareDatetime
-
+from contracts.bounds import Codes, Id, Ids, Instant, Uuids
 from contracts.envelope import EventData
 from contracts.taxonomy import Channel, DestinationKind, Urgency
 
@@ -15,14 +14,14 @@ class ConsultationReceived(EventData):
     and the person's identity stay in intake and are read there under the access policy."""
 
     consultation_id: UUID
-    received_at: AwareDatetime
+    received_at: Instant
     channel: Channel
-    receiving_division: str
-    categories: tuple[str, ...]
+    receiving_division: Id
+    categories: Codes
     urgency: Urgency
     destination_kind: DestinationKind
-    destination_agency: str | None = None  # set when destination_kind is "agency"
-    person_ids: tuple[UUID, ...] = ()
+    destination_agency: Id | None = None  # set when destination_kind is "agency"
+    person_ids: Uuids = ()
     household_id: UUID | None = None
 
 
@@ -30,7 +29,7 @@ class PersonRegistered(EventData):
     """A person record was created. Identity stays in intake; only the id travels."""
 
     person_id: UUID
-    registered_at: AwareDatetime
+    registered_at: Instant
 
 
 class PersonsMerged(EventData):
@@ -39,7 +38,7 @@ class PersonsMerged(EventData):
 
     surviving_person_id: UUID
     merged_person_id: UUID
-    merged_at: AwareDatetime
+    merged_at: Instant
 
 
 class PersonsUnmerged(EventData):
@@ -47,15 +46,15 @@ class PersonsUnmerged(EventData):
 
     surviving_person_id: UUID
     restored_person_id: UUID
-    unmerged_at: AwareDatetime
+    unmerged_at: Instant
 
 
 class HouseholdChanged(EventData):
     """A household's membership changed (世帯)."""
 
     household_id: UUID
-    member_ids: tuple[UUID, ...]
-    changed_at: AwareDatetime
+    member_ids: Uuids
+    changed_at: Instant
 
 
 class ConsentGranted(EventData):
@@ -64,10 +63,10 @@ class ConsentGranted(EventData):
 
     consent_id: UUID
     person_id: UUID
-    agencies: tuple[str, ...]  # legal-body (or office) ids in the directory
-    purposes: tuple[str, ...]
-    valid_from: AwareDatetime
-    valid_until: AwareDatetime | None = None
+    agencies: Ids  # legal-body (or office) ids in the directory
+    purposes: Codes
+    valid_from: Instant
+    valid_until: Instant | None = None
     all_participating: bool = False  # every participating body: an explicit choice, with evidence
 
 
@@ -77,8 +76,8 @@ class ConsentWithdrawn(EventData):
 
     consent_id: UUID
     person_id: UUID
-    withdrawn_at: AwareDatetime
-    only_for: tuple[str, ...] = ()
+    withdrawn_at: Instant
+    only_for: Ids = ()  # withdrawn for these bodies only; empty: in whole
 
 
 class ConsentExpired(EventData):
@@ -86,4 +85,4 @@ class ConsentExpired(EventData):
 
     consent_id: UUID
     person_id: UUID
-    expired_at: AwareDatetime
+    expired_at: Instant

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime
-
+from contracts.bounds import Id, Instant, Uuids
 from contracts.envelope import EventData, Sensitivity
 
 # 支援会議 (Social Welfare Act Art. 106-6): may discuss people without consent; members bound
@@ -19,16 +18,16 @@ class MeetingScheduled(EventData):
 
     meeting_id: UUID
     kind: MeetingKind
-    scheduled_for: AwareDatetime
+    scheduled_for: Instant
 
 
 class MemberJoined(EventData):
     """A user became a member; for a 支援会議, only after signing the confidentiality pledge."""
 
     meeting_id: UUID
-    user_id: str
-    agency: str
-    pledged_at: AwareDatetime | None = None
+    user_id: Id
+    agency: Id
+    pledged_at: Instant | None = None
 
 
 class CaseTabled(EventData):
@@ -36,9 +35,9 @@ class CaseTabled(EventData):
 
     meeting_id: UUID
     kind: MeetingKind
-    person_ids: tuple[UUID, ...] = ()
-    consultation_ids: tuple[UUID, ...] = ()
-    tabled_at: AwareDatetime
+    person_ids: Uuids = ()
+    consultation_ids: Uuids = ()
+    tabled_at: Instant
 
     def sensitivity_label(self) -> Sensitivity | None:
         return "confidential-106-6" if self.kind == "support_meeting" else None

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime
-
+from contracts.bounds import Id, Instant
 from contracts.envelope import EventData
 
 
@@ -15,8 +14,8 @@ class NotificationDelivered(EventData):
 
     notification_id: UUID
     recipient_kind: Literal["agency", "user"]
-    recipient_id: str
-    about_type: str  # the event type that caused it
+    recipient_id: Id
+    about_type: Id  # the event type that caused it
     about_id: UUID
     channel: Literal["inbox", "webhook", "email"]
-    delivered_at: AwareDatetime
+    delivered_at: Instant

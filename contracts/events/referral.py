@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.bounds import Codes, Id, Instant
 from contracts.envelope import EventData
 from contracts.taxonomy import DestinationKind, LegalBodyKind, OfficeKind, Urgency
 
@@ -15,11 +17,16 @@ class ReferralRequested(EventData):
 
     referral_id: UUID
     consultation_id: UUID
-    requested_at: AwareDatetime
+    requested_at: Instant
     destination_kind: DestinationKind
-    to_agency: str  # agency id, or the role's office for promoter/desk/coordinator
-    categories: tuple[str, ...]
+    to_agency: Id  # agency id, or the role's office for promoter/desk/coordinator
+    categories: Codes
     urgency: Urgency
+
+
+# A city's directory: hundreds of offices, not millions (the event stays well under 1 MiB).
+MAX_ENTRIES = 5000
+MAX_STAFF = 1000
 
 
 class DirectoryLegalBody(BaseModel):
@@ -29,7 +36,7 @@ class DirectoryLegalBody(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    legal_body_id: str
+    legal_body_id: Id
     kind: LegalBodyKind
     participating: bool  # takes part in the 重層的支援体制: an "all participating bodies" consent covers it
 
@@ -40,11 +47,11 @@ class DirectoryOffice(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    office_id: str
-    legal_body_id: str
+    office_id: Id
+    legal_body_id: Id
     kind: OfficeKind
     takes_handovers: bool
-    staff_user_ids: tuple[str, ...] = ()
+    staff_user_ids: Annotated[tuple[Id, ...], Field(max_length=MAX_STAFF)] = ()
 
 
 class DirectoryChanged(EventData):
@@ -52,7 +59,7 @@ class DirectoryChanged(EventData):
     service's view can replace its copy. Ids and routing facts only; labels, addresses and
     contacts are read from referral."""
 
-    revision: int
-    changed_at: AwareDatetime
-    legal_bodies: tuple[DirectoryLegalBody, ...]
-    offices: tuple[DirectoryOffice, ...]
+    revision: int = Field(ge=1)
+    changed_at: Instant
+    legal_bodies: Annotated[tuple[DirectoryLegalBody, ...], Field(max_length=MAX_ENTRIES)]
+    offices: Annotated[tuple[DirectoryOffice, ...], Field(max_length=MAX_ENTRIES)]

@@ -56,6 +56,24 @@ def test_compatibility_rules() -> None:
     assert breaking_changes(old, retyped) == ["field 'a' changed its schema"]
 
 
+def test_a_tighter_bound_is_compatible_a_looser_one_is_not() -> None:
+    old: dict[str, Any] = {"properties": {"a": {"type": "string", "maxLength": 100},
+                                          "ids": {"type": "array", "items": {"type": "string"}},
+                                          "n": {"anyOf": [{"type": "string"}, {"type": "null"}]}},
+                           "required": ["a", "ids"]}
+    tighter = {**old, "properties": {
+        "a": {"type": "string", "maxLength": 50, "minLength": 1},
+        "ids": {"type": "array", "items": {"type": "string", "maxLength": 100}, "maxItems": 50},
+        "n": {"anyOf": [{"type": "string", "maxLength": 10}, {"type": "null"}]}}}
+    assert breaking_changes(old, tighter) == []
+    assert breaking_changes(tighter, old) == ["field 'a' changed its schema",
+                                              "field 'ids' changed its schema",
+                                              "field 'n' changed its schema"]
+    retyped = {**old, "properties": {**old["properties"],
+                                     "a": {"type": "integer", "maxLength": 100}}}
+    assert breaking_changes(old, retyped) == ["field 'a' changed its schema"]
+
+
 def test_asyncapi_document_is_up_to_date() -> None:
     assert ASYNCAPI.read_text() == render_asyncapi(), "run `make schemas`"
 

@@ -4,58 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
 from contracts.envelope import Envelope
 from contracts.events.intake import ConsultationReceived
 from contracts.registry import spec_for
-from infra.local import databases
 from infra.local.stack import Stack
-from kit.db import create_pool
 from kit.inbox import HandlerContext, InboxConsumer
 from kit.metrics import Metrics
 from kit.migrate import migrate
-from kit.relay import OutboxRelay
 from kit.settings import ServiceSettings
+from kit.tests.conftest import NO_MIGRATIONS, SERVICE
 from kit.uow import UnitOfWork
 from tests.helpers import eventually
-
-SERVICE = "kittest"
-NO_MIGRATIONS = Path(__file__).parent / "no-migrations"
-
-
-@pytest.fixture(scope="module")
-async def settings(stack: Stack) -> ServiceSettings:
-    await databases.provision(stack.postgres.superuser_dsn(), SERVICE)
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka.bootstrap)
-    await admin.start()
-    try:
-        if f"{SERVICE}.dlt" not in await admin.list_topics():
-            await admin.create_topics([NewTopic(f"{SERVICE}.dlt", 1, 1)])
-    finally:
-        await admin.close()
-    return ServiceSettings(service=SERVICE, kafka_bootstrap=stack.kafka.bootstrap,
-                           database_url=databases.service_dsn(stack.postgres_port, SERVICE),
-                           migration_database_url=databases.owner_dsn(stack.postgres_port, SERVICE),
-                           consumer_retry_seconds=0.05)
-
-
-@pytest.fixture
-async def pool(settings: ServiceSettings) -> AsyncIterator[asyncpg.Pool]:
-    await migrate(_owner(settings), "tsunagu_kittest_app", SERVICE, NO_MIGRATIONS)
-    p = await create_pool(settings.database_url)
-    await p.execute("DELETE FROM outbox; DELETE FROM inbox; DELETE FROM dead_letters")
-    yield p
-    await p.close()
 
 
 def _event() -> ConsultationReceived:
@@ -93,42 +60,10 @@ async def test_commit_writes_the_envelope_and_trace_context(pool: asyncpg.Pool) 
     assert trace.get_current_span() is not span
 
 
-def _owner(settings: ServiceSettings) -> str:
-    assert settings.migration_database_url
-    return settings.migration_database_url
-
-
 async def test_migrations_apply_once(pool: asyncpg.Pool, settings: ServiceSettings) -> None:
-    assert await migrate(_owner(settings), "tsunagu_kittest_app", SERVICE, NO_MIGRATIONS) == []
+    assert settings.migration_database_url
+    assert await migrate(settings.migration_database_url, "tsunagu_kittest_app", SERVICE, NO_MIGRATIONS) == []
     assert await pool.fetchval("SELECT count(*) FROM schema_migrations WHERE component='kit'") >= 1
-
-
-async def test_only_one_relay_publishes_the_other_waits(pool: asyncpg.Pool,
-                                                        settings: ServiceSettings) -> None:
-    first, second = OutboxRelay(pool, settings), OutboxRelay(pool, settings)
-    tasks = [asyncio.create_task(first.run())]
-    try:
-        await eventually(lambda: _true(first.holds_lock), what="first relay holds the lock")
-        tasks.append(asyncio.create_task(second.run()))
-        await eventually(lambda: _true(second.state == "standby"), what="second relay in standby")
-        async with UnitOfWork(pool, SERVICE, "132187") as uow:
-            uow.record(_event(), _event())
-            await uow.commit()
-        await eventually(lambda: _published(pool), what="rows published")
-        assert (first.published, second.published) == (2, 0)
-        assert not second.holds_lock
-    finally:
-        for relay in (first, second):
-            relay.stop()
-        await asyncio.gather(*tasks)
-
-
-async def _true(value: bool) -> bool:
-    return value
-
-
-async def _published(pool: asyncpg.Pool) -> bool:
-    return bool(await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0)
 
 
 async def test_inbox_skips_redelivery_and_dead_letters_a_failing_handler(
@@ -152,7 +87,7 @@ async def test_inbox_skips_redelivery_and_dead_letters_a_failing_handler(
     finally:
         await producer.stop()
 
-    consumer = InboxConsumer(pool, settings, {ConsultationReceived: handler}, Metrics())
+    consumer = InboxConsumer(pool, settings, {ConsultationReceived: [handler]}, Metrics())
     task = asyncio.create_task(consumer.run())
 
     async def bad_dead_lettered() -> bool:

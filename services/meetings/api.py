@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
+from contracts.bounds import Id, Instant, Note, Title
 from contracts.events.meetings import MeetingKind
 from kit import views
 from kit.access import AccessDep, redact
@@ -24,20 +25,20 @@ router = APIRouter(tags=["支援会議・重層的支援会議"])
 
 class MeetingIn(BaseModel):
     kind: MeetingKind
-    title: str = Field(min_length=1, max_length=200)
-    scheduled_for: AwareDatetime
+    title: Title = Field(min_length=1)
+    scheduled_for: Instant
 
 
 class MemberIn(BaseModel):
-    user_id: str = Field(min_length=1, max_length=100)
-    agency: str = Field(min_length=1, max_length=100)
-    pledged_at: AwareDatetime | None = Field(None, description="守秘義務の誓約日 (required for 支援会議)")
+    user_id: Id
+    agency: Id
+    pledged_at: Instant | None = Field(None, description="守秘義務の誓約日 (required for 支援会議)")
 
 
 class AgendaIn(BaseModel):
     person_ids: list[uuid.UUID] = Field(default_factory=list, max_length=20)
     consultation_ids: list[uuid.UUID] = Field(default_factory=list, max_length=20)
-    notes: str | None = Field(None, max_length=20000, description="会議資料 (members only)")
+    notes: Note | None = Field(None, description="会議資料 (members only)")
 
 
 class MeetingOut(BaseModel):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import AwareDatetime, BaseModel
 
 from kit import views
@@ -32,7 +32,8 @@ class InboxItemOut(BaseModel):
 
 
 @router.get("/inbox/{recipient}", response_model=list[InboxItemOut], summary="受信箱")
-async def inbox(recipient: str, principal: PrincipalDep, conn: ConnDep, settings: SettingsDep,
+async def inbox(recipient: Annotated[str, Path(max_length=100)], principal: PrincipalDep,
+                conn: ConnDep, settings: SettingsDep,
                 limit: int = Query(50, ge=1, le=200)) -> list[dict[str, Any]]:
     # Items carry no personal data, but what reaches an office is the office's business: its
     # staff, by the directory. The auditors' (break-glass reports) is for auditors among them.

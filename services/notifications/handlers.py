@@ -22,4 +22,5 @@ async def on_break_glass(event: BreakGlassAccessed, ctx: HandlerContext) -> None
         ctx.uow.record(*item.events)
 
 
-HANDLERS: Handlers = {ReferralRequested: on_referral_requested, BreakGlassAccessed: on_break_glass}
+HANDLERS: Handlers = {ReferralRequested: [on_referral_requested],
+                      BreakGlassAccessed: [on_break_glass]}

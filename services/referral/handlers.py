@@ -60,5 +60,5 @@ async def publish_directory(new_uow: NewUow) -> None:
         await uow.commit()
 
 
-HANDLERS: Handlers = {ConsultationReceived: on_consultation_received}
+HANDLERS: Handlers = {ConsultationReceived: [on_consultation_received]}
 PERIODIC = (Periodic("publish the directory", RELOAD_SECONDS, publish_directory),)

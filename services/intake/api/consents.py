@@ -8,6 +8,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
+from contracts.bounds import Code, Id, Instant, Name, Reason, Ref
 from kit import views
 from kit.access import AccessDep, Db
 from kit.api import ConnDep, SettingsDep, UowDep
@@ -26,17 +27,17 @@ router = APIRouter(tags=["同意 consents"])
 
 class ConsentIn(BaseModel):
     given_by: domain.GivenBy = "person"
-    given_by_name: str | None = Field(None, max_length=100, description="guardian/representative")
-    agencies: list[str] = Field(default_factory=list, max_length=50,
-                                description="legal bodies (or single offices) it covers, as ids "
-                                            "of the directory (GET /directory on referral)")
+    given_by_name: Name | None = Field(None, description="guardian/representative")
+    agencies: list[Id] = Field(default_factory=list, max_length=50,
+                               description="legal bodies (or single offices) it covers, as ids "
+                                           "of the directory (GET /directory on referral)")
     all_participating: bool = Field(False, description="every body taking part in the "
                                     "重層的支援体制: an explicit choice, with evidence_ref")
-    purposes: list[str] = Field(default_factory=lambda: ["support"], min_length=1)
+    purposes: list[Code] = Field(default_factory=lambda: ["support"], min_length=1, max_length=10)
     method: domain.Method
-    given_at: AwareDatetime | None = None
-    valid_until: AwareDatetime | None = None
-    evidence_ref: str | None = Field(None, max_length=200, description="the signed form's reference")
+    given_at: Instant | None = None
+    valid_until: Instant | None = None
+    evidence_ref: Ref | None = Field(None, description="the signed form's reference")
 
 
 class ConsentOut(BaseModel):
@@ -57,9 +58,9 @@ class ConsentOut(BaseModel):
 
 
 class WithdrawIn(BaseModel):
-    reason: str | None = Field(None, max_length=1000)
-    only_for: list[str] = Field(default_factory=list, max_length=50,
-                                description="withdraw it for these bodies only (empty: in whole)")
+    reason: Reason | None = None
+    only_for: list[Id] = Field(default_factory=list, max_length=50,
+                               description="withdraw it for these bodies only (empty: in whole)")
 
 
 def _out(c: domain.ConsentRecord) -> dict[str, Any]:
@@ -147,6 +148,6 @@ async def withdraw(consent_id: uuid.UUID, body: WithdrawIn, request: Request, pr
                                         withdrawn.only_for)
         uow.record(withdrawn)
         await uow.commit()
-    updated = await store.get(request.app.state.pool, consent_id, m)
+        updated = await store.get(uow.conn, consent_id, m)  # the request's one connection
     assert updated is not None
     return _out(updated)

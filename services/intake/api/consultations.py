@@ -9,6 +9,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import AwareDatetime, BaseModel, Field
 
+from contracts.bounds import Code, Complaint, Id, Instant, Reason
 from contracts.taxonomy import Channel, DestinationKind, Urgency, receiving_office
 from kit import views
 from kit.access import AccessDep, redact
@@ -31,14 +32,14 @@ PROTECTED = {"health_notes": HEALTH}
 
 class DestinationIn(BaseModel):
     kind: DestinationKind
-    agency: str | None = None
+    agency: Id | None = None
 
 
 class HandoverIn(BaseModel):
     """共通の様式 (common hand-over form)."""
 
-    main_complaint: str | None = Field(None, description="主訴; defaults to the consultation's")
-    reason: str = Field(min_length=1, max_length=2000, description="つなぐ理由")
+    main_complaint: Complaint | None = Field(None, description="主訴; defaults to the consultation's")
+    reason: Reason = Field(min_length=1, description="つなぐ理由")
     consent_id: uuid.UUID | None = Field(None, description="the consent it relies on (one person)")
     consent_ids: list[uuid.UUID] = Field(default_factory=list, max_length=20,
                                          description="each person's own consent (or their "
@@ -65,10 +66,10 @@ class IntakeSheet(BaseModel):
 
 
 class ConsultationIn(BaseModel):
-    received_at: AwareDatetime | None = None
+    received_at: Instant | None = None
     channel: Channel
-    main_complaint: str = Field(min_length=1, max_length=10000, description="主訴")
-    categories: list[str] = Field(default_factory=list, max_length=30)
+    main_complaint: Complaint = Field(min_length=1, description="主訴")
+    categories: list[Code] = Field(default_factory=list, max_length=30)
     urgency: Urgency = "normal"
     destination: DestinationIn | None = Field(
         default=None, description="必須: 断らない相談 — every consultation goes somewhere")
@@ -76,7 +77,7 @@ class ConsultationIn(BaseModel):
     household_id: uuid.UUID | None = None
     handover: HandoverIn | None = None
     intake_sheet: IntakeSheet | None = None
-    health_notes: str | None = Field(None, max_length=10000, description="health details (protected)")
+    health_notes: Complaint | None = Field(None, description="health details (protected)")
 
 
 class ConsultationOut(BaseModel):
@@ -166,8 +167,8 @@ async def post_consultation(body: ConsultationIn, request: Request, principal: P
                                     f"{', '.join(map(str, c.handover.consent_ids))}: "
                                     f"{c.handover.reason}")
         await uow.commit()
+        row = await store.get(uow.conn, c.id, settings.municipality_code)  # the one connection
     response.headers["Location"] = f"/consultations/{c.id}"
-    row = await store.get(request.app.state.pool, c.id, settings.municipality_code)
     assert row is not None
     return consultation_out(row)
 

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
+from contracts.bounds import Address, Code
 from kit.access import AccessDep, redact
 from kit.api import ConnDep, SettingsDep, UowDep
 from kit.auth import PrincipalDep, require_staff
@@ -26,11 +27,11 @@ router = APIRouter(tags=["本人・世帯 persons"])
 
 class MemberIn(BaseModel):
     person_id: uuid.UUID
-    relation: str = Field(description=f"one of {', '.join(domain.RELATIONS)}")
+    relation: Code = Field(description=f"one of {', '.join(domain.RELATIONS)}")
 
 
 class HouseholdIn(BaseModel):
-    address: str | None = Field(None, max_length=200)
+    address: Address | None = None
     members: list[MemberIn] = Field(min_length=1, max_length=30)
 
 

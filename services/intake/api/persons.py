@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
+from contracts.bounds import Address, Code, Name, Phone, Reason
 from kit import audit
 from kit.access import AccessDep
 from kit.api import ConnDep, SettingsDep, UowDep
@@ -27,14 +28,14 @@ MAX_CANDIDATES = 5
 
 
 class PersonIn(BaseModel):
-    family_name: str = Field(min_length=1, max_length=50, description="氏（入力どおり）")
-    given_name: str = Field(min_length=1, max_length=50, description="名（入力どおり）")
-    family_kana: str = Field(min_length=1, max_length=50, description="氏フリガナ")
-    given_kana: str = Field(min_length=1, max_length=50, description="名フリガナ")
+    family_name: Name = Field(min_length=1, description="氏（入力どおり）")
+    given_name: Name = Field(min_length=1, description="名（入力どおり）")
+    family_kana: Name = Field(min_length=1, description="氏フリガナ")
+    given_kana: Name = Field(min_length=1, description="名フリガナ")
     birth_date: date | None = None
-    sex: str | None = Field(None, max_length=20)
-    address: str | None = Field(None, max_length=200)
-    phone: str | None = Field(None, max_length=30)
+    sex: Code | None = None
+    address: Address | None = None
+    phone: Phone | None = None
     atena_number: str | None = Field(None, pattern=r"^[0-9]{1,15}$", description="宛名番号")
 
 
@@ -59,7 +60,7 @@ class CandidateOut(BaseModel):
 
 class MergeIn(BaseModel):
     person_id: uuid.UUID = Field(description="the record to merge into this one, or to restore")
-    reason: str = Field(min_length=2, max_length=1000)
+    reason: Reason = Field(min_length=2)
 
 
 @router.post("/persons", status_code=201, response_model=PersonOut, summary="本人を登録する")
@@ -171,6 +172,6 @@ async def _merge_or_unmerge(person_id: uuid.UUID, body: MergeIn, request: Reques
         except domain.PersonRuleBroken as exc:
             raise Problem(409, "Merge refused" if merging else "Unmerge refused", str(exc)) from exc
         await uow.commit()
-    updated = await store.get(request.app.state.pool, person_id, m)
-    assert updated is not None
-    return {**updated, "merges": await store.merge_history(request.app.state.pool, person_id)}
+        updated = await store.get(uow.conn, person_id, m)  # the request's one connection
+        assert updated is not None
+        return {**updated, "merges": await store.merge_history(uow.conn, person_id)}

@@ -1,0 +1,159 @@
+"""`Idempotency-Key` on writes: a repeat answers the first result and changes nothing.
+
+A client that saw an error (a 500 while the database restarted, a reset as the service died)
+cannot know whether its request took effect; it repeats it with the same key. Keys are scoped by
+user and kept for idempotency_keep_hours.
+
+- The claim (user, key, fingerprint of method, path and body) is inserted by the unit of work in
+  the transaction of the state change (`UnitOfWork.commit`): it exists if and only if the change
+  does. Two concurrent requests with one key meet on the primary key; the second waits for the
+  first's transaction, finds the claim and rolls its own work back.
+- The response is stored after the route returns (the middleware below). A repeat answers it,
+  with the same status and body. A repeat that finds the claim without a response waits for it
+  (the first is still finishing) up to idempotency_wait_seconds, then answers 409: the first
+  request took effect but its response was lost (the process died in between).
+- The same key with another body is refused (422). A request that failed before its commit left
+  no claim: repeating it runs it again.
+
+Routes need nothing of their own: every route that writes through `UowDep` takes part.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+from fastapi import FastAPI, Request, Response
+
+from kit.problems import Problem, problem_response
+from kit.settings import ServiceSettings
+
+HEADER = "Idempotency-Key"
+_KEPT_HEADERS = ("content-type", "location")
+
+_TAKE = """
+INSERT INTO idempotency_keys (user_id, key, fingerprint, expires_at)
+VALUES ($1, $2, $3, now() + $4::interval)
+ON CONFLICT (user_id, key) DO UPDATE
+    SET fingerprint = EXCLUDED.fingerprint, created_at = now(), expires_at = EXCLUDED.expires_at,
+        status = NULL, headers = NULL, body = NULL
+    WHERE idempotency_keys.expires_at <= now()
+RETURNING 1
+"""
+_FIND = """
+SELECT fingerprint, status, headers, body FROM idempotency_keys
+WHERE user_id = $1 AND key = $2 AND expires_at > now()
+"""
+_ANSWER = """
+UPDATE idempotency_keys SET status = $3, headers = $4, body = $5 WHERE user_id = $1 AND key = $2
+"""
+_PURGE = "DELETE FROM idempotency_keys WHERE expires_at <= now()"
+
+
+@dataclass
+class Claim:
+    user_id: str
+    key: str
+    fingerprint: str
+    keep: timedelta
+    taken: bool = False  # inserted in the transaction of the state change
+
+
+class Repeated(Exception):
+    """The key was claimed by an earlier request: answer that request's result instead."""
+
+    def __init__(self, claim: Claim) -> None:
+        super().__init__(claim.key)
+        self.claim = claim
+
+
+async def claim_for(request: Request, user_id: str, settings: ServiceSettings) -> Claim | None:
+    """The request's claim, or None without the header; raises Repeated for a known key."""
+    key = request.headers.get(HEADER)
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 200 or not key.isprintable():
+        raise Problem(400, "Invalid Idempotency-Key", "1 to 200 printable characters.",
+                      type_="urn:tsunagu:problem:idempotency-key")
+    claim = Claim(user_id, key, await _fingerprint(request),
+                  timedelta(hours=settings.idempotency_keep_hours))
+    if await request.app.state.pool.fetchrow(_FIND, user_id, key) is not None:
+        raise Repeated(claim)  # known already: do not even run the route
+    request.state.idempotency = claim
+    return claim
+
+
+async def take(conn: asyncpg.Connection, claim: Claim) -> None:
+    """Insert the claim in the caller's transaction; raise Repeated if another request has it."""
+    if not await conn.fetchval(_TAKE, claim.user_id, claim.key, claim.fingerprint, claim.keep):
+        raise Repeated(claim)
+    claim.taken = True
+
+
+async def _fingerprint(request: Request) -> str:
+    body = await request.body()
+    try:  # the same JSON however it is spaced or ordered
+        body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        pass
+    digest = hashlib.sha256(f"{request.method} {request.url.path}\n".encode() + body)
+    return digest.hexdigest()
+
+
+async def _replay(request: Request, claim: Claim) -> Response:
+    settings: ServiceSettings = request.app.state.settings
+    pool: asyncpg.Pool = request.app.state.pool
+    deadline = time.monotonic() + settings.idempotency_wait_seconds
+    while True:
+        row = await pool.fetchrow(_FIND, claim.user_id, claim.key)
+        if row is not None and row["fingerprint"] != claim.fingerprint:
+            return problem_response(
+                422, "Idempotency-Key reused", "This key was used for a different request; "
+                "use a new key for a new request.", type_="urn:tsunagu:problem:idempotency-key",
+                instance=request.url.path)
+        if row is not None and row["status"] is not None:
+            return Response(bytes(row["body"]), status_code=row["status"],
+                            headers={**row["headers"], "Idempotent-Replayed": "true"})
+        if time.monotonic() > deadline:
+            return problem_response(
+                409, "Request already applied", "A request with this Idempotency-Key took effect "
+                "but its response was not kept (the service stopped in between, or it is still "
+                "finishing); read the resource instead of repeating.",
+                type_="urn:tsunagu:problem:idempotency-unanswered", instance=request.url.path)
+        await asyncio.sleep(0.1)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(Repeated)
+    async def _repeated(request: Request, exc: Repeated) -> Response:
+        return await _replay(request, exc.claim)
+
+    @app.middleware("http")
+    async def _keep_response(request: Request,
+                             call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        claim: Claim | None = getattr(request.state, "idempotency", None)
+        if claim is None or not claim.taken or response.status_code >= 500:
+            return response  # a 5xx after the commit is not kept: the repeat gets 409
+        body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
+        headers = {k: v for k, v in response.headers.items() if k in _KEPT_HEADERS}
+        try:
+            await request.app.state.pool.execute(_ANSWER, claim.user_id, claim.key,
+                                                 response.status_code, headers, body)
+        except Exception:  # the effect stands; a repeat will answer 409 instead of the body
+            pass
+        return Response(body, status_code=response.status_code, headers=dict(response.headers))
+
+
+async def purge(new_uow: Callable[[], Any]) -> None:
+    """Forget expired keys (a periodic job of every service)."""
+    async with new_uow() as uow:
+        await uow.conn.execute(_PURGE)
+        await uow.commit()

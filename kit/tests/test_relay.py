@@ -1,0 +1,154 @@
+"""The outbox relay under faults: refused rows, a frozen replica, per-key order."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from contracts.events.intake import ConsultationReceived
+from infra.local.stack import Stack
+from infra.local.topics import declared
+from kit.metrics import Metrics
+from kit.relay import OutboxRelay
+from kit.settings import ServiceSettings
+from kit.tests.conftest import SERVICE
+from kit.uow import UnitOfWork
+from tests.helpers import eventually
+
+SMALL_TOPIC = "kittest.small"  # a topic whose broker limit is 1 kB
+
+
+def _event(consultation_id: uuid.UUID | None = None) -> ConsultationReceived:
+    return ConsultationReceived(consultation_id=consultation_id or uuid.uuid4(),
+                                received_at=datetime.now(UTC), channel="phone",
+                                receiving_division="市民課", categories=(), urgency="normal",
+                                destination_kind="general_desk")
+
+
+async def _write(pool: asyncpg.Pool, *events: ConsultationReceived) -> list[int]:
+    async with UnitOfWork(pool, SERVICE, "132187") as uow:
+        uow.record(*events)
+        await uow.commit()
+    rows = await pool.fetch("SELECT seq FROM outbox ORDER BY seq DESC LIMIT $1", len(events))
+    return sorted(r["seq"] for r in rows)
+
+
+async def _run(*relays: OutboxRelay) -> list[asyncio.Task[None]]:
+    return [asyncio.create_task(r.run()) for r in relays]
+
+
+async def _stop(relays: tuple[OutboxRelay, ...], tasks: list[asyncio.Task[None]]) -> None:
+    for relay in relays:
+        relay.stop()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for relay in relays:  # a cancelled (frozen) relay did not stop its producer
+        await relay._drop_producer()
+
+
+async def _small_topic(stack: Stack) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka.bootstrap)
+    await admin.start()
+    try:
+        if SMALL_TOPIC not in await admin.list_topics():
+            await admin.create_topics([NewTopic(SMALL_TOPIC, 1, 1,
+                                                topic_configs={"max.message.bytes": "1024"})])
+    finally:
+        await admin.close()
+
+
+async def test_rows_the_broker_refuses_are_parked_and_the_rows_behind_go_on(
+        pool: asyncpg.Pool, settings: ServiceSettings, stack: Stack) -> None:
+    await _small_topic(stack)
+    seqs = await _write(pool, *(_event() for _ in range(7)))
+    missing, too_big, fine, same_key, broker_big, broker_fine, last = seqs
+    await pool.execute("UPDATE outbox SET topic = 'no.such.topic' WHERE seq = $1", missing)
+    await pool.execute("UPDATE outbox SET payload = jsonb_build_object('x', repeat('x', 1100000)) "
+                       "WHERE seq = $1", too_big)  # over the producer's 1 MB request limit
+    await pool.execute("UPDATE outbox SET key = (SELECT key FROM outbox WHERE seq = $1) "
+                       "WHERE seq = $2", too_big, same_key)
+    await pool.execute("UPDATE outbox SET topic = $1 WHERE seq = ANY($2::bigint[])", SMALL_TOPIC,
+                       [broker_big, broker_fine])
+    await pool.execute("UPDATE outbox SET payload = jsonb_build_object('x', repeat('x', 5000)) "
+                       "WHERE seq = $1", broker_big)  # within ours, over the topic's limit
+
+    metrics = Metrics()
+    relay = OutboxRelay(pool, settings, metrics)
+    tasks = await _run(relay)
+    try:
+        async def settled() -> bool:
+            return not await pool.fetchval(
+                "SELECT count(*) FROM outbox WHERE published_at IS NULL AND parked_at IS NULL")
+        await eventually(settled, timeout=60, what="every row published or parked")
+    finally:
+        await _stop((relay,), tasks)
+
+    rows = {r["seq"]: r for r in await pool.fetch("SELECT * FROM outbox")}
+    assert {s for s, r in rows.items() if r["published_at"]} == {fine, broker_fine, last}
+    assert "unknown topic 'no.such.topic'" in rows[missing]["park_reason"]
+    assert "MessageSizeTooLarge" in rows[too_big]["park_reason"]
+    assert rows[same_key]["park_reason"] == f"held behind parked row {too_big} of the same key"
+    assert "refused by the broker" in rows[broker_big]["park_reason"]
+    assert metrics.outbox_parked._value.get() == 4
+
+
+async def test_a_frozen_relay_is_fenced_and_the_standby_publishes_in_order(
+        pool: asyncpg.Pool, settings: ServiceSettings, stack: Stack) -> None:
+    fast = settings.model_copy(update={"relay_send_timeout_seconds": 1.0,
+                                       "relay_fence_seconds": 3.0, "relay_poll_seconds": 0.2})
+    key = uuid.uuid4()
+    seqs = await _write(pool, *(_event(key) for _ in range(8)))  # one key: one partition, in order
+    ids = [r["id"] for r in await pool.fetch("SELECT id FROM outbox ORDER BY seq")]
+    frozen, standby = OutboxRelay(pool, fast), OutboxRelay(pool, fast)
+    froze = asyncio.Event()
+    send = frozen._send
+
+    async def send_then_freeze(producer: Any, row: Any) -> Any:
+        if row["seq"] == seqs[0]:
+            return await send(producer, row)  # the first row leaves, then the process stops
+        froze.set()
+        await asyncio.Event().wait()  # never: like SIGSTOP, no timer of its own fires
+
+    frozen._send = send_then_freeze  # type: ignore[method-assign]
+    tasks = await _run(frozen)
+    await asyncio.wait_for(froze.wait(), 30)
+    tasks += await _run(standby)
+    try:
+        async def all_published() -> bool:
+            return not await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        await eventually(all_published, timeout=30, what="the standby publishing every row")
+    finally:
+        await _stop((frozen, standby), tasks)
+    assert (frozen.published, standby.published) == (0, 8)  # the frozen batch never committed
+    assert await _first_seen(stack, str(key), len(ids)) == [str(i) for i in ids]
+
+
+async def _first_seen(stack: Stack, key: str, count: int) -> list[str]:
+    """The event ids of `key` on intake.events in the order a consumer first sees them."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=stack.kafka.bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    seen: list[str] = []
+    try:
+        count_of = {t["name"]: t["partitions"] for t in declared()}
+        partitions = [TopicPartition("intake.events", p) for p in range(count_of["intake.events"])]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+
+        async def collect() -> bool:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for r in records:
+                    event_id = dict(r.headers)["ce_id"].decode()
+                    if (r.key or b"").decode() == key and event_id not in seen:
+                        seen.append(event_id)
+            return len(seen) >= count
+        await eventually(collect, what="the key's events on the topic")
+    finally:
+        await consumer.stop()
+    return seen

@@ -1,0 +1,95 @@
+"""Idempotency-Key: a client that repeats a creating POST after an error gets the first result
+and creates nothing more, however the repeat arrives (later, concurrently, or with another body)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import httpx
+
+from infra.local.stack import Stack
+from tests.helpers import Connect, bearer, consultation, eventually
+
+
+async def _consultations_for(db: Connect, agency: str) -> tuple[int, int]:
+    """(consultations at intake, inbox items at notifications) for one destination agency."""
+    intake, notifications = await db("intake"), await db("notifications")
+    try:
+        made = await intake.fetchval("SELECT count(*) FROM outbox WHERE type LIKE "
+                                     "'%consultation_received%' AND payload->>'destination_agency' = $1",
+                                     agency)
+        items = await notifications.fetchval("SELECT count(*) FROM inbox_items WHERE recipient_id = $1",
+                                             agency)
+        return made, items
+    finally:
+        await intake.close()
+        await notifications.close()
+
+
+async def test_a_repeated_post_answers_the_first_result_and_creates_nothing(
+        stack: Stack, http: httpx.AsyncClient, db: Connect) -> None:
+    agency, key = f"idem-{uuid.uuid4().hex[:8]}", str(uuid.uuid4())
+    window = bearer(stack.token("w-kaigo")) | {"Idempotency-Key": key}
+    url = stack.url("intake") + "/consultations"
+    first = await http.post(url, json=consultation(agency), headers=window)
+    assert first.status_code == 201, first.text
+    # The client saw an error and repeats, later and then five times at once.
+    again = await http.post(url, json=consultation(agency), headers=window)
+    burst = await asyncio.gather(*(http.post(url, json=consultation(agency), headers=window)
+                                   for _ in range(5)))
+    for repeat in (again, *burst):
+        assert (repeat.status_code, repeat.json()) == (201, first.json())
+        assert repeat.headers["location"] == first.headers["location"]
+
+    async def delivered() -> tuple[int, int] | None:
+        counts = await _consultations_for(db, agency)
+        return counts if counts[1] >= 1 else None
+    assert await eventually(delivered, what="the consultation's inbox item") == (1, 1)
+    await asyncio.sleep(1.0)  # a second case, had one been made, would arrive within this
+    assert await _consultations_for(db, agency) == (1, 1)
+
+
+async def test_concurrent_first_requests_with_one_key_make_one_effect(
+        stack: Stack, http: httpx.AsyncClient, db: Connect) -> None:
+    agency, key = f"idem-race-{uuid.uuid4().hex[:8]}", str(uuid.uuid4())
+    window = bearer(stack.token("w-kaigo")) | {"Idempotency-Key": key}
+    url = stack.url("intake") + "/consultations"
+    answers = await asyncio.gather(*(http.post(url, json=consultation(agency), headers=window)
+                                     for _ in range(6)))
+    assert {a.status_code for a in answers} == {201}, [a.text for a in answers]
+    assert len({a.json()["id"] for a in answers}) == 1
+
+    async def delivered() -> tuple[int, int] | None:
+        counts = await _consultations_for(db, agency)
+        return counts if counts[1] >= 1 else None
+    assert await eventually(delivered, what="the consultation's inbox item") == (1, 1)
+
+
+async def test_a_key_is_the_users_own_and_bound_to_its_request(
+        stack: Stack, http: httpx.AsyncClient) -> None:
+    key = str(uuid.uuid4())
+    url = stack.url("intake") + "/consultations"
+    kaigo = bearer(stack.token("w-kaigo")) | {"Idempotency-Key": key}
+    first = await http.post(url, json=consultation("idem-a"), headers=kaigo)
+    assert first.status_code == 201
+
+    other_body = await http.post(url, json=consultation("idem-b"), headers=kaigo)
+    assert other_body.status_code == 422
+    assert other_body.headers["content-type"] == "application/problem+json"
+    assert other_body.json()["type"] == "urn:tsunagu:problem:idempotency-key"
+
+    # Another user's identical key is another request: theirs, not a replay of ours.
+    shogai = bearer(stack.token("w-shogai")) | {"Idempotency-Key": key}
+    theirs = await http.post(url, json=consultation("idem-a"), headers=shogai)
+    assert theirs.status_code == 201 and theirs.json()["id"] != first.json()["id"]
+
+
+async def test_meetings_answer_repeats_too(stack: Stack, http: httpx.AsyncClient) -> None:
+    coordinator = bearer(stack.token("c-desk")) | {"Idempotency-Key": str(uuid.uuid4())}
+    body = {"kind": "support_meeting", "title": "定例支援会議", "scheduled_for": "2026-12-24T10:00:00+09:00"}
+    url = stack.url("meetings") + "/meetings"
+    first = await http.post(url, json=body, headers=coordinator)
+    assert first.status_code == 201, first.text
+    again = await http.post(url, json=body, headers=coordinator)
+    assert (again.status_code, again.json()) == (201, first.json())

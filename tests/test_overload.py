@@ -1,0 +1,114 @@
+"""Beyond the pool: many concurrent authorised reads all complete (none waits for a second
+connection), overload answers 503 with Retry-After rather than hanging, and /healthz fails
+when no request can get a connection any more."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import asyncpg
+import httpx
+import pytest
+
+from infra.local import databases
+from infra.local.stack import Stack
+from kit.settings import ServiceSettings
+from tests import access_world
+from tests.access_world import World
+from tests.helpers import bearer, eventually
+
+CONCURRENCY = 4 * ServiceSettings(service="any", database_url="postgresql://unused").pool_max
+
+
+@pytest.fixture(scope="module")
+async def world(stack: Stack) -> World:
+    async with httpx.AsyncClient(timeout=10) as http:
+        return await access_world.build(stack, http)
+
+
+def _reads(w: World) -> list[tuple[str, str, dict[str, str]]]:
+    """(service, path, headers) of every read endpoint, each by someone who may read it."""
+    reader, holder = w.headers["same_agency"], w.headers["holding_agency"]
+    return [
+        ("intake", f"/consultations/{w.ids['consultation']}", reader),
+        ("intake", f"/persons/{w.ids['person']}", reader),
+        ("intake", f"/persons/{w.ids['person']}/consents", reader),
+        ("intake", f"/households/{w.ids['household']}", reader),
+        ("referral", f"/referrals/{w.ids['referral']}", holder),
+        ("referral", f"/referrals?agency={w.agencies['holding_agency']}", holder),
+        ("meetings", f"/meetings/{w.ids['meeting']}", w.headers["meeting_member"]),
+        ("notifications", f"/inbox/{w.agencies['holding_agency']}", holder),
+        *((service, "/audit?limit=5", w.headers["auditor"])
+          for service in ("intake", "referral", "meetings", "notifications")),
+    ]
+
+
+async def test_four_times_the_pool_of_concurrent_reads_all_complete(world: World,
+                                                                    stack: Stack) -> None:
+    async def burst(url: str, headers: list[dict[str, str]], **params: str) -> list[int]:
+        # A client per burst: no keep-alive connection left idle long enough for the server to
+        # close it under our feet.
+        async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=None)) as c:
+            answers = await asyncio.gather(*(c.get(url, headers=h, params=params or None)
+                                             for h in headers))
+        return [r.status_code for r in answers]
+
+    for service, path, headers in _reads(world):
+        # 40 reads on a pool of 10 take well under the acquire timeout: none is shed.
+        assert await burst(stack.url(service) + path, [headers] * CONCURRENCY) == [200] * CONCURRENCY, path
+    searchers = [bearer(stack.token("w-kaigo", sub=f"searcher-{world.tag}-{i}"))
+                 for i in range(CONCURRENCY)]  # one user each: searches are rate-limited per user
+    assert await burst(stack.url("intake") + "/persons/candidates", searchers, family_kana="フッサ",
+                       given_kana="ハナコ", birth_date="1980-04-01") == [200] * CONCURRENCY
+    async with httpx.AsyncClient(timeout=10) as http:
+        for service in ("intake", "referral", "meetings", "notifications"):
+            assert (await http.get(stack.url(service) + "/readyz")).status_code == 200
+            assert (await http.get(stack.url(service) + "/healthz")).status_code == 200
+
+
+async def test_a_starved_pool_sheds_with_503_and_fails_healthz(world: World, stack: Stack) -> None:
+    """Every connection of meetings' small pool stuck behind a lock nobody releases (the audit
+    chain's): later reads are refused at once with 503 + Retry-After, /healthz fails; the lock
+    released, everything completes and /healthz recovers."""
+    stack.stop_service("meetings")
+    stack.start_service("meetings", env={"MEETINGS_POOL_MAX": "2",
+                                         "MEETINGS_POOL_ACQUIRE_TIMEOUT_SECONDS": "1",
+                                         "MEETINGS_POOL_STARVED_AFTER_SECONDS": "2"})
+    url = stack.url("meetings")
+    read = url + f"/meetings/{world.ids['meeting']}"
+    headers = world.headers["meeting_member"]
+    lock = await asyncpg.connect(databases.owner_dsn(stack.postgres_port, "meetings"))
+    try:
+        async with httpx.AsyncClient(timeout=30) as http:
+            await lock.execute("BEGIN; SELECT pg_advisory_xact_lock(hashtext('tsunagu.audit'))")
+            stuck = [asyncio.create_task(http.get(read, headers=headers)) for _ in range(2)]
+
+            async def both_waiting() -> bool:  # each holding its connection, on the audit lock
+                return bool(await lock.fetchval(
+                    "SELECT count(*) FROM pg_locks JOIN pg_database d ON d.oid = database "
+                    "WHERE d.datname = current_database() AND locktype = 'advisory' "
+                    "AND NOT granted") == 2)
+            await eventually(both_waiting, timeout=10, what="both reads stuck on the lock")
+            started = time.monotonic()
+            shed = await http.get(read, headers=headers)
+            assert shed.status_code == 503 and shed.headers["retry-after"], shed.text
+            assert shed.headers["content-type"] == "application/problem+json"
+            assert time.monotonic() - started < 5
+
+            async def unhealthy() -> bool:
+                await http.get(read, headers=headers)  # keeps timing out on the starved pool
+                return (await http.get(url + "/healthz")).status_code == 503
+            await eventually(unhealthy, timeout=15, what="/healthz failing on a starved pool")
+            await lock.execute("COMMIT")
+            assert [r.status_code for r in await asyncio.gather(*stuck)] == [200, 200]
+
+            async def recovered() -> bool:
+                answer = await http.get(read, headers=headers)
+                return answer.status_code == 200 and (
+                    await http.get(url + "/healthz")).status_code == 200
+            await eventually(recovered, timeout=15, what="reads and /healthz back")
+    finally:
+        await lock.close()
+        stack.stop_service("meetings")
+        stack.start_service("meetings")
