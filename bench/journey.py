@@ -12,10 +12,8 @@ import asyncio
 import json
 import os
 import shutil
-import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -27,7 +25,7 @@ from infra.local.catalog import MUNICIPALITY_CODE
 from infra.local.databases import service_dsn
 from infra.local.stack import Stack
 
-from .harness import Figures, StackFactory, note, open_loop, percentile
+from .harness import Figures, StackFactory, directory_with, note, open_loop, percentile
 
 SERVICES = ("intake", "referral", "notifications")
 BASELINES = {"throughput_per_s": "offered_per_s", "p50_ms": "baseline_p50_ms",
@@ -228,24 +226,11 @@ async def raw_kafka(bootstrap: str, rate: float, seconds: float) -> list[float]:
     return latencies
 
 
-def bench_directory(count: int) -> Path:
-    """The seeded directory plus one office per consultation, so each item's arrival is told
-    apart by its recipient (only offices of the directory take hand-overs)."""
-    seed = Path(__file__).resolve().parents[1] / "services" / "referral" / "directory.json"
-    directory = json.loads(seed.read_text())
-    directory["offices"] += [{"id": name, "legal_body": "city", "kind": "agency", "label": name,
-                              "takes_handovers": True}
-                             for name in [*(f"bench-warm-{i}" for i in range(WARMUP)),
-                                          *(f"bench-{i}" for i in range(count))]]
-    path = Path(tempfile.mkdtemp(prefix="tsunagu-bench-directory-")) / "directory.json"
-    path.write_text(json.dumps(directory, ensure_ascii=False))
-    return path
-
-
 async def run(stack_factory: StackFactory) -> Figures:
     rate = float(os.environ.get("BENCH_RATE", "20"))
     seconds = float(os.environ.get("BENCH_SECONDS", "15"))
-    directory = bench_directory(round(rate * seconds))
+    directory = directory_with([*(f"bench-warm-{i}" for i in range(WARMUP)),
+                                *(f"bench-{i}" for i in range(round(rate * seconds)))])
     try:
         async with stack_factory(*SERVICES, extra_env={"REFERRAL_DIRECTORY_FILE": str(directory)}
                                  ) as stack:
