@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 BENCH ?=
 
-.PHONY: up down status bootstrap infra test lint typecheck unit schemas bench chaos token
+.PHONY: up down status bootstrap infra test lint typecheck unit schemas bench chaos token division
 
 up: bootstrap  ## install what is missing, start Kafka, PostgreSQL and every service
 	$(PY) -m infra.local up
@@ -31,6 +31,9 @@ schemas: bootstrap  ## regenerate contracts/schemas and contracts/asyncapi.yaml 
 
 token:  ## print a bearer token for a seeded user: make token USER=w-kaigo
 	@$(PY) -m infra.idp token $(USER)
+
+division:  ## register a division's system (make up running): make division NAME=kaigo TYPES="ReferralRequested" [MEMBER_BODY=1]
+	$(PY) -m infra.local.divisions register $(NAME) --types $(TYPES) $(if $(MEMBER_BODY),--member-body)
 
 bench: bootstrap  ## benchmarks, with raw baselines measured in the same run
 	$(PY) -m bench $(BENCH)

@@ -25,11 +25,13 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 # Neither `make up` (8001.., 9092, 55432) nor the tests (18001.., 29092, 55433) use these.
 KAFKA_PORT, KAFKA_CONTROLLER_PORT, POSTGRES_PORT, IDP_PORT = 39092, 39093, 55434, 28009
+KAFKA_PLAINTEXT_PORT = 39094  # the raw baselines' plaintext listener (infra/local/kafka.py)
 SERVICE_PORTS = {"intake": 28001, "referral": 28002, "meetings": 28003, "plans": 28004,
                  "outreach": 28005, "notifications": 28006}
 
 
 BENCH_PORTS: dict[str, Any] = {"kafka_port": KAFKA_PORT, "kafka_controller_port": KAFKA_CONTROLLER_PORT,
+                               "kafka_plaintext_port": KAFKA_PLAINTEXT_PORT,
                                "postgres_port": POSTGRES_PORT, "idp_port": IDP_PORT,
                                "service_ports": SERVICE_PORTS}
 
@@ -38,7 +40,8 @@ def new_stack(extra_env: Mapping[str, str] | None = None,
               ports: Mapping[str, Any] = BENCH_PORTS) -> Stack:
     """A Stack (not started) on `ports`, in a fresh temporary directory of its own."""
     infra = {k: v for k, v in ports.items() if k != "service_ports"}
-    busy = [p for p in (*infra.values(), *ports["service_ports"].values()) if proc.port_open(p)]
+    busy = [p for p in (*infra.values(), *ports["service_ports"].values())
+            if p and proc.port_open(p)]
     if busy:
         raise RuntimeError(f"bench ports already in use: {busy} (another benchmark still running?)")
     home = Path(tempfile.mkdtemp(prefix="tsunagu-bench-"))

@@ -3,7 +3,9 @@
 A consultation is POSTed to intake; intake's relay publishes it, referral opens a referral and its
 relay publishes that, notifications puts an item in the agency's inbox. Latency is the time from
 the POST being sent to the inbox item being visible in notifications' database. The baseline is a
-plain idempotent producer -> consumer round trip at the same rate for the same time.
+plain idempotent producer -> consumer round trip at the same rate for the same time, over
+plaintext (a listener only the benchmark's broker has); the same round trip over TLS with
+SASL/SCRAM, as every service connects, is measured beside it.
 """
 
 from __future__ import annotations
@@ -19,22 +21,25 @@ from typing import Any
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import NewTopic
 
+from infra.local.acls import grants
 from infra.local.catalog import MUNICIPALITY_CODE
 from infra.local.databases import service_dsn
+from infra.local.kafka_admin import create_acls, started_admin
 from infra.local.stack import Stack
 
 from .harness import Figures, StackFactory, directory_with, note, open_loop, percentile
 
 SERVICES = ("intake", "referral", "notifications")
 BASELINES = {"throughput_per_s": "offered_per_s", "p50_ms": "baseline_p50_ms",
-             "p99_ms": "baseline_p99_ms"}
+             "p99_ms": "baseline_p99_ms", "raw_sasl_ssl_p50_ms": "baseline_p50_ms",
+             "raw_sasl_ssl_p99_ms": "baseline_p99_ms"}
 WARMUP = 20  # sent (and waited for) before measuring: consumer groups join, connections open
 DRAIN_SECONDS = 30.0  # after the last send; what arrives later is late (not in the latencies)
 LOST_AFTER_SECONDS = 120.0  # what an accepted POST has not delivered by then is lost
 POLL_SECONDS = 0.005
-RAW_TOPIC = "bench.raw"
+RAW_TOPIC, RAW_TLS_TOPIC = "bench.raw", "bench.raw-sasl-ssl"
 
 
 def consultation(agency: str) -> dict[str, Any]:
@@ -163,24 +168,28 @@ async def journey(stack: Stack, rate: float, seconds: float
     return latencies, (len(arrived) / span if span > 0 else 0.0), outcome
 
 
-async def raw_kafka(bootstrap: str, rate: float, seconds: float) -> list[float]:
-    """Send -> receive latencies (s) of a plain idempotent producer and a consumer, one partition."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
-    await admin.start()
+async def prepare_raw(stack: Stack) -> None:
+    """The baselines' topics, as the admin; the plaintext listener's anonymous clients may
+    read and write the plaintext one, and nothing else."""
+    admin = await started_admin(stack.kafka.client())
     try:
-        await admin.create_topics([NewTopic(RAW_TOPIC, 1, 1)])
+        await admin.create_topics([NewTopic(RAW_TOPIC, 1, 1), NewTopic(RAW_TLS_TOPIC, 1, 1)])
+        await create_acls(admin, grants("ANONYMOUS", read=[RAW_TOPIC], write=[RAW_TOPIC]))
     finally:
         await admin.close()
+
+
+async def raw_kafka(client: dict[str, Any], topic: str, rate: float, seconds: float) -> list[float]:
+    """Send -> receive latencies (s) of a plain idempotent producer and a consumer, one partition."""
     run_id = uuid.uuid4().hex
     count = round(rate * seconds)
     latencies: list[float] = []
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
-                                linger_ms=0)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+    producer = AIOKafkaProducer(**client, acks="all", enable_idempotence=True, linger_ms=0)
+    consumer = AIOKafkaConsumer(**client, enable_auto_commit=False,
                                 auto_offset_reset="earliest")  # no group: a fresh topic, this run's
     await producer.start()
     await consumer.start()
-    consumer.assign([TopicPartition(RAW_TOPIC, 0)])
+    consumer.assign([TopicPartition(topic, 0)])
     warm_seen = asyncio.Event()
 
     async def receive() -> None:
@@ -202,7 +211,7 @@ async def raw_kafka(bootstrap: str, rate: float, seconds: float) -> list[float]:
 
     async def send(i: int, warm: bool) -> None:
         message = {"run": run_id, "seq": i, "warm": warm, "t": time.perf_counter()}
-        await producer.send_and_wait(RAW_TOPIC, json.dumps(message).encode())
+        await producer.send_and_wait(topic, json.dumps(message).encode())
 
     async def send_warm(i: int) -> None:
         await send(i, True)
@@ -214,10 +223,10 @@ async def raw_kafka(bootstrap: str, rate: float, seconds: float) -> list[float]:
     try:
         await open_loop(rate, WARMUP, send_warm)
         await asyncio.wait([asyncio.ensure_future(warm_seen.wait())], timeout=DRAIN_SECONDS)
-        note(f"baseline warm-up done; measuring {count} at {rate:g}/s")
+        note(f"baseline {topic} warm-up done; measuring {count} at {rate:g}/s")
         await open_loop(rate, count, send_measured)
         await asyncio.wait([receiving], timeout=DRAIN_SECONDS)  # what is missing then is lost
-        note(f"baseline: {len(latencies)}/{count} received")
+        note(f"baseline {topic}: {len(latencies)}/{count} received")
     finally:
         receiving.cancel()
         await asyncio.gather(receiving, return_exceptions=True)
@@ -235,13 +244,17 @@ async def run(stack_factory: StackFactory) -> Figures:
         async with stack_factory(*SERVICES, extra_env={"REFERRAL_DIRECTORY_FILE": str(directory)}
                                  ) as stack:
             await asyncio.to_thread(stack.wait_directory, 60.0, SERVICES)
-            # The baseline first, with the services idle but up: the same broker, the same machine.
-            raw = await raw_kafka(stack.kafka.bootstrap, rate, seconds)
+            # The baselines first, with the services idle but up: the same broker, the same machine.
+            await prepare_raw(stack)
+            plaintext = {"bootstrap_servers": f"127.0.0.1:{stack.kafka.plaintext_port}"}
+            raw = await raw_kafka(plaintext, RAW_TOPIC, rate, seconds)
+            raw_tls = await raw_kafka(stack.kafka.client(), RAW_TLS_TOPIC, rate, seconds)
             latencies, throughput, outcome = await journey(stack, rate, seconds)
     finally:
         shutil.rmtree(directory.parent, ignore_errors=True)
     ms = [x * 1000 for x in latencies]
     raw_ms = [x * 1000 for x in raw]
+    tls_ms = [x * 1000 for x in raw_tls]
     p50, base_p50 = percentile(ms, 50), percentile(raw_ms, 50)
     return {
         "offered_per_s": rate,
@@ -251,6 +264,8 @@ async def run(stack_factory: StackFactory) -> Figures:
         "p99_ms": round(percentile(ms, 99), 2),
         "baseline_p50_ms": round(base_p50, 2),
         "baseline_p99_ms": round(percentile(raw_ms, 99), 2),
+        "raw_sasl_ssl_p50_ms": round(percentile(tls_ms, 50), 2),
+        "raw_sasl_ssl_p99_ms": round(percentile(tls_ms, 99), 2),
         "ratio_p50": round(p50 / base_p50, 2) if base_p50 > 0 else float("nan"),
         "count": round(rate * seconds),
         **outcome,

@@ -91,3 +91,18 @@ def spec_for(event: EventData | type[EventData]) -> EventSpec:
 
 def topics() -> list[str]:
     return sorted({s.topic for s in SPECS})
+
+
+# access.events is every service's: each reports there the break-glass accesses it served.
+SHARED_TOPIC = "access.events"
+
+
+def source(service: str) -> str:
+    """The CloudEvents source of a service's events."""
+    return f"/tsunagu/{service}"
+
+
+def owner_of(topic: str) -> str | None:
+    """The service whose topic (`<service>.events`, `<service>.dlt`) this is, the only one it
+    is believed from; None for the shared access.events, which any service may write."""
+    return None if topic == SHARED_TOPIC else topic.split(".", 1)[0]

@@ -29,10 +29,10 @@ from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
 from contracts.envelope import Envelope, EventData
-from contracts.registry import BY_CE_TYPE, spec_for
+from contracts.registry import BY_CE_TYPE, EventSpec, owner_of, source, spec_for
 from kit.db import is_outage
 from kit.dlq import dead_letter, publish_recorded
-from kit.kafka import idempotent_producer
+from kit.kafka import group_consumer, idempotent_producer
 from kit.metrics import Metrics
 from kit.settings import ServiceSettings
 from kit.uow import UnitOfWork
@@ -92,11 +92,10 @@ class InboxConsumer:
 
     async def run(self) -> None:
         while not self._stopping:
-            consumer = AIOKafkaConsumer(
-                *self.topics, bootstrap_servers=self.settings.kafka_bootstrap,
-                group_id=self.name, client_id=f"{self.name}-inbox", enable_auto_commit=False,
+            consumer = group_consumer(
+                self.settings, self.topics, f"{self.name}-inbox", enable_auto_commit=False,
                 auto_offset_reset="earliest", isolation_level="read_committed")
-            producer = idempotent_producer(self.settings.kafka_bootstrap, f"{self.name}-dlt")
+            producer = idempotent_producer(self.settings, f"{self.name}-dlt")
             try:
                 await consumer.start()
                 await producer.start()
@@ -161,6 +160,7 @@ class InboxConsumer:
             raise Poison(f"event of municipality {envelope.municipality}, this deployment serves "
                          f"{self.settings.municipality_code}")
         spec = BY_CE_TYPE.get(envelope.type)
+        _check_origin(record.topic, envelope, spec)
         if spec is None:
             if any(fnmatch.fnmatchcase(envelope.type, p) for p in self.ignored_types):
                 self.metrics.events_ignored.labels(self.name, "declared rule").inc()
@@ -232,6 +232,17 @@ class InboxConsumer:
                 log.warning("consumer %s: dead-lettering failed (%r); retrying", self.name, exc)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
+
+
+def _check_origin(topic: str, envelope: Envelope, spec: EventSpec | None) -> None:
+    """Believe a stream only from its owner. The broker's ACLs keep other services off it; this
+    catches what they cannot: a super user's or a misconfigured writer's forgery, and an owner
+    writing another stream's event types onto its own."""
+    owner = owner_of(topic)
+    if owner is not None and envelope.source != source(owner):
+        raise Poison(f"source {envelope.source} is not the owner of {topic} ({source(owner)})")
+    if spec is not None and spec.topic != topic:
+        raise Poison(f"{envelope.type} belongs on {spec.topic}, not on {topic}")
 
 
 def _brief(exc: ValidationError) -> str:

@@ -9,7 +9,7 @@ import asyncpg
 from opentelemetry import propagate
 
 from contracts.envelope import Envelope, EventData
-from contracts.registry import spec_for
+from contracts.registry import source, spec_for
 from kit.clock import now
 
 NOTIFY_CHANNEL = "tsunagu_outbox"
@@ -25,7 +25,7 @@ def envelope_for(event: EventData, service: str, municipality: str) -> Envelope:
     carrier: dict[str, str] = {}
     propagate.inject(carrier)  # the current span (the HTTP request or the consumer's process span)
     return Envelope(
-        id=uuid.uuid4(), type=spec.ce_type, source=f"/tsunagu/{service}", time=now(),
+        id=uuid.uuid4(), type=spec.ce_type, source=source(service), time=now(),
         subject=spec.key(event), dataschema=spec.dataschema,
         sensitivity=event.sensitivity_label() or spec.sensitivity,
         municipality=municipality, traceparent=carrier.get("traceparent"),

@@ -135,8 +135,7 @@ class OutboxRelay:
 
     async def _ensure_producer(self) -> AIOKafkaProducer:
         if self._producer is None:
-            producer = idempotent_producer(self.settings.kafka_bootstrap,
-                                           f"{self.settings.service}-relay")
+            producer = idempotent_producer(self.settings, f"{self.settings.service}-relay")
             try:
                 await producer.start()
             except Exception as exc:

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-from kit import audit_api, idempotency, ops, problems, views
+from kit import audit_api, idempotency, kafka, ops, problems, views
 from kit.access import Access
 from kit.auth import TokenVerifier
 from kit.db import AcquireWatch, create_pool
@@ -65,6 +65,7 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        kafka.connection(settings)  # no broker credentials (or CA file): refuse to start
         app_role = urlparse(settings.database_url).username or ""
         await migrate(settings.migration_database_url or settings.database_url, app_role,
                       definition.name, definition.migrations)
@@ -102,13 +103,13 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
     if definition.on_start:
         definition.on_start(app)
     problems.install(app)
-    idempotency.install(app)
     app.include_router(ops.router)
     app.include_router(audit_api.router)
     app.include_router(definition.router)
 
     # Innermost (added first): its refusal is raised into FastAPI's own reading of the body.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    idempotency.install(app)  # outside the body limit: it keeps the response of a route that ran
 
     @app.middleware("http")
     async def _timing(request: Request, call_next: Callable[[Request], Awaitable[Response]]

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 
 class ServiceSettings(BaseModel):
@@ -21,6 +22,13 @@ class ServiceSettings(BaseModel):
     # the audit table's trigger (not privileges) keeps its rows append-only.
     migration_database_url: str | None = None
     kafka_bootstrap: str = "127.0.0.1:9092"
+    # The broker is reached over TLS with SASL/SCRAM, always: there is no plaintext setting.
+    # The principal is the service's own name unless kafka_username says otherwise; its ACLs
+    # are infra/kafka/acls.json. Unset password: the service refuses to start.
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256"] = "SCRAM-SHA-512"
+    kafka_username: str | None = None
+    kafka_password: SecretStr | None = None
+    kafka_ca_file: str | None = None  # the broker's CA (PEM); unset: the system's trust store
     municipality_code: str = Field(default="132187", pattern=r"^\d{6}$")  # 福生市
     trace_file: str | None = None  # JSON-lines span file for local use; OTLP via OTEL_* vars
     log_level: str = "INFO"

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import asyncpg
+from aiokafka import AIOKafkaConsumer
+
+from infra.local.stack import Stack
 
 T = TypeVar("T")
 Connect = Callable[[str], Awaitable[asyncpg.Connection]]  # the `db` fixture
@@ -54,3 +58,25 @@ async def delivered(http: Any, stack: Any, office: str, headers: dict[str, str],
     items = [i for i in inbox.json() if i["about_id"] == mine[0]["id"]] \
         if inbox.status_code == 200 else []
     return (mine[0], items[0]) if items else None
+
+
+async def read_dead_letters(stack: Stack, topic: str, keys: set[str]) -> dict[str, dict[str, Any]]:
+    """The dead letters with these keys on `topic`, read as an operator (the admin): value and
+    headers, including the dlt_* ones."""
+    consumer = AIOKafkaConsumer(topic, **stack.kafka.client(), group_id=f"test-{uuid.uuid4()}",
+                                auto_offset_reset="earliest")
+    await consumer.start()
+    found: dict[str, dict[str, Any]] = {}
+    try:
+        async def collect() -> bool:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for r in records:
+                    key = (r.key or b"").decode()
+                    if key in keys:
+                        found[key] = {"value": r.value, **{k: v.decode() for k, v in r.headers}}
+            return found.keys() == keys
+
+        await eventually(collect, what="dead letters")
+    finally:
+        await consumer.stop()
+    return found

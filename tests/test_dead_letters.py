@@ -12,19 +12,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from contracts.envelope import Envelope, EventData
 from contracts.events.intake import ConsultationReceived, PersonRegistered
 from contracts.registry import spec_for
 from infra.local.stack import Stack
-from tests.helpers import Connect, bearer, consultation, delivered, eventually
+from tests.helpers import Connect, bearer, consultation, delivered, eventually, read_dead_letters
 
 
 def _envelope(key: str, model: type[EventData] = ConsultationReceived, type_: str | None = None
               ) -> Envelope:
     spec = spec_for(model)
-    return Envelope(id=uuid.uuid4(), type=type_ or spec.ce_type, source="/tests",
+    return Envelope(id=uuid.uuid4(), type=type_ or spec.ce_type, source="/tsunagu/intake",
                     time=datetime.now(UTC), subject=key, dataschema=spec.dataschema,
                     sensitivity="personal", municipality="132187")
 
@@ -38,7 +38,7 @@ async def test_poison_events_are_dead_lettered_and_the_stream_goes_on(
     valid = {"consultation_id": newer, "received_at": datetime.now(UTC).isoformat(),
              "channel": "visit", "receiving_division": "d", "categories": [], "urgency": "normal",
              "destination_kind": "general_desk"}
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka.bootstrap)
+    producer = AIOKafkaProducer(**stack.kafka.client("intake"))  # the stream's owner, misbehaving
     await producer.start()
     try:
         sent = [
@@ -66,7 +66,7 @@ async def test_poison_events_are_dead_lettered_and_the_stream_goes_on(
 
     await eventually(inbox, what="the event behind the poison")
 
-    dead = await _read_dlt(stack, "referral.dlt", {no_headers, bad_payload, newer})
+    dead = await read_dead_letters(stack, "referral.dlt", {no_headers, bad_payload, newer})
     assert dead[no_headers]["value"] == b"not json at all"  # the event itself, untouched
     assert "unreadable CloudEvents headers" in dead[no_headers]["dlt_reason"]
     assert "payload does not match" in dead[bad_payload]["dlt_reason"]
@@ -103,22 +103,3 @@ async def _metrics(http: httpx.AsyncClient, stack: Stack) -> dict[str, float]:
             found[wanted[name]] = float(value)
     return found
 
-
-async def _read_dlt(stack: Stack, topic: str, keys: set[str]) -> dict[str, dict[str, Any]]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=stack.kafka.bootstrap,
-                                group_id=f"test-{uuid.uuid4()}", auto_offset_reset="earliest")
-    await consumer.start()
-    found: dict[str, dict[str, Any]] = {}
-    try:
-        async def collect() -> bool:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                for r in records:
-                    key = (r.key or b"").decode()
-                    if key in keys:
-                        found[key] = {"value": r.value, **{k: v.decode() for k, v in r.headers}}
-            return found.keys() == keys
-
-        await eventually(collect, what="dead letters")
-    finally:
-        await consumer.stop()
-    return found

@@ -69,7 +69,7 @@ def _partitions(topic: str) -> list[TopicPartition]:
 
 
 async def _end_offsets(stack: Stack, topic: str) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=stack.kafka.bootstrap)
+    consumer = AIOKafkaConsumer(**stack.kafka.client())
     await consumer.start()
     try:
         ends: dict[TopicPartition, int] = await consumer.end_offsets(_partitions(topic))
@@ -80,7 +80,7 @@ async def _end_offsets(stack: Stack, topic: str) -> dict[TopicPartition, int]:
 
 async def _rewind(stack: Stack, group: str, offsets: dict[TopicPartition, int]) -> None:
     """Commit earlier offsets for a stopped consumer group: what follows is delivered again."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=stack.kafka.bootstrap, group_id=group,
+    consumer = AIOKafkaConsumer(**stack.kafka.client(), group_id=group,
                                 enable_auto_commit=False)
     await consumer.start()
     try:

@@ -1,19 +1,31 @@
-"""A single-node KRaft Kafka broker run from the jars Maven copied into .cache/."""
+"""A single-node KRaft Kafka broker run from the jars Maven copied into .cache/.
+
+Secured from its first start: TLS on both listeners with a certificate of a CA generated in
+its home (infra/local/tls.py), SASL/SCRAM for clients, ACLs for everything. The admin's SCRAM
+credential is written into the metadata log when the storage is formatted, so the first
+client can authenticate; every other principal is created through it (infra/local/acls.py).
+"""
 
 from __future__ import annotations
 
 import base64
+import os
 import shutil
 import subprocess
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from . import proc
+from kit.kafka import sasl_ssl
+
+from . import proc, tls
 from .catalog import KAFKA_LIB, ROOT
+from .credentials import Credentials
 
 CONFIG_DIR = ROOT / "infra" / "kafka"
 HEAP = "-Xmx512m"  # the machines have 2 cores and are shared: keep the broker small
+ADMIN = "admin"  # the one super user besides the broker itself (server.properties.in)
 
 
 @dataclass
@@ -21,10 +33,27 @@ class KafkaNode:
     home: Path  # holds data/, logs/, server.properties, kafka.pid
     port: int
     controller_port: int
+    # Benchmarks only (bench/harness.py): a PLAINTEXT listener for the raw baseline, on which
+    # clients are User:ANONYMOUS and get only the ACLs the benchmark grants. Never in `make up`
+    # or the tests.
+    plaintext_port: int | None = None
 
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def credentials(self) -> Credentials:
+        return Credentials(self.home / "credentials.json")
+
+    @property
+    def ca_file(self) -> Path:
+        return self.home / "tls" / "ca.pem"
+
+    def client(self, principal: str = ADMIN) -> dict[str, Any]:
+        """aiokafka connection kwargs for one of this broker's principals."""
+        return sasl_ssl(self.bootstrap, principal, self.credentials.password(principal),
+                        str(self.ca_file))
 
     @property
     def pidfile(self) -> Path:
@@ -43,20 +72,41 @@ class KafkaNode:
     def _configure(self) -> Path:
         data = self.home / "data"
         data.mkdir(parents=True, exist_ok=True)
+        tls.ensure(self.ca_file.parent)
+        admin_password = self.credentials.password(ADMIN)
         text = (CONFIG_DIR / "server.properties.in").read_text().format(
-            port=self.port, controller_port=self.controller_port, data_dir=data)
+            port=self.port, controller_port=self.controller_port, data_dir=data,
+            tls_dir=self.ca_file.parent, admin_password=admin_password, broker_cn=tls.BROKER_CN,
+            raw_listener=f",RAW://127.0.0.1:{self.plaintext_port}" if self.plaintext_port else "",
+            raw_protocol=",RAW:PLAINTEXT" if self.plaintext_port else "")
         props = self.home / "server.properties"
-        props.write_text(text)
+        fd = os.open(props, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # holds a password
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
         if not (data / "meta.properties").exists():
             cluster_id = "-"
             while cluster_id.startswith("-"):  # a leading '-' reads as an option to StorageTool
                 cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             subprocess.run([*self._java(), "kafka.tools.StorageTool", "format", "-t", cluster_id,
-                            "-c", str(props)], check=True, capture_output=True)
+                            "-c", str(props), "--add-scram",
+                            f"SCRAM-SHA-512=[name={ADMIN},password={admin_password}]"],
+                           check=True, capture_output=True)
+            self._secured.touch()
         return props
+
+    @property
+    def _secured(self) -> Path:
+        """Present once the storage was formatted with the admin's credential."""
+        return self.home / "storage-secured"
 
     def start(self, timeout: float = 60.0) -> None:
         """Start the broker unless it already runs; return once it accepts connections."""
+        if not self._secured.exists() and (self.home / "data").exists():
+            # A development broker from before broker security: plaintext, and its storage
+            # holds no admin credential. Its data goes (the services' outboxes keep theirs).
+            print(f"replacing the unsecured Kafka storage in {self.home / 'data'}")
+            self.stop()
+            shutil.rmtree(self.home / "data")
         if proc.pid_alive(self.pidfile) and proc.port_open(self.port):
             return
         props = self._configure()

@@ -17,7 +17,8 @@ from typing import Any
 
 import asyncpg
 
-from . import databases, proc
+from . import databases, divisions, proc
+from .acls import declared, service_acls, setup
 from .catalog import (
     IDP_PORT,
     KAFKA_CONTROLLER_PORT,
@@ -29,8 +30,8 @@ from .catalog import (
     SERVICES,
 )
 from .kafka import KafkaNode
+from .kafka_admin import TOPIC, wait_granted
 from .postgres import PostgresNode
-from .topics import ensure_topics
 
 
 @dataclass
@@ -42,9 +43,11 @@ class Stack:
     idp_port: int = IDP_PORT
     service_ports: dict[str, int] = field(default_factory=lambda: dict(SERVICES))
     extra_env: dict[str, str] = field(default_factory=dict)
+    kafka_plaintext_port: int | None = None  # benchmarks' raw baseline only (KafkaNode)
 
     def __post_init__(self) -> None:
-        self.kafka = KafkaNode(self.home / "kafka", self.kafka_port, self.kafka_controller_port)
+        self.kafka = KafkaNode(self.home / "kafka", self.kafka_port, self.kafka_controller_port,
+                               self.kafka_plaintext_port)
         self.postgres = PostgresNode(self.home / "postgres", self.postgres_port)
 
     # -- infrastructure -------------------------------------------------------------------
@@ -72,7 +75,15 @@ class Stack:
         return mint(load_or_create_key(self.idp_key), user, **overrides)
 
     async def _prepare(self) -> None:
-        await ensure_topics(self.kafka.bootstrap)
+        # Topics, then every principal (the services, the registered divisions) with its ACLs.
+        registered = divisions.registered(self.kafka)
+        principals = [*declared(), *(d.principal for d in registered)]
+        acls = [*service_acls(), *(acl for d in registered for acl in d.acls())]
+        await setup(self.kafka.client(), {p: self.kafka.credentials.password(p) for p in principals},
+                    acls)
+        # All were applied together; once one principal sees its topic, every one does.
+        last = next(a for a in reversed(acls) if a.resource_type == TOPIC)
+        await wait_granted(self.kafka.client(last.principal.removeprefix("User:")), last.resource)
         for name in self.service_ports:
             await databases.provision(self.postgres.superuser_dsn(), name)
 
@@ -96,6 +107,8 @@ class Stack:
             f"{p}_MIGRATION_DATABASE_URL": databases.owner_dsn(self.postgres_port, name),
             "TSUNAGU_JWKS_URL": f"http://127.0.0.1:{self.idp_port}/.well-known/jwks.json",
             f"{p}_KAFKA_BOOTSTRAP": self.kafka.bootstrap,
+            f"{p}_KAFKA_PASSWORD": self.kafka.credentials.password(name),
+            f"{p}_KAFKA_CA_FILE": str(self.kafka.ca_file),
             "TSUNAGU_MUNICIPALITY_CODE": MUNICIPALITY_CODE,
             "TSUNAGU_TRACE_FILE": str(self.trace_file(name)),
             "OTEL_SERVICE_NAME": f"tsunagu-{name}",

@@ -1,7 +1,7 @@
 """The deployment files (infra/deploy) agree with the catalog, the topics, the kit and each other.
 
-Nothing here starts a container: the files are parsed, and the topic-creation scripts of the
-compose file and the Kubernetes job are run against a fake Kafka admin client. One test runs
+Nothing here starts a container: the files are parsed, and the kafka-setup jobs of the compose
+file and of Kubernetes are run with their environment, up to the broker. One test runs
 postgres-init.sql and the migrations on a throwaway PostgreSQL cluster (skipped without one).
 """
 
@@ -23,6 +23,8 @@ import asyncpg
 import pytest
 import yaml
 
+from infra.local import acls as acls_module
+from infra.local import tls
 from infra.local.catalog import ROOT, SERVICES
 from infra.local.postgres import PostgresNode, pg_bin
 from infra.local.topics import TOPICS_FILE
@@ -72,7 +74,7 @@ def k8s_object(kind: str, name: str) -> dict[str, Any]:
 def test_every_file_parses() -> None:
     assert compose()["services"]
     paths = sorted(K8S.glob("*.yaml"))
-    assert {p.stem for p in paths} >= {"namespace", "configmap", "topics-job", *SERVICES}
+    assert {p.stem for p in paths} >= {"namespace", "configmap", "kafka-setup-job", *SERVICES}
     for path in paths:
         docs = load_all(path)
         assert docs, path
@@ -98,6 +100,9 @@ def test_compose_runs_each_service_on_its_port(name: str, port: int) -> None:
         assert re.fullmatch(rf"postgresql://{role}:\$\{{{var}:\?[^}}]*\}}@postgres:5432/tsunagu_{name}",
                             url), url
     assert env["TSUNAGU_KAFKA_BOOTSTRAP"] == "kafka:9092"
+    assert env["TSUNAGU_KAFKA_CA_FILE"] == "/run/secrets/kafka-ca" and svc["secrets"] == ["kafka-ca"]
+    var = f"{name.upper()}_KAFKA_PASSWORD"  # the principal named after the service
+    assert re.fullmatch(rf"\$\{{{var}:\?[^}}]+\}}", env[var]), env[var]
     assert set(JWT_SETTINGS) <= env.keys()
     assert "TSUNAGU_MUNICIPALITY_CODE" in env
     assert env["OTEL_SERVICE_NAME"] == f"tsunagu-{name}"
@@ -105,7 +110,7 @@ def test_compose_runs_each_service_on_its_port(name: str, port: int) -> None:
     assert svc["depends_on"] == {
         "postgres": {"condition": "service_healthy"},
         "kafka": {"condition": "service_healthy"},
-        "topics": {"condition": "service_completed_successfully"},
+        "kafka-setup": {"condition": "service_completed_successfully"},
     }
 
 
@@ -113,8 +118,12 @@ def test_compose_infrastructure() -> None:
     services = compose()["services"]
     kafka = services["kafka"]
     assert kafka["image"] == "apache/kafka:4.1.1"
-    assert kafka["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
-    assert kafka["environment"]["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    assert kafka["command"] == ["bash", "/opt/tsunagu/kafka-start.sh"]
+    assert "./kafka-start.sh:/opt/tsunagu/kafka-start.sh:ro" in kafka["volumes"]
+    assert set(kafka["secrets"]) == {"kafka-broker", "kafka-ca"}
+    assert compose()["secrets"] == {"kafka-ca": {"file": "./tls/ca.pem"},
+                                    "kafka-broker": {"file": "./tls/broker.pem"}}
+    assert "--command-config" in kafka["healthcheck"]["test"][1]  # the healthcheck signs in too
     postgres = services["postgres"]
     assert postgres["image"] == "postgres:15"
     assert any(v.startswith("./postgres-init.sql:/docker-entrypoint-initdb.d/") for v in postgres["volumes"])
@@ -133,6 +142,26 @@ def test_compose_mounts_the_directory_an_operator_edits() -> None:
     source = (DEPLOY / mount.split(":")[0]).resolve()
     assert source == ROOT / "services" / "referral" / "directory.json"
     DirectoryFile.model_validate_json(source.read_bytes())  # the seed parses as referral reads it
+
+
+def test_compose_kafka_is_secured_as_the_local_one() -> None:
+    script = (DEPLOY / "kafka-start.sh").read_text()
+    props = dict(line.split("=", 1) for line in script.splitlines()
+                 if re.match(r"^[a-z.-]+=", line) and not line.startswith(("props=", "jaas=")))
+    local = dict(line.split("=", 1) for line in (ROOT / "infra" / "kafka" / "server.properties.in")
+                 .read_text().splitlines() if line and not line.startswith("#"))
+    same = ("controller.listener.names", "inter.broker.listener.name", "ssl.keystore.type",
+            "ssl.truststore.type", "ssl.enabled.protocols",
+            "listener.name.controller.ssl.client.auth", "sasl.enabled.mechanisms",
+            "sasl.mechanism.inter.broker.protocol", "authorizer.class.name",
+            "allow.everyone.if.no.acl.found", "auto.create.topics.enable")
+    assert {k: props[k] for k in same} == {k: local[k] for k in same}
+    # Locally a RAW plaintext listener exists only on the benchmarks' broker (infra/local/kafka.py).
+    assert local["listener.security.protocol.map"] == "CLIENT:SASL_SSL,CONTROLLER:SSL{raw_protocol}"
+    assert props["listener.security.protocol.map"] == "CLIENT:SASL_SSL,CONTROLLER:SSL"
+    assert props["super.users"] == "User:admin;User:CN=tsunagu-broker"
+    assert props["allow.everyone.if.no.acl.found"] == "false"
+    assert '--add-scram "SCRAM-SHA-512=[name=admin,password=${KAFKA_ADMIN_PASSWORD}]"' in script
 
 
 def test_compose_requires_the_identity_provider() -> None:
@@ -165,10 +194,21 @@ def test_k8s_deployment_and_service(name: str, port: int) -> None:
         "secretKeyRef": {"name": f"tsunagu-{name}-db", "key": "url"}}
     assert env[f"{name.upper()}_MIGRATION_DATABASE_URL"]["valueFrom"] == {
         "secretKeyRef": {"name": f"tsunagu-{name}-db", "key": "migration_url"}}
+    assert env[f"{name.upper()}_KAFKA_PASSWORD"]["valueFrom"] == {
+        "secretKeyRef": {"name": f"tsunagu-{name}-kafka", "key": "password"}}
+    assert_kafka_ca_mounted(pod, container)
     service = k8s_object("Service", name)
     assert [p["port"] for p in service["spec"]["ports"]] == [port]
     labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert service["spec"]["selector"].items() <= labels.items()
+
+
+def assert_kafka_ca_mounted(pod: dict[str, Any], container: dict[str, Any]) -> None:
+    ca_file = Path(k8s_object("ConfigMap", "tsunagu-config")["data"]["TSUNAGU_KAFKA_CA_FILE"])
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "kafka-ca"]
+    assert mount["mountPath"] == str(ca_file.parent) and mount["readOnly"] is True
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "kafka-ca"]
+    assert volume["secret"]["items"] == [{"key": "ca.crt", "path": ca_file.name}]
 
 
 def test_k8s_service_files_share_one_template() -> None:
@@ -184,7 +224,7 @@ def test_k8s_service_files_share_one_template() -> None:
 def test_k8s_config_map() -> None:
     data = k8s_object("ConfigMap", "tsunagu-config")["data"]
     assert re.fullmatch(r"\d{6}", data["TSUNAGU_MUNICIPALITY_CODE"])
-    assert data["TSUNAGU_KAFKA_BOOTSTRAP"]
+    assert data["TSUNAGU_KAFKA_BOOTSTRAP"].endswith(":9093")  # the cluster's TLS listener
     assert not [d for d in k8s_docs() if d["kind"] == "Secret"], "secrets are never committed"
 
 
@@ -199,61 +239,59 @@ def test_k8s_config_map_names_an_identity_provider_not_the_dev_one() -> None:
         assert not re.search(r"127\.0\.0\.1|localhost|dev-idp", value), f"{key}={value}"
 
 
-# -- topics: run each job's script against a fake admin client --------------------------------
+# -- kafka-setup: run each job's command with its environment, up to the broker -----------------
 
-class FakeAdmin:
-    created: list[Any]
-    bootstrap: str
-
-    def __init__(self, bootstrap_servers: str, **_: Any) -> None:
-        FakeAdmin.bootstrap = bootstrap_servers
-        FakeAdmin.created = []
-
-    async def start(self) -> None:
-        pass
-
-    async def close(self) -> None:
-        pass
-
-    async def list_topics(self) -> list[str]:
-        return ["__consumer_offsets"]
-
-    async def create_topics(self, topics: list[Any]) -> None:
-        FakeAdmin.created.extend(topics)
-
-
-def run_script(script: str, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    monkeypatch.setattr("aiokafka.admin.AIOKafkaAdminClient", FakeAdmin)
-    monkeypatch.setattr("infra.local.topics.AIOKafkaAdminClient", FakeAdmin)
-    FakeAdmin.created = []
-    exec(compile(script, "<topics job>", "exec"), {"__name__": "__main__"})
-    return FakeAdmin.created
-
-
-def assert_declared(created: list[Any], replication: int) -> None:
-    assert len(created) == len(TOPICS)
-    assert {t.name: (t.num_partitions, t.replication_factor, t.topic_configs) for t in created} == {
-        t["name"]: (t["partitions"], replication, t["config"]) for t in TOPICS}
-
-
-def test_compose_topics_job_creates_every_declared_topic(monkeypatch: pytest.MonkeyPatch) -> None:
-    job = compose()["services"]["topics"]
-    assert job["command"][:2] == ["python", "-c"]
-    assert_declared(run_script(job["command"][2], monkeypatch), replication=1)
-    assert FakeAdmin.bootstrap == "kafka:9092"
-
-
-def test_k8s_topics_job_creates_every_declared_topic(monkeypatch: pytest.MonkeyPatch) -> None:
-    pod = k8s_object("Job", "tsunagu-topics")["spec"]["template"]["spec"]
-    (container,) = pod["containers"]
-    assert container["envFrom"] == [{"configMapRef": {"name": "tsunagu-config"}}]
-    env = {**k8s_object("ConfigMap", "tsunagu-config")["data"],
-           **{e["name"]: e["value"] for e in container["env"]}}
+def run_setup(env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
+    """Run `python -m infra.local.acls` as the job would; return what it would apply."""
+    ca_file, _ = tls.ensure(tmp_path)  # the job's CA path does not exist here: a real PEM stands in
     for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    assert container["command"][:2] == ["python", "-c"]
-    assert_declared(run_script(container["command"][2], monkeypatch), replication=3)
-    assert FakeAdmin.bootstrap == env["TSUNAGU_KAFKA_BOOTSTRAP"]
+        monkeypatch.setenv(key, str(ca_file) if key == "TSUNAGU_KAFKA_CA_FILE" else value)
+    applied: dict[str, Any] = {}
+
+    async def setup(client: dict[str, Any], passwords: dict[str, str], acls: list[Any],
+                    replication: int) -> list[str]:
+        applied.update(client=client, passwords=passwords, acls=acls, replication=replication)
+        return []
+
+    monkeypatch.setattr(acls_module, "setup", setup)
+    acls_module.main()
+    return applied
+
+
+def assert_applies_acls_json(applied: dict[str, Any], env: dict[str, str], replication: int) -> None:
+    assert applied["replication"] == replication
+    assert applied["client"]["bootstrap_servers"] == env["TSUNAGU_KAFKA_BOOTSTRAP"]
+    assert applied["client"]["security_protocol"] == "SASL_SSL"
+    assert applied["client"]["sasl_plain_username"] == env.get("ADMIN_KAFKA_USERNAME", "admin")
+    assert applied["passwords"] == {name: env[f"{name.upper()}_KAFKA_PASSWORD"] for name in SERVICES}
+    assert applied["acls"] == acls_module.service_acls()
+
+
+def test_compose_setup_job_applies_topics_users_and_acls(monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path) -> None:
+    job = compose()["services"]["kafka-setup"]
+    assert job["command"] == ["python", "-m", "infra.local.acls"]
+    assert job["secrets"] == ["kafka-ca"]
+    env = {k: str(v) for k, v in job["environment"].items()}
+    assert env["ADMIN_KAFKA_PASSWORD"] == compose()["services"]["kafka"]["environment"][
+        "KAFKA_ADMIN_PASSWORD"]
+    assert_applies_acls_json(run_setup(env, monkeypatch, tmp_path), env, replication=1)
+
+
+def test_k8s_setup_job_applies_topics_users_and_acls(monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path) -> None:
+    pod = k8s_object("Job", "tsunagu-kafka-setup")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["command"] == ["python", "-m", "infra.local.acls"]
+    assert container["envFrom"] == [{"configMapRef": {"name": "tsunagu-config"}}]
+    assert_kafka_ca_mounted(pod, container)
+    secrets = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
+    assert secrets == {"ADMIN_KAFKA_PASSWORD": {"name": "tsunagu-kafka-admin", "key": "password"},
+                       **{f"{n.upper()}_KAFKA_PASSWORD": {"name": f"tsunagu-{n}-kafka", "key": "password"}
+                          for n in SERVICES}}
+    env = {**k8s_object("ConfigMap", "tsunagu-config")["data"],
+           **{e["name"]: e.get("value", f"<{e['name']}>") for e in container["env"]}}
+    assert_applies_acls_json(run_setup(env, monkeypatch, tmp_path), env, replication=3)
 
 
 # -- secrets, database, image -----------------------------------------------------------------
@@ -456,9 +494,10 @@ def test_dockerfile_does_not_run_as_root() -> None:
     assert user.split(":")[0] not in {"root", "0"}, user
     copied = {rest.split()[0] for keyword, rest in instructions if keyword == "COPY"}
     assert {"requirements.txt", "contracts/", "kit/", "services/"} <= copied
-    # Of infra/, what the topics job imports and reads, and nothing else: not the dev IdP.
+    # Of infra/, what the kafka-setup job imports and reads, and nothing else: not the dev IdP.
     infra = {c for c in copied if c.startswith("infra")}
     assert infra == {"infra/__init__.py", "infra/local/", "infra/kafka/topics.json"}, infra
+    assert "COPY infra/kafka/topics.json infra/kafka/acls.json infra/kafka/" in text
     assert str(TOPICS_FILE.relative_to(ROOT)) in infra
     assert not copied & {".", "./", "infra/", "infra/idp/"}, copied
     for keyword, rest in instructions:

@@ -8,6 +8,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from pydantic import SecretStr
 
 from infra.local import databases
 from infra.local.stack import Stack
@@ -22,14 +23,18 @@ NO_MIGRATIONS = Path(__file__).parent / "no-migrations"
 @pytest.fixture(scope="module")
 async def settings(stack: Stack) -> ServiceSettings:
     await databases.provision(stack.postgres.superuser_dsn(), SERVICE)
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka.bootstrap)
+    admin = AIOKafkaAdminClient(**stack.kafka.client())
     await admin.start()
     try:
         if f"{SERVICE}.dlt" not in await admin.list_topics():
             await admin.create_topics([NewTopic(f"{SERVICE}.dlt", 1, 1)])
     finally:
         await admin.close()
+    # The kit under test is no service of the ACL file: it connects as the admin.
     return ServiceSettings(service=SERVICE, kafka_bootstrap=stack.kafka.bootstrap,
+                           kafka_username="admin",
+                           kafka_password=SecretStr(stack.kafka.credentials.password("admin")),
+                           kafka_ca_file=str(stack.kafka.ca_file),
                            database_url=databases.service_dsn(stack.postgres_port, SERVICE),
                            migration_database_url=databases.owner_dsn(stack.postgres_port, SERVICE),
                            consumer_retry_seconds=0.05)

@@ -16,7 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from contracts.envelope import Envelope, EventData
 from contracts.events.intake import ConsentGranted, ConsentWithdrawn
-from contracts.registry import spec_for
+from contracts.registry import source, spec_for
 from infra.local import databases
 from infra.local.stack import Stack
 from kit import views
@@ -34,7 +34,7 @@ SERVICE = "kithandlers"
 @pytest.fixture
 async def settings(stack: Stack) -> ServiceSettings:
     await databases.provision(stack.postgres.superuser_dsn(), SERVICE)
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka.bootstrap)
+    admin = AIOKafkaAdminClient(**stack.kafka.client())
     await admin.start()
     try:
         if f"{SERVICE}.dlt" not in await admin.list_topics():
@@ -75,7 +75,7 @@ async def test_a_service_handling_consent_withdrawn_still_updates_its_consent_vi
     async def own(event: ConsentWithdrawn, ctx: HandlerContext) -> None:
         own_saw.append(event.consent_id)
 
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka.bootstrap)
+    producer = AIOKafkaProducer(**stack.kafka.client())
     await producer.start()
     try:
         for event in (granted, withdrawn):
@@ -103,6 +103,6 @@ async def test_a_service_handling_consent_withdrawn_still_updates_its_consent_vi
 
 def _headers(event: EventData, subject: str) -> list[tuple[str, bytes]]:
     spec = spec_for(event)
-    return Envelope(id=uuid.uuid4(), type=spec.ce_type, source="/t", time=datetime.now(UTC),
+    return Envelope(id=uuid.uuid4(), type=spec.ce_type, source=source(spec.service), time=datetime.now(UTC),
                     subject=subject, dataschema=spec.dataschema, sensitivity="personal",
                     municipality="132187").headers()

@@ -14,7 +14,7 @@ from aiokafka.structs import ConsumerRecord
 
 from contracts.envelope import Envelope
 from contracts.events.intake import ConsultationReceived
-from contracts.registry import spec_for
+from contracts.registry import source, spec_for
 from infra.local.stack import Stack
 from kit.dlq import dead_letter
 from kit.inbox import HandlerContext, InboxConsumer
@@ -32,13 +32,13 @@ def _event() -> ConsultationReceived:
 
 def _headers(event: ConsultationReceived) -> list[tuple[str, bytes]]:
     spec = spec_for(event)
-    return Envelope(id=uuid.uuid4(), type=spec.ce_type, source="/t", time=datetime.now(UTC),
+    return Envelope(id=uuid.uuid4(), type=spec.ce_type, source=source(spec.service), time=datetime.now(UTC),
                     subject=str(event.consultation_id), dataschema=spec.dataschema,
                     sensitivity="personal", municipality="132187").headers()
 
 
 async def _publish(stack: Stack, *events: ConsultationReceived) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka.bootstrap)
+    producer = AIOKafkaProducer(**stack.kafka.client())
     await producer.start()
     try:
         for event in events:
@@ -107,7 +107,7 @@ async def _true(value: bool) -> bool:
 
 async def _dlt_keys(stack: Stack, topic: str) -> list[str]:
     """Every key on `topic` (read to its end)."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=stack.kafka.bootstrap,
+    consumer = AIOKafkaConsumer(topic, **stack.kafka.client(),
                                 group_id=f"test-{uuid.uuid4()}", auto_offset_reset="earliest",
                                 enable_auto_commit=False)
     await consumer.start()
@@ -130,7 +130,7 @@ async def test_a_dead_letter_is_recorded_first_and_published_exactly_once(
     record = ConsumerRecord(topic="intake.events", partition=0, offset=10**9, timestamp=0,
                             timestamp_type=0, key=key.encode(), value=b"not json", checksum=None,
                             serialized_key_size=0, serialized_value_size=0, headers=[])
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka.bootstrap, request_timeout_ms=1500)
+    producer = AIOKafkaProducer(**stack.kafka.client(), request_timeout_ms=1500)
     await producer.start()
 
     async def attempt() -> Any:
@@ -145,7 +145,7 @@ async def test_a_dead_letter_is_recorded_first_and_published_exactly_once(
         row = await pool.fetchrow("SELECT * FROM dead_letters")
         assert row["reason"] == "unreadable" and row["published_at"] is None  # recorded first
 
-        admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka.bootstrap)
+        admin = AIOKafkaAdminClient(**stack.kafka.client())
         await admin.start()
         try:
             await admin.create_topics([NewTopic(dlt, 1, 1)])

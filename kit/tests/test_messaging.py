@@ -77,7 +77,7 @@ async def test_inbox_skips_redelivery_and_dead_letters_a_failing_handler(
         if event.consultation_id == good.consultation_id:
             seen.append(event.consultation_id)
 
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka.bootstrap)
+    producer = AIOKafkaProducer(**stack.kafka.client("intake"))
     await producer.start()
     try:
         for event in (good, good, bad):  # the same event (same ce_id) delivered twice
@@ -110,7 +110,7 @@ _GOOD_ID = uuid.uuid4()
 
 def _headers_for(event: ConsultationReceived, same_id: bool) -> list[tuple[str, bytes]]:
     spec = spec_for(event)
-    return Envelope(id=_GOOD_ID if same_id else uuid.uuid4(), type=spec.ce_type, source="/t",
+    return Envelope(id=_GOOD_ID if same_id else uuid.uuid4(), type=spec.ce_type, source="/tsunagu/intake",
                     time=datetime.now(UTC), subject=str(event.consultation_id),
                     dataschema=spec.dataschema, sensitivity="personal",
                     municipality="132187").headers()

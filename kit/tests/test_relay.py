@@ -54,7 +54,7 @@ async def _stop(relays: tuple[OutboxRelay, ...], tasks: list[asyncio.Task[None]]
 
 
 async def _small_topic(stack: Stack) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka.bootstrap)
+    admin = AIOKafkaAdminClient(**stack.kafka.client())
     await admin.start()
     try:
         if SMALL_TOPIC not in await admin.list_topics():
@@ -132,7 +132,7 @@ async def test_a_frozen_relay_is_fenced_and_the_standby_publishes_in_order(
 
 async def _first_seen(stack: Stack, key: str, count: int) -> list[str]:
     """The event ids of `key` on intake.events in the order a consumer first sees them."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=stack.kafka.bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**stack.kafka.client(), enable_auto_commit=False)
     await consumer.start()
     seen: list[str] = []
     try:

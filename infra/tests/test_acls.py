@@ -1,0 +1,57 @@
+"""infra/kafka/acls.json says what each service does on the broker: it must agree with the code.
+
+Reads: the topics of the handlers the service registers (kit/views.py + its handlers.py).
+Writes: the stream of the events contracts.registry gives it, access.events, its dead letters.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+import pytest
+
+from contracts.registry import SHARED_TOPIC, SPECS, spec_for
+from infra.local.acls import declared, service_acls
+from infra.local.catalog import SERVICES
+from infra.local.kafka_admin import GROUP, READ, TOPIC, WRITE
+from infra.local.topics import declared as declared_topics
+from kit import views
+
+
+def consumed(service: str) -> list[str]:
+    handlers = {**views.HANDLERS, **import_module(f"services.{service}.handlers").HANDLERS}
+    return sorted({spec_for(model).topic for model in handlers})
+
+
+def produced(service: str) -> list[str]:
+    return sorted({s.topic for s in SPECS if s.service == service} | {SHARED_TOPIC,
+                                                                      f"{service}.dlt"})
+
+
+def test_every_service_and_no_one_else_has_acls() -> None:
+    assert declared().keys() == SERVICES.keys()
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_service_reads_what_it_consumes_and_writes_what_it_produces(service: str) -> None:
+    grants = declared()[service]
+    assert sorted(grants["read"]) == consumed(service)
+    assert sorted(grants["write"]) == produced(service)
+
+
+def test_every_topic_granted_is_declared() -> None:
+    topics = {t["name"] for t in declared_topics()}
+    for grants in declared().values():
+        assert set(grants["read"]) | set(grants["write"]) <= topics
+
+
+def test_each_service_gets_its_own_group_and_nothing_else() -> None:
+    acls = service_acls()
+    for service in SERVICES:
+        mine = [a for a in acls if a.principal == f"User:{service}"]
+        assert {(a.resource_type, a.resource, a.operation) for a in mine if a.resource_type == GROUP} \
+            == {(GROUP, service, READ)}
+        assert {a.resource_type for a in mine} == {TOPIC, GROUP}
+        writes = {a.resource for a in mine if a.operation == WRITE}
+        assert writes == set(produced(service))
+        assert not [w for w in writes if w.split(".")[0] not in {service, "access"}], writes
