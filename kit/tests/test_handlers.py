@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from pydantic import SecretStr
 
 from contracts.envelope import Envelope, EventData
 from contracts.events.intake import ConsentGranted, ConsentWithdrawn
@@ -41,7 +42,11 @@ async def settings(stack: Stack) -> ServiceSettings:
             await admin.create_topics([NewTopic(f"{SERVICE}.dlt", 1, 1)])
     finally:
         await admin.close()
+    # The kit under test is no service of the ACL file: it connects as the admin.
     return ServiceSettings(service=SERVICE, kafka_bootstrap=stack.kafka.bootstrap,
+                           kafka_username="admin",
+                           kafka_password=SecretStr(stack.kafka.credentials.password("admin")),
+                           kafka_ca_file=str(stack.kafka.ca_file),
                            database_url=databases.service_dsn(stack.postgres_port, SERVICE),
                            consumer_retry_seconds=0.05)
 
