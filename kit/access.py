@@ -44,25 +44,31 @@ class Access:
     async def check(self, db: Db, request: Request, principal: Principal, record: Record,
                     action: Action, object_type: str, object_id: str | None,
                     purpose: str = "support") -> Decision:
-        conn = db.conn if isinstance(db, UnitOfWork) else db
-        at = now()
-        consents = await views.consents_for(conn, record.person_ids)
-        member_of = await views.meetings_of(conn, principal.user_id)
-        place = await views.workplace_of(conn, principal.user_id)
         # Headers are ASCII: the reason comes percent-encoded (UTF-8), so it can be Japanese.
         raw = request.headers.get(BREAK_GLASS_HEADER)
         glass = _reason(unquote(raw)) if raw is not None else None
-        decision = decide(PolicyRequest(principal, action, at, consents, member_of, glass, purpose,
-                                        place), record)
+        at = now()
+        decision = await self.decision(db, principal, record, action, glass, purpose, at)
         entry = self.entry(principal, action, object_type, object_id, decision.outcome,
                            decision.reason + (f" — {glass}" if decision.outcome == "break-glass" else ""),
                            tuple(record.person_ids), purpose, at)
         if not decision.permitted:
-            await self.refuse(db, entry, f"{decision.reason}. In an emergency, state a reason in "
-                              "the X-Break-Glass-Reason header (percent-encoded UTF-8): the access "
-                              "is then allowed and reported to the auditors.")
+            await self.refuse(db, entry, decision.reason + (_GLASS_HINT if action == "read" else ""))
         await self._record(db, entry, glass if decision.outcome == "break-glass" else None)
         return decision
+
+    async def decision(self, db: Db, principal: Principal, record: Record, action: Action,
+                       break_glass_reason: str | None = None, purpose: str = "support",
+                       at: Any = None) -> Decision:
+        """The policy's decision on the facts the views hold, neither audited nor enforced: for
+        `check`, and for what a response may say beside an access already checked (e.g. whether
+        the user holds a household, and so may be told how much of it is hidden)."""
+        conn = db.conn if isinstance(db, UnitOfWork) else db
+        consents = await views.consents_for(conn, record.person_ids)
+        member_of = await views.meetings_of(conn, principal.user_id)
+        place = await views.workplace_of(conn, principal.user_id)
+        return decide(PolicyRequest(principal, action, at or now(), consents, member_of,
+                                    break_glass_reason, purpose, place), record)
 
     async def audit_only(self, db: Db, principal: Principal, action: Action, object_type: str,
                          object_id: str | None, person_ids: tuple[uuid.UUID, ...] = (),
@@ -70,6 +76,32 @@ class Access:
         """For accesses decided outside the record policy (writes, searches, the audit trail)."""
         await self._record(db, self.entry(principal, action, object_type, object_id, "permitted",
                                           reason, person_ids, purpose))
+
+    async def require(self, db: Db, principal: Principal, allowed: bool, action: Action,
+                      object_type: str, object_id: str | None, detail: str) -> None:
+        """A decision taken on the user's role or office rather than on a record (staff only, the
+        auditors' trail, one's own office's list): a refusal is audited like any other."""
+        if not allowed:
+            await self.refuse(db, self.entry(principal, action, object_type, object_id, "denied",
+                                             detail), detail)
+
+    async def staff_only(self, db: Db, principal: Principal, action: Action, object_type: str,
+                         object_id: str | None = None) -> None:
+        await self.require(db, principal, principal.is_staff, action, object_type, object_id,
+                           STAFF_ONLY)
+
+    async def throttle(self, uow: UnitOfWork, principal: Principal, action: Action,
+                       object_type: str, limit: int, seconds: int) -> None:
+        """At most `limit` permitted `action`s per user in `seconds`, counted and recorded in one
+        step: the user's advisory lock is held until the unit of work ends, and the action's own
+        audit record commits in it, so concurrent requests cannot all pass one count."""
+        await uow.conn.execute("SELECT pg_advisory_xact_lock(hashtext('tsunagu.rate'), hashtext($1))",
+                               principal.user_id)
+        if await audit.recent(uow.conn, principal.user_id, action, seconds) >= limit:
+            detail = (f"検索は1分あたり{limit}回までです。しばらく待ってから再度お試しください / at most "
+                      f"{limit} a minute per user: try again in a minute")
+            raise audit.Denied(self.entry(principal, action, object_type, None, "denied", detail),
+                               detail, status=429, headers={"Retry-After": str(seconds)})
 
     async def refuse(self, db: Db, entry: audit.AuditEntry, detail: str) -> None:
         """Raise the refusal; it is on record whether or not the caller's transaction survives."""
@@ -108,6 +140,15 @@ def _reason(text: str) -> str:
     except ValidationError:
         raise Problem(422, "Invalid break-glass reason", f"the {BREAK_GLASS_HEADER} header must "
                       "hold at most 2000 characters and no NUL") from None
+
+
+STAFF_ONLY = ("支援に携わる職員（窓口・推進員・コーディネーター・支援関係機関）のための機能です。民生委員は"
+              "気づきの連絡を、監査は監査証跡を、運用者はメトリクスを使ってください / this is for support "
+              "staff; partners report concerns, auditors read the audit trail, operators read metrics")
+_GLASS_HINT = (" 緊急時は X-Break-Glass-Reason ヘッダー（UTF-8 をパーセントエンコード）に理由を"
+               "書けば閲覧でき、監査担当に報告されます / In an emergency, state a reason in the "
+               "X-Break-Glass-Reason header (percent-encoded UTF-8): reading is then allowed and "
+               "reported to the auditors.")
 
 
 def redact(body: dict[str, Any], decision: Decision, fields: dict[str, str]) -> dict[str, Any]:

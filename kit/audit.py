@@ -86,8 +86,12 @@ class Denied(Problem):
     """A refusal and its audit record: the record must outlive the rollback of the request's
     transaction, so the unit of work writes it after rolling back (or `append` does at once)."""
 
-    def __init__(self, entry: AuditEntry, detail: str) -> None:
-        super().__init__(403, "Forbidden", detail, type_="urn:tsunagu:problem:forbidden")
+    def __init__(self, entry: AuditEntry, detail: str, status: int = 403,
+                 headers: dict[str, str] | None = None) -> None:
+        title, type_ = ("Forbidden", "forbidden") if status == 403 else ("Too many requests",
+                                                                        "rate-limited")
+        super().__init__(status, title, detail, type_=f"urn:tsunagu:problem:{type_}",
+                         headers=headers)
         self.entry = entry
 
 
@@ -110,9 +114,10 @@ async def write(conn: asyncpg.Connection, entry: AuditEntry) -> None:
 
 
 async def recent(conn: asyncpg.Connection, user_id: str, action: str, seconds: int) -> int:
-    """How many `action`s the user made in the last `seconds` (bounds searches per user)."""
+    """How many permitted `action`s the user made in the last `seconds` (bounds searches)."""
     n: int = await conn.fetchval("SELECT count(*) FROM audit_events WHERE user_id = $1 AND action = $2 "
-                                 "AND at > now() - make_interval(secs => $3)", user_id, action, seconds)
+                                 "AND outcome = 'permitted' AND at > now() - make_interval(secs => $3)",
+                                 user_id, action, seconds)
     return n
 
 

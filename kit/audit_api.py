@@ -15,8 +15,7 @@ from pydantic import AwareDatetime, BaseModel
 from contracts.bounds import Instant
 from kit.access import AccessDep
 from kit.api import ConnDep
-from kit.auth import Principal, PrincipalDep
-from kit.problems import Problem
+from kit.auth import PrincipalDep
 
 router = APIRouter(tags=["監査 audit"])
 _SELECT = """
@@ -50,10 +49,7 @@ class AuditRecord(BaseModel):
     hash: str
 
 
-def _auditor(principal: Principal) -> None:
-    if not principal.has("auditor"):
-        raise Problem(403, "Forbidden", "the audit trail is for the auditor role",
-                      type_="urn:tsunagu:problem:forbidden")
+_AUDITORS_ONLY = "監査証跡は監査担当だけが見られます / the audit trail is for the auditor role"
 
 
 def _filters(person_id: uuid.UUID | None, user_id: str | None, since: datetime | None,
@@ -69,7 +65,8 @@ async def query(principal: PrincipalDep, access: AccessDep, conn: ConnDep,
                 since: Instant | None = None, until: Instant | None = None,
                 outcome: str | None = Query(None, pattern="^(permitted|denied|break-glass)$"),
                 limit: int = Query(100, ge=1, le=1000)) -> list[AuditRecord]:
-    _auditor(principal)
+    await access.require(conn, principal, principal.has("auditor"), "read", "audit_trail", None,
+                         _AUDITORS_ONLY)
     rows = await conn.fetch(_SELECT, person_id, user_id, since, until, outcome, limit)
     await access.audit_only(conn, principal, "read", "audit_trail",
                             json.dumps(_filters(person_id, user_id, since, until, outcome)),
@@ -84,7 +81,8 @@ async def export(principal: PrincipalDep, access: AccessDep, conn: ConnDep,
                  since: Instant | None = None, until: Instant | None = None,
                  outcome: str | None = Query(None, pattern="^(permitted|denied|break-glass)$")
                  ) -> StreamingResponse:
-    _auditor(principal)
+    await access.require(conn, principal, principal.has("auditor"), "export", "audit_trail", None,
+                         _AUDITORS_ONLY)
     rows = await conn.fetch(_SELECT, person_id, user_id, since, until, outcome, 1_000_000)
     await access.audit_only(conn, principal, "export", "audit_trail",
                             json.dumps(_filters(person_id, user_id, since, until, outcome)),

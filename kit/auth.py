@@ -17,7 +17,7 @@ from kit.principal import ROLES, Principal
 from kit.problems import Problem
 from kit.settings import ServiceSettings
 
-__all__ = ["Principal", "PrincipalDep", "TokenVerifier", "require_staff"]
+__all__ = ["Principal", "PrincipalDep", "TokenVerifier"]
 _REQUIRED = ["exp", "iat", "sub", "iss", "aud"]
 MAX_CLAIM = 100  # as an id in contracts/bounds.py
 # What a 401 says: fixed words, never PyJWT's message, which may echo the token's contents.
@@ -80,10 +80,3 @@ async def _principal(request: Request) -> Principal:
 
 
 PrincipalDep = Annotated[Principal, Depends(_principal)]
-
-
-def require_staff(principal: Principal) -> None:
-    """Writes and searches are for support staff; partners, auditors, operators have their own."""
-    if not principal.is_staff:
-        raise Problem(403, "Forbidden", "this is for support staff (窓口・推進員・コーディネーター・"
-                      "支援関係機関)", type_="urn:tsunagu:problem:forbidden")

@@ -1,7 +1,9 @@
 """Who may see what: one access policy for every service. Pure: facts in, decision out.
 
 The rules are an ordered table (first match decides), so the table can be read, reviewed and
-unit-tested as data. After a permit, protected field classes the user has no right to are
+unit-tested as data. Every rule names the actions it speaks to: reading is not writing (a
+consent-based or break-glass reader writes nothing; a 支援会議 member reads what is tabled and
+writes only the meeting's own material). After a permit, protected field classes the user has no right to are
 removed from the response. Sources: the plan's rules 2, 3 and 6 (DOMAIN.md).
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 from uuid import UUID
 
 from kit.principal import STAFF_ROLES, Principal
@@ -90,6 +92,7 @@ class Record:
     person_ids: frozenset[UUID] = frozenset()
     meeting_ids: frozenset[UUID] = frozenset()  # 支援会議 where it is tabled
     confidential_106_6: bool = False  # material of a 支援会議 about people without consent
+    meeting_material: bool = False  # the object is a meeting's own agenda or decisions
     field_classes: frozenset[str] = frozenset()
 
 
@@ -137,26 +140,63 @@ def _break_glass(r: Request, rec: Record) -> bool:
 
 
 Predicate = Callable[[Request, Record], bool]
-RULES: tuple[tuple[str, Predicate, Outcome], ...] = (
-    ("another municipality's data", lambda r, rec: rec.municipality != r.principal.municipality,
-     "denied"),
-    ("only support staff read case records: partners report concerns and read nothing back; "
-     "auditors read the audit trail; operators read metrics",
-     lambda r, rec: not r.principal.has(*STAFF_ROLES), "denied"),
-    ("the user's agency recorded or holds it", _holder, "permitted"),
-    ("member of a 支援会議 where it is tabled", _member, "permitted"),
-    ("consent of every person concerned covers this agency and purpose", _consented, "permitted"),
-    ("break-glass with a stated reason", _break_glass, "break-glass"),
+READ: frozenset[Action] = frozenset({"read"})
+WRITE: frozenset[Action] = frozenset({"write"})
+EVERY_ACTION: frozenset[Action] = frozenset(get_args(Action))
+# What holding a case allows: read it, write to it, hand it on (disclose, e.g. table it at a
+# meeting) and export it. Nothing else allows more than reading, except a member's writes to
+# the meeting's own material.
+HOLDER_ACTIONS: frozenset[Action] = frozenset({"read", "write", "disclose", "export"})
+
+
+@dataclass(frozen=True)
+class Rule:
+    reason: str
+    actions: frozenset[Action]  # the rule speaks only to these actions
+    applies: Predicate
+    outcome: Outcome
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("他の自治体のデータです / another municipality's data", EVERY_ACTION,
+         lambda r, rec: rec.municipality != r.principal.municipality, "denied"),
+    Rule("ケース記録は支援に携わる職員だけが扱えます。民生委員は気づきの連絡を、監査担当は監査証跡を、"
+         "運用担当はメトリクスを使ってください / only support staff read case records: partners "
+         "report concerns and read nothing back; auditors read the audit trail; operators read "
+         "metrics", EVERY_ACTION,
+         lambda r, rec: not r.principal.has(*STAFF_ROLES), "denied"),
+    Rule("the user's office holds it (recorded it for the person who came, or was handed it)",
+         HOLDER_ACTIONS, _holder, "permitted"),
+    Rule("member of a 支援会議 where it is tabled", READ, _member, "permitted"),
+    Rule("member acting in the meeting, on the meeting's own material", WRITE,
+         lambda r, rec: rec.meeting_material and _member(r, rec), "permitted"),
+    Rule("consent of every person concerned covers this agency and purpose", READ, _consented,
+         "permitted"),
+    Rule("break-glass with a stated reason (read only)", READ, _break_glass, "break-glass"),
 )
+
+# When no rule permits: what the user can do instead (Japanese first, English beside).
+WAYS_FORWARD: dict[str, str] = {
+    "read": "この人の同意（貴機関を対象とするもの）を保持機関が記録するか、支援会議に付議してください"
+            " / ask an office holding the case to record a consent that covers your agency, or "
+            "table it at a 支援会議",
+    "write": "書き込めるのはこの事例を保持する機関（本人が来所した窓口、または同意・法令により引き継がれた"
+             "機関）だけです。同意による閲覧や緊急閲覧では書き込めません / only an office holding the "
+             "case (the window the person came to, or one it was handed to with consent or by law) "
+             "writes to it; reading under consent or break-glass never allows writing",
+    "disclose": "付議・引継ぎができるのはこの事例を保持する機関だけです。保持機関に付議を依頼してください / "
+                "only an office holding the case may table or hand it on: ask that office to",
+}
 
 
 def decide(r: Request, rec: Record) -> Decision:
-    for reason, applies, outcome in RULES:
-        if applies(r, rec):
-            if outcome == "denied":
-                return Decision("denied", reason)
-            return Decision(outcome, reason, _hidden(r, rec, outcome))
-    return Decision("denied", "no rule permits this access")
+    for rule in RULES:
+        if r.action in rule.actions and rule.applies(r, rec):
+            if rule.outcome == "denied":
+                return Decision("denied", rule.reason)
+            return Decision(rule.outcome, rule.reason, _hidden(r, rec, rule.outcome))
+    return Decision("denied", f"no rule permits this {r.action}: "
+                    + WAYS_FORWARD.get(r.action, WAYS_FORWARD["write"]))
 
 
 def _hidden(r: Request, rec: Record, outcome: Outcome) -> frozenset[str]:

@@ -78,8 +78,12 @@ async def _expired(e: ConsentExpired, ctx: HandlerContext) -> None:
     await apply_consent_ended(ctx.uow.conn, e.consent_id, e.expired_at)
 
 
+async def apply_member_joined(conn: asyncpg.Connection, e: MemberJoined, municipality: str) -> None:
+    await conn.execute(_MEMBER, e.meeting_id, municipality, e.user_id)
+
+
 async def _member(e: MemberJoined, ctx: HandlerContext) -> None:
-    await ctx.uow.conn.execute(_MEMBER, e.meeting_id, ctx.envelope.municipality, e.user_id)
+    await apply_member_joined(ctx.uow.conn, e, ctx.envelope.municipality)
 
 
 async def _tabled(e: CaseTabled, ctx: HandlerContext) -> None:
@@ -112,9 +116,11 @@ async def meetings_of(conn: asyncpg.Connection, user_id: str) -> frozenset[UUID]
 
 
 async def tabled_in(conn: asyncpg.Connection, subject_ids: Iterable[UUID]) -> frozenset[UUID]:
-    """Meetings whose agenda holds any of these persons or consultations."""
-    rows = await conn.fetch("SELECT DISTINCT meeting_id FROM tabled_view WHERE subject_id = ANY($1::uuid[])",
-                            list(subject_ids))
+    """The 支援会議 whose agenda holds any of these persons or consultations. Only a 支援会議
+    (Art. 106-6) is a ground of its own for its members to read what it tabled; membership of a
+    重層的支援会議 adds nothing to consent, which must cover each member's agency anyway."""
+    rows = await conn.fetch("SELECT DISTINCT meeting_id FROM tabled_view WHERE subject_id = ANY($1::uuid[]) "
+                            "AND kind = 'support_meeting'", list(subject_ids))
     return frozenset(r["meeting_id"] for r in rows)
 
 

@@ -1,42 +1,46 @@
-"""The access matrix: every endpoint that takes an object id x every kind of principal.
+"""The access matrix: every endpoint that takes an object x every kind of principal, reads and
+writes apart.
 
 Each later service adds its endpoints to ENDPOINTS; tests/test_access_matrix.py runs them all
-against the world of tests/access_world.py. A cell states the expected status; for a 200 it
-also lists the fields that must come back empty (protected), and for anything else the
-response must not contain any of the world's secrets (zero leaks).
-
-A write that nobody may make (a safeguard) is a row too: `status` is then what the kinds that
-pass the access check get (422, naming the way forward), and every other kind is refused with
-403 or the same 422 — never accepted.
+against the world of tests/access_world.py. A cell states the expected status; for a success it
+also lists the fields that must come back empty (protected); anything else must not contain any
+of the world's secrets (zero leaks) and must be on the audit trail (every refusal is recorded).
+A write that changes the world works on an object `prepare` makes for that cell alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from tests.access_world import KINDS
+import httpx
 
-Body = Callable[[dict[str, str]], dict[str, Any]]  # the world's ids -> request body
+from tests.access_world import KINDS, STAFF, World, schedule
+
+Prepare = Callable[[World, httpx.AsyncClient, str], Awaitable[str]]  # (world, http, kind) -> id
+Body = Callable[[World, str, str | None], dict[str, Any]]  # (world, kind, prepared id) -> JSON
 
 
 @dataclass(frozen=True)
 class Endpoint:
     name: str
     service: str
-    path: str  # "{id}" is replaced by the world's object of `obj`
+    path: str  # "{id}" is the world's object `obj`, or the prepared object when obj == "prepared"
     obj: str
-    permitted: frozenset[str]  # kinds that get `status`; every other kind gets 403
+    permitted: frozenset[str]  # kinds that get `ok`; every other kind gets 403
     hidden: dict[str, frozenset[str]] = field(default_factory=dict)  # kind -> fields left empty
     method: str = "GET"
     body: Body | None = None
-    status: int = 200
+    prepare: Prepare | None = None
+    ok: int = 200
+    secret_ids: tuple[str, ...] = ()  # world ids a refusal must not carry...
+    reveals_to: frozenset[str] = frozenset()  # ...except to these kinds, who may read them
+    sent_by: str | None = None  # a kind that asks about the cell's kind (else the kind asks)
 
-    def expected(self, kind: str) -> frozenset[int]:
-        if kind in self.permitted:
-            return frozenset({self.status})
-        return frozenset({403, self.status}) if self.status >= 400 else frozenset({403})
+    def expected(self, kind: str) -> int:
+        return self.ok if kind in self.permitted else 403
 
 
 def _kinds(*names: str) -> frozenset[str]:
@@ -44,66 +48,131 @@ def _kinds(*names: str) -> frozenset[str]:
     return frozenset(names)
 
 
-CASE_READERS = _kinds("same_agency", "other_with_consent", "meeting_member")
-STAFF = _kinds("same_agency", "other_agency", "other_with_consent", "expired_consent",
-               "withdrawn_consent", "meeting_member", "non_member")
-HOLDER = _kinds("same_agency")  # safeguard rows: the holder is told why; others may be refused first
-NO_HEALTH = frozenset({"health_notes"})
+async def _consent(w: World, http: httpx.AsyncClient, kind: str) -> str:
+    r = await http.post(w.stack.url("intake") + f"/persons/{w.ids['person']}/consents",
+                        headers=w.headers["same_agency"], json={"agencies": ["konkyu"], "method": "oral"})
+    assert r.status_code == 201, r.text
+    consent_id: str = r.json()["id"]
+    return consent_id
 
 
-def _to(agency: str) -> Body:
-    """A consultation handed to `agency` (hole 9: only real destinations take hand-overs)."""
-    return lambda ids: {"channel": "visit", "main_complaint": "相談", "categories": ["debt"],
-                        "destination": {"kind": "agency", "agency": agency}}
+async def _duplicate(w: World, http: httpx.AsyncClient, kind: str) -> str:
+    r = await http.post(w.stack.url("intake") + "/persons", headers=w.headers["same_agency"], json={
+        "family_name": "福生", "given_name": f"花子{w.tag}", "family_kana": "フッサ",
+        "given_kana": "ハナコ", "birth_date": "1980-04-01"})
+    assert r.status_code == 201, r.text
+    person_id: str = r.json()["id"]
+    return person_id
 
 
-def _consent(**scope: Any) -> Body:
-    return lambda ids: {"method": "oral", **scope}
+async def _meeting_with(w: World, http: httpx.AsyncClient, kind: str) -> str:
+    """A fresh 支援会議 where the cell's principal is a pledged member: only holding the case
+    is then in question when they table it."""
+    return await schedule(w, http, list(dict.fromkeys([w.users["chair"], w.users[kind]])))
+
+
+def _person_body(w: World, kind: str, _: str | None) -> dict[str, Any]:
+    return {"family_name": "別人", "given_name": "登録", "family_kana": "ベツジン",
+            "given_kana": "トウロク", "atena_number": w.ids["atena"]}
+
+
+def _to(office: str) -> Body:
+    return lambda w, k, _: {"channel": "visit", "main_complaint": "相談", "categories": ["debt"],
+                            "destination": {"kind": "agency", "agency": office}}
+
+
+CASE_READERS = _kinds("same_agency", "other_with_consent", "meeting_member", "chair", "break_glass")
+NOT_HEALTH = frozenset({"health_notes"})
+HOLDER = _kinds("same_agency")
 ENDPOINTS: list[Endpoint] = [
+    # -- reads ----------------------------------------------------------------------------------
     Endpoint("consultation", "intake", "/consultations/{id}", "consultation", CASE_READERS,
-             {"other_with_consent": frozenset({"health_notes"}),
-              "meeting_member": frozenset({"health_notes"})}),
+             {"other_with_consent": NOT_HEALTH, "meeting_member": NOT_HEALTH, "chair": NOT_HEALTH}),
     Endpoint("person", "intake", "/persons/{id}", "person", CASE_READERS),
     Endpoint("person's consents", "intake", "/persons/{id}/consents", "person", CASE_READERS),
-    Endpoint("household", "intake", "/households/{id}", "household", CASE_READERS),
+    # How many consultations are hidden is told to the household's holder only (hole 7).
+    Endpoint("household", "intake", "/households/{id}", "household", CASE_READERS,
+             {k: frozenset({"hidden_consultations"}) for k in CASE_READERS - HOLDER}),
     Endpoint("referral", "referral", "/referrals/{id}", "referral", CASE_READERS),
-    # 支援会議 material: its members only, whatever else the user may see.
-    Endpoint("support meeting", "meetings", "/meetings/{id}", "meeting", _kinds("meeting_member")),
-    # Hole 6: who staffs which office is data. The 社協's coordinator (withdrawn_consent's user)
-    # does not act for the city's general desk.
-    Endpoint("general desk's consultation", "intake", "/consultations/{id}", "desk_consultation",
-             _kinds("same_agency")),
-    Endpoint("general desk's inbox", "notifications", "/inbox/general-desk", "person", _kinds()),
-    Endpoint("general desk's referrals", "referral", "/referrals?agency=general-desk", "person",
-             _kinds()),
-    # Hole 5: handed to the 社協 under a consent since withdrawn. The 社協 keeps its copy of what
-    # it was handed, and reads neither the live record nor the person's current one.
-    Endpoint("consultation handed over, consent since withdrawn", "intake", "/consultations/{id}",
-             "handed", CASE_READERS, {"other_with_consent": NO_HEALTH, "meeting_member": NO_HEALTH}),
-    Endpoint("the receiver's own copy", "intake", "/consultations/{id}/handed-over-copy", "handed",
-             CASE_READERS | _kinds("withdrawn_consent")),
-    # Hole 4: consents with safeguards (a minor through a guardian; "every participating body"
-    # explicit with evidence; scopes name bodies of the directory).
+    # 支援会議 material: its members only, whatever else the user may see; no break-glass.
+    Endpoint("support meeting", "meetings", "/meetings/{id}", "meeting",
+             _kinds("meeting_member", "chair", "same_agency")),
+    # Decided on the role or office, not on a record: refusals are on record all the same.
+    Endpoint("audit trail", "intake", "/audit", "person", _kinds("auditor")),
+    Endpoint("the auditors' inbox", "notifications", "/inbox/audit", "person", _kinds("auditor")),
+    Endpoint("another office's referral list", "referral", "/referrals?agency={id}", "holding_agency",
+             frozenset()),
+    # -- writes: a holder's act; consent, membership or break-glass readers write nothing ---------
+    Endpoint("record a consent", "intake", "/persons/{id}/consents", "person", HOLDER,
+             method="POST", ok=201, body=lambda w, k, _: {"agencies": ["konkyu"], "method": "oral"}),
+    Endpoint("withdraw a consent", "intake", "/consents/{id}/withdraw", "prepared", HOLDER,
+             method="POST", prepare=_consent, body=lambda w, k, _: {"reason": "本人の申し出"}),
+    Endpoint("merge persons", "intake", "/persons/{id}/merge", "person", HOLDER, method="POST",
+             prepare=_duplicate, body=lambda w, k, dup: {"person_id": dup, "reason": "同一人物と確認"}),
+    Endpoint("set household members", "intake", "/households/{id}/members", "household", HOLDER,
+             method="PUT", body=lambda w, k, _: {"members": [{"person_id": w.ids["person"],
+                                                              "relation": "self"}]}),
+    Endpoint("attach a consultation to the household", "intake", "/consultations", "household",
+             HOLDER, method="POST", ok=201, body=lambda w, k, _: {
+                 "channel": "visit", "main_complaint": "世帯の相談", "household_id": w.ids["household"],
+                 "destination": {"kind": "handled_here"}}),
+    Endpoint("table at a 支援会議", "meetings", "/meetings/{id}/agenda", "prepared", HOLDER,
+             method="POST", ok=201, prepare=_meeting_with,
+             body=lambda w, k, _: {"person_ids": [w.ids["person"]]}),
+    Endpoint("add a meeting member", "meetings", "/meetings/{id}/members", "meeting",
+             _kinds("chair"), method="POST", ok=201, body=lambda w, k, _: {
+                 "user_id": f"guest-{k}-{w.tag}", "agency": "soudan-1",
+                 "pledged_at": datetime.now(UTC).isoformat()}),
+    Endpoint("schedule a meeting", "meetings", "/meetings", "meeting",
+             _kinds("chair", "other_coordinator"), method="POST", ok=201, body=lambda w, k, _: {
+                 "kind": "support_meeting", "title": "会議", "scheduled_for": datetime.now(UTC).isoformat()}),
+    # A 重層的支援会議 rests on consent: the chair adds only those whose agency its items' consent
+    # covers (the world's consents cover div-kaigo and other_with_consent's agency).
+    Endpoint("join a 重層的支援会議", "meetings", "/meetings/{id}/members", "multilayer",
+             _kinds("same_agency", "other_with_consent"), method="POST", ok=201, sent_by="chair",
+             body=lambda w, k, _: {"user_id": w.users[k], "agency": w.agencies[k]}),
+    # -- the register cannot be harvested (hole 8) ------------------------------------------------
+    Endpoint("search without a name key", "intake", "/persons/candidates?family_kana=AAA&"
+             "birth_date=1980-04-01", "person", frozenset(STAFF), ok=422),
+    Endpoint("register a taken 宛名番号", "intake", "/persons", "person", frozenset(STAFF),
+             method="POST", ok=409, body=_person_body, secret_ids=("person",),
+             reveals_to=CASE_READERS),
+    # -- who staffs which office is the directory's (hole 6) ---------------------------------
+    # The 社協's coordinator (other_coordinator) does not act for the city's general desk.
+    Endpoint("the general desk's consultation", "intake", "/consultations/{id}", "desk_consultation",
+             _kinds("same_agency", "chair", "break_glass")),
+    Endpoint("the general desk's inbox", "notifications", "/inbox/general-desk", "person",
+             _kinds("chair")),
+    Endpoint("the general desk's referrals", "referral", "/referrals?agency=general-desk", "person",
+             _kinds("chair")),
+    # -- what an agency was handed stays with it; nothing new reaches it (hole 5) -------------
+    # Handed to withdrawn_consent's agency under the consent since withdrawn.
+    Endpoint("a consultation handed over, its consent since withdrawn", "intake",
+             "/consultations/{id}", "handed", CASE_READERS,
+             {"other_with_consent": NOT_HEALTH, "meeting_member": NOT_HEALTH, "chair": NOT_HEALTH}),
+    Endpoint("the receiver's own copy of it", "intake", "/consultations/{id}/handed-over-copy",
+             "handed", CASE_READERS | _kinds("withdrawn_consent")),
+    # -- consents with safeguards (hole 4): the holder is told why, nobody gets it accepted ----
     Endpoint("a minor's own consent", "intake", "/persons/{id}/consents", "son", HOLDER,
-             method="POST", body=_consent(agencies=["konkyu-hojin"]), status=422),
+             method="POST", ok=422, body=lambda w, k, _: {"agencies": ["konkyu"], "method": "oral"}),
     Endpoint("a wildcard scope", "intake", "/persons/{id}/consents", "person", HOLDER,
-             method="POST", body=_consent(agencies=["*"], purposes=["support", "health"]),
-             status=422),
+             method="POST", ok=422, body=lambda w, k, _: {"agencies": ["*"], "method": "oral",
+                                                         "purposes": ["support", "health"]}),
     Endpoint("every participating body without evidence", "intake", "/persons/{id}/consents",
-             "person", HOLDER, method="POST", body=_consent(all_participating=True), status=422),
-    Endpoint("a body not in the directory", "intake", "/persons/{id}/consents", "person",
-             HOLDER, method="POST", body=_consent(agencies=["nowhere-npo"]), status=422),
-    # Hole 9: inboxes are not destinations; unknown ids are not either.
-    Endpoint("hand-over to the auditors' inbox", "intake", "/consultations", "person", STAFF,
-             method="POST", body=_to("audit"), status=422),
-    Endpoint("hand-over to a partner", "intake", "/consultations", "person", STAFF,
-             method="POST", body=_to("minsei"), status=422),
-    Endpoint("hand-over to an unknown office", "intake", "/consultations", "person", STAFF,
-             method="POST", body=_to("nowhere-npo"), status=422),
-    # Hole 3: the mother's consent is not the son's.
-    Endpoint("one person's consent for two", "intake", "/consultations", "person", HOLDER,
-             method="POST", status=422, body=lambda ids: {
-                 "channel": "visit", "main_complaint": "相談", "person_ids": [ids["person"], ids["son"]],
-                 "destination": {"kind": "agency", "agency": "houkatsu-1"},
-                 "handover": {"reason": "母子の支援", "consent_id": ids["consent_handover"]}}),
+             "person", HOLDER, method="POST", ok=422,
+             body=lambda w, k, _: {"all_participating": True, "method": "oral"}),
+    Endpoint("a body not in the directory", "intake", "/persons/{id}/consents", "person", HOLDER,
+             method="POST", ok=422, body=lambda w, k, _: {"agencies": ["nowhere-npo"], "method": "oral"}),
+    # -- only real destinations take hand-overs (hole 9) --------------------------------------
+    *(Endpoint(f"hand-over to {name}", "intake", "/consultations", "person", frozenset(STAFF),
+               method="POST", ok=422, body=_to(office))
+      for name, office in (("the auditors' inbox", "audit"), ("a partner", "minsei"),
+                           ("an unknown office", "nowhere-npo"))),
+    # -- one person's consent is never another's (hole 3) -------------------------------------
+    Endpoint("a hand-over of mother and son on the mother's consent", "intake", "/consultations",
+             "person", frozenset(STAFF), method="POST", ok=422, body=lambda w, k, _: {
+                 "channel": "visit", "main_complaint": "母子の相談",
+                 "person_ids": [w.ids["person"], w.ids["son"]],
+                 "destination": {"kind": "agency", "agency": w.agencies["holding_agency"]},
+                 "handover": {"reason": "母子の支援", "consent_id": w.ids["consent_handover"]}}),
 ]

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import asyncpg
+import httpx
 from aiokafka import AIOKafkaConsumer
 
 from infra.local.stack import Stack
@@ -80,3 +81,45 @@ async def read_dead_letters(stack: Stack, topic: str, keys: set[str]) -> dict[st
     finally:
         await consumer.stop()
     return found
+
+
+class Client:
+    """One signed-in user talking to one service (intake unless told)."""
+
+    def __init__(self, http: httpx.AsyncClient, stack: Stack, user: str, service: str = "intake",
+                 **claims: Any) -> None:
+        self.http, self.base = http, stack.url(service)
+        self.user_id: str = claims.get("sub", user)
+        self.headers = bearer(stack.token(user, **claims))
+
+    async def post(self, path: str, body: dict[str, Any], status: int = 201) -> Any:
+        r = await self.http.post(self.base + path, json=body, headers=self.headers)
+        assert r.status_code == status, r.text
+        return r.json()
+
+    async def get(self, path: str, status: int = 200, **params: Any) -> Any:
+        r = await self.http.get(self.base + path, params=params, headers=self.headers)
+        assert r.status_code == status, r.text
+        return r.json()
+
+
+def person(tag: str, **overrides: Any) -> dict[str, Any]:
+    return {"family_name": "渡邊", "given_name": "一郎", "family_kana": "ワタナベ",
+            "given_kana": f"イチロウ{tag}", "birth_date": "1950-06-15",
+            "address": "東京都福生市加美平3丁目4番5号", **overrides}
+
+
+def tag() -> str:
+    """A unique suffix in kana, so that readings stay kana."""
+    return "".join("アイウエオカキクケコ"[int(c, 16) % 10] for c in uuid.uuid4().hex[:6])
+
+
+async def wait_for_directory(stack: Stack, http: Any, headers: dict[str, str], user: str) -> None:
+    """After an edit of the test stack's directory file: until referral has read it (`user`
+    staffs an office) and every service's view holds that revision."""
+    async def read() -> bool:
+        r = await http.get(stack.url("referral") + "/directory", headers=headers)
+        return r.status_code == 200 and any(user in o["staff"] for o in r.json()["offices"])
+
+    await eventually(read, what="referral read the directory")
+    await asyncio.to_thread(stack.wait_directory)

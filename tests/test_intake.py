@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import asyncpg
 import httpx
@@ -16,35 +15,7 @@ from infra.local.stack import Stack
 from kit.db import create_pool
 from kit.uow import UnitOfWork
 from services.intake.handlers import announce_expired_consents
-from tests.helpers import bearer
-
-
-class Client:
-    """One signed-in user talking to intake."""
-
-    def __init__(self, http: httpx.AsyncClient, stack: Stack, user: str, **claims: Any) -> None:
-        self.http, self.base = http, stack.url("intake")
-        self.headers = bearer(stack.token(user, **claims))
-
-    async def post(self, path: str, body: dict[str, Any], status: int = 201) -> Any:
-        r = await self.http.post(self.base + path, json=body, headers=self.headers)
-        assert r.status_code == status, r.text
-        return r.json()
-
-    async def get(self, path: str, status: int = 200, **params: Any) -> Any:
-        r = await self.http.get(self.base + path, params=params, headers=self.headers)
-        assert r.status_code == status, r.text
-        return r.json()
-
-
-def person(tag: str, **overrides: Any) -> dict[str, Any]:
-    return {"family_name": "渡邊", "given_name": "一郎", "family_kana": "ワタナベ",
-            "given_kana": f"イチロウ{tag}", "birth_date": "1950-06-15",
-            "address": "東京都福生市加美平3丁目4番5号", **overrides}
-
-
-def tag() -> str:
-    return "".join("アイウエオカキクケコ"[int(c, 16) % 10] for c in uuid.uuid4().hex[:6])
+from tests.helpers import Client, person, tag
 
 
 @pytest.fixture
@@ -195,8 +166,10 @@ async def test_merge_and_unmerge_are_explicit_and_kept(window: Client) -> None:
 
 async def test_household_view_across_divisions(http: httpx.AsyncClient, stack: Stack) -> None:
     kaigo, shogai = Client(http, stack, "w-kaigo"), Client(http, stack, "w-shogai")
+    # Mother and son came to the long-term care window together: it registers both and holds
+    # both; the son also came to the disability window on his own.
     parent = await kaigo.post("/persons", person(tag(), given_name="ハナ", birth_date="1942-02-02"))
-    son = await shogai.post("/persons", person(tag(), given_name="太郎", birth_date="1972-03-03"))
+    son = await kaigo.post("/persons", person(tag(), given_name="太郎", birth_date="1972-03-03"))
     home = await kaigo.post("/households", {"members": [{"person_id": parent["id"], "relation": "parent"},
                                                         {"person_id": son["id"], "relation": "child"}]})
     await kaigo.post("/consultations", {"channel": "home_visit", "main_complaint": "介護疲れ",
@@ -204,11 +177,12 @@ async def test_household_view_across_divisions(http: httpx.AsyncClient, stack: S
                                         "household_id": home["id"], "destination": {"kind": "handled_here"}})
     await shogai.post("/consultations", {"channel": "visit", "main_complaint": "外出できない",
                                          "categories": ["social_withdrawal"], "person_ids": [son["id"]],
+                                         "present_ids": [son["id"]],
                                          "destination": {"kind": "handled_here"}})
     view = await kaigo.get(f"/households/{home['id']}")
     assert [c["main_complaint"] for c in view["consultations"]] == ["介護疲れ"]
     assert view["hidden_consultations"] == 1  # the disability division's, without consent
-    assert {m.get("restricted", False) for m in view["members"]} == {False, True}
+    assert {m.get("restricted", False) for m in view["members"]} == {False}
     await shogai.post(f"/persons/{son['id']}/consents", {"agencies": ["div-kaigo"], "method": "oral"})
     view = await kaigo.get(f"/households/{home['id']}")
     assert sorted(c["main_complaint"] for c in view["consultations"]) == ["介護疲れ", "外出できない"]

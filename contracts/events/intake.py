@@ -22,6 +22,9 @@ class ConsultationReceived(EventData):
     destination_kind: DestinationKind
     destination_agency: Id | None = None  # set when destination_kind is "agency"
     person_ids: Uuids = ()
+    # Of person_ids, those who came to the window themselves (本人来所): the window holds their
+    # case; persons merely named it does not (kit/holders.py).
+    present_ids: Uuids = ()
     household_id: UUID | None = None
 
 
@@ -30,6 +33,7 @@ class PersonRegistered(EventData):
 
     person_id: UUID
     registered_at: Instant
+    registered_agency: Id | None = None  # the window that registered them holds the record
 
 
 class PersonsMerged(EventData):

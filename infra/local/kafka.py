@@ -99,7 +99,7 @@ class KafkaNode:
         """Present once the storage was formatted with the admin's credential."""
         return self.home / "storage-secured"
 
-    def start(self, timeout: float = 60.0) -> None:
+    def start(self, timeout: float = 180.0) -> None:
         """Start the broker unless it already runs; return once it accepts connections."""
         if not self._secured.exists() and (self.home / "data").exists():
             # A development broker from before broker security: plaintext, and its storage

@@ -117,7 +117,7 @@ class Stack:
         return {**env, **self.extra_env}
 
     def start_service(self, name: str, env: dict[str, str] | None = None,
-                      timeout: float = 60.0) -> None:
+                      timeout: float = 120.0) -> None:
         if proc.pid_alive(self._pidfile(name)) and proc.port_open(self.service_ports[name]):
             return
         self.trace_file(name).parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kit.policy import HEALTH, MEETING_NOTES, Consent, Record, Request, Workplace, decide
+from kit.policy import HEALTH, MEETING_NOTES, RULES, Action, Consent, Record, Request, Workplace, decide
 from kit.principal import Principal
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
@@ -126,3 +126,60 @@ def test_consent_starts_at_its_date() -> None:
     future = Consent(PERSON, frozenset({"soudan-1"}), frozenset({"support"}), NOW + timedelta(days=1))
     assert decide(Request(OTHER, "read", NOW, (future,), place=PLACES[OTHER.user_id]),
                   CASE).outcome == "denied"
+
+
+MEETING_ITEMS = Record("132187", frozenset(), frozenset({PERSON}), frozenset({MEETING}),
+                       confidential_106_6=True, meeting_material=True)
+GLASS = "緊急: 本人の生命に危険がある"
+ACTIONS = [
+    # (situation, principal, action, consents, member_of, break_glass, record, outcome)
+    ("holder writes to the case", WINDOW, "write", (), set(), None, CASE, "permitted"),
+    ("holder hands it on (tables it)", AGENCY, "disclose", (), set(), None, CASE, "permitted"),
+    ("consent-based reader may not write (record a consent, merge, household)", OTHER, "write",
+     (consent({"soudan-1"}, {"support", "health"}),), set(), None, CASE, "denied"),
+    ("consent-based reader may not hand it on", OTHER, "disclose", (consent({"*"}),), set(), None,
+     CASE, "denied"),
+    ("break-glass never writes", OTHER, "write", (), set(), GLASS, CASE, "denied"),
+    ("break-glass never hands on", OTHER, "disclose", (), set(), GLASS, CASE, "denied"),
+    ("break-glass never exports", OTHER, "export", (), set(), GLASS, CASE, "denied"),
+    ("支援会議 member reads the person, but does not write to them", OTHER, "write", (), {MEETING},
+     None, CASE, "denied"),
+    ("支援会議 member does not hand the person on", OTHER, "disclose", (), {MEETING}, None, CASE,
+     "denied"),
+    ("member writes the meeting's own material", OTHER, "write", (), {MEETING}, None,
+     MEETING_ITEMS, "permitted"),
+    ("member of another meeting does not", OTHER, "write", (), {uuid.uuid4()}, None,
+     MEETING_ITEMS, "denied"),
+    ("a holder who is no member does not write a meeting's material", WINDOW, "write", (), set(),
+     None, MEETING_ITEMS, "denied"),
+    ("partner holding nothing writes nothing", who("minsei", "partner"), "write", (), set(), None,
+     Record("132187", frozenset({"minsei"})), "denied"),
+    ("another city's holder writes nothing", who("div-kaigo", "window_staff", city="132012"),
+     "write", (), set(), None, CASE, "denied"),
+]
+
+
+@pytest.mark.parametrize(("situation", "principal", "action", "consents", "member_of", "glass",
+                          "record", "outcome"), ACTIONS, ids=[c[0] for c in ACTIONS])
+def test_policy_tells_reads_and_writes_apart(situation: str, principal: Principal, action: Action,
+                                             consents: tuple[Consent, ...],
+                                             member_of: set[uuid.UUID], glass: str | None,
+                                             record: Record, outcome: str) -> None:
+    decision = decide(Request(principal, action, NOW, consents, frozenset(member_of), glass,
+                              place=PLACES[principal.user_id]), record)
+    assert decision.outcome == outcome, decision.reason
+
+
+def test_every_rule_names_its_actions() -> None:
+    assert all(rule.actions for rule in RULES)
+    permitting_writes = {rule.reason for rule in RULES
+                         if "write" in rule.actions and rule.outcome != "denied"}
+    assert not any("consent" in r or "break-glass" in r for r in permitting_writes)
+
+
+def test_a_refused_write_names_the_way_forward() -> None:
+    reason = decide(Request(OTHER, "write", NOW, (consent({"soudan-1"}),),
+                            place=PLACES[OTHER.user_id]), CASE).reason
+    assert "保持する機関" in reason and "holding the case" in reason
+    reason = decide(Request(OTHER, "read", NOW, place=PLACES[OTHER.user_id]), CASE).reason
+    assert "同意" in reason and "支援会議に付議" in reason and "record a consent" in reason

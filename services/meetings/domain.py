@@ -2,17 +2,18 @@
 
 支援会議 (Art. 106-6) may discuss people who have not consented; every member is bound by
 statutory confidentiality, so nobody joins without the pledge, and what is tabled is labelled
-confidential-106-6. 重層的支援会議 takes only people who have consented.
+confidential-106-6. 重層的支援会議 rests on consent alone: every person on its agenda must have
+consented to sharing with every member's agency, checked when tabling and when a member joins.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from contracts.events.meetings import CaseTabled, MeetingKind, MeetingScheduled, MemberJoined
-from kit.policy import Consent
+from kit.policy import Consent, Workplace
 
 
 class MeetingRuleBroken(ValueError):
@@ -32,17 +33,25 @@ def join(meeting_id: uuid.UUID, kind: MeetingKind, user_id: str, agency: str,
 
 
 def table(meeting_id: uuid.UUID, kind: MeetingKind, person_ids: Sequence[uuid.UUID],
-          consultation_ids: Sequence[uuid.UUID], consents: Sequence[Consent], at: datetime,
-          tabled_by_member: bool) -> CaseTabled:
-    if not tabled_by_member:
-        raise MeetingRuleBroken("only a member tables a case")
+          consultation_ids: Sequence[uuid.UUID], at: datetime) -> CaseTabled:
     if not person_ids and not consultation_ids:
         raise MeetingRuleBroken("table at least one person or consultation")
-    if kind == "multilayer_meeting":
-        lacking = [p for p in person_ids
-                   if not any(c.person_id == p and c.active(at) for c in consents)]
-        if lacking:
-            raise MeetingRuleBroken("a 重層的支援会議 takes only people who have consented; "
-                                    "without consent, table the case in a 支援会議")
     return CaseTabled(meeting_id=meeting_id, kind=kind, person_ids=tuple(person_ids),
                       consultation_ids=tuple(consultation_ids), tabled_at=at)
+
+
+def uncovered(person_ids: Iterable[uuid.UUID], members: Mapping[str, Workplace],
+              consents: Sequence[Consent], at: datetime) -> list[tuple[uuid.UUID, str]]:
+    """For a 重層的支援会議: each (person, member's offices) whose sharing no consent of the person
+    covers. `members`: user id -> where the directory says they act (never the token's agency)."""
+    return [(p, ", ".join(sorted(place.offices)) or user)
+            for p in sorted(set(person_ids)) for user, place in sorted(members.items())
+            if not any(c.person_id == p and c.covers(place, "support", at) for c in consents)]
+
+
+def uncovered_message(gaps: list[tuple[uuid.UUID, str]]) -> str:
+    agencies = "、".join(sorted({a for _, a in gaps}))
+    return (f"重層的支援会議は同意に基づく会議です。{agencies} を対象とする本人の同意がない方がいます。"
+            f"保持機関が同意を記録するか、支援会議に付議してください / a 重層的支援会議 rests on "
+            f"consent: record a consent of each person that covers {agencies}, or table the case "
+            f"at a 支援会議 instead")

@@ -29,11 +29,6 @@ async def add_member(conn: asyncpg.Connection, meeting_id: uuid.UUID, user_id: s
                                meeting_id, user_id, agency, pledged_at) is not None
 
 
-async def is_member(conn: asyncpg.Connection, meeting_id: uuid.UUID, user_id: str) -> bool:
-    return bool(await conn.fetchval("SELECT 1 FROM meeting_members WHERE meeting_id = $1 AND "
-                                    "user_id = $2", meeting_id, user_id))
-
-
 async def add_agenda(conn: asyncpg.Connection, meeting_id: uuid.UUID, person_ids: list[uuid.UUID],
                      consultation_ids: list[uuid.UUID], notes: str | None, user: str,
                      at: datetime) -> None:
@@ -48,3 +43,47 @@ async def details(conn: asyncpg.Connection, meeting_id: uuid.UUID) -> dict[str, 
     agenda = await conn.fetch("SELECT person_ids, consultation_ids, notes, tabled_by, tabled_at "
                               "FROM meeting_agenda WHERE meeting_id = $1 ORDER BY tabled_at", meeting_id)
     return {"members": [dict(m) for m in members], "agenda": [dict(a) for a in agenda]}
+
+
+async def add_holders(conn: asyncpg.Connection, municipality: str,
+                      held: list[tuple[uuid.UUID, str]]) -> None:
+    await conn.executemany("INSERT INTO case_holders_view (subject_id, municipality, office) "
+                           "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                           [(s, municipality, o) for s, o in held])
+
+
+async def link_persons(conn: asyncpg.Connection, municipality: str, consultation_id: uuid.UUID,
+                       person_ids: list[uuid.UUID]) -> None:
+    await conn.execute("INSERT INTO consultation_persons_view (consultation_id, municipality, person_id) "
+                       "SELECT $1, $2, unnest($3::uuid[]) ON CONFLICT DO NOTHING",
+                       consultation_id, municipality, person_ids)
+
+
+async def holders_of(conn: asyncpg.Connection, subject_ids: list[uuid.UUID]
+                     ) -> dict[uuid.UUID, frozenset[str]]:
+    rows = await conn.fetch("SELECT subject_id, array_agg(office) AS offices FROM case_holders_view "
+                            "WHERE subject_id = ANY($1::uuid[]) GROUP BY subject_id", subject_ids)
+    return {r["subject_id"]: frozenset(r["offices"]) for r in rows}
+
+
+async def persons_of(conn: asyncpg.Connection, consultation_ids: list[uuid.UUID]
+                     ) -> dict[uuid.UUID, frozenset[uuid.UUID]]:
+    rows = await conn.fetch("SELECT consultation_id, array_agg(person_id) AS persons "
+                            "FROM consultation_persons_view WHERE consultation_id = ANY($1::uuid[]) "
+                            "GROUP BY consultation_id", consultation_ids)
+    return {r["consultation_id"]: frozenset(r["persons"]) for r in rows}
+
+
+async def members(conn: asyncpg.Connection, meeting_id: uuid.UUID) -> list[str]:
+    """The user ids of a meeting's members."""
+    return [r[0] for r in await conn.fetch("SELECT DISTINCT user_id FROM meeting_members "
+                                           "WHERE meeting_id = $1", meeting_id)]
+
+
+async def tabled_persons(conn: asyncpg.Connection, meeting_id: uuid.UUID) -> list[uuid.UUID]:
+    """Every person on the agenda, named or through a tabled consultation (as far as known)."""
+    return [r[0] for r in await conn.fetch(
+        "SELECT unnest(person_ids) FROM meeting_agenda WHERE meeting_id = $1 UNION "
+        "SELECT v.person_id FROM meeting_agenda a, unnest(a.consultation_ids) c "
+        "JOIN consultation_persons_view v ON v.consultation_id = c WHERE a.meeting_id = $1",
+        meeting_id)]

@@ -13,7 +13,7 @@ from contracts.taxonomy import DestinationKind, Urgency
 from kit import views
 from kit.access import AccessDep
 from kit.api import ConnDep, SettingsDep
-from kit.auth import PrincipalDep, require_staff
+from kit.auth import PrincipalDep
 from kit.policy import Record
 from kit.problems import Problem
 
@@ -36,8 +36,10 @@ class ReferralOut(BaseModel):
 
 
 @router.get("/directory", summary="機関・窓口の名簿 (the directory: legal bodies, offices, who staffs them)")
-async def directory(principal: PrincipalDep, conn: ConnDep, settings: SettingsDep) -> dict[str, Any]:
-    require_staff(principal)  # who staffs which office is for the people who work with it
+async def directory(principal: PrincipalDep, conn: ConnDep, settings: SettingsDep,
+                    access: AccessDep) -> dict[str, Any]:
+    # Who staffs which office is for the people who work with it.
+    await access.staff_only(conn, principal, "read", "directory")
     latest = await store.latest_directory(conn, settings.municipality_code)
     if latest is None:
         raise Problem(503, "Directory not loaded yet", "referral reads it at start; try again",
@@ -51,10 +53,10 @@ async def directory(principal: PrincipalDep, conn: ConnDep, settings: SettingsDe
 async def list_referrals(principal: PrincipalDep, conn: ConnDep, settings: SettingsDep,
                          access: AccessDep, agency: str = Query(min_length=1, max_length=100),
                          limit: int = Query(50, ge=1, le=200)) -> list[dict[str, Any]]:
-    if agency not in (await views.workplace_of(conn, principal.user_id)).offices \
-            or not principal.is_staff:
-        raise Problem(403, "Forbidden", "you may list only your own office's referrals",
-                      type_="urn:tsunagu:problem:forbidden")
+    mine = (await views.workplace_of(conn, principal.user_id)).offices
+    await access.require(conn, principal, agency in mine and principal.is_staff,
+                         "read", "referral_list", agency, "自分の所属（窓口）あての一覧だけを見られます / "
+                         "you may list only your own office's referrals")
     rows = await store.for_agency(conn, agency, settings.municipality_code, limit)
     await access.audit_only(conn, principal, "read", "referral_list", agency,
                             tuple({p for r in rows for p in r["person_ids"]}),

@@ -12,7 +12,7 @@ from contracts.bounds import Code, Id, Instant, Name, Reason, Ref
 from kit import views
 from kit.access import AccessDep, Db
 from kit.api import ConnDep, SettingsDep, UowDep
-from kit.auth import PrincipalDep, require_staff
+from kit.auth import PrincipalDep
 from kit.clock import now
 from kit.problems import Problem
 from kit.uow import UnitOfWork
@@ -94,9 +94,9 @@ async def _known(conn: Any, ids: list[str]) -> None:
              summary="個人情報共有の同意を記録する")
 async def give(person_id: uuid.UUID, body: ConsentIn, request: Request, principal: PrincipalDep,
                uow: UowDep, settings: SettingsDep, access: AccessDep) -> dict[str, Any]:
-    require_staff(principal)
     m = settings.municipality_code
-    async with uow:
+    async with uow:  # a holder's act (or the person's own, at the window they came to)
+        await access.staff_only(uow, principal, "write", "consents", str(person_id))
         person = await _person_for(request, principal, uow, access, person_id, m, "write")
         try:
             record, granted = domain.give(
@@ -124,9 +124,9 @@ async def list_consents(person_id: uuid.UUID, request: Request, principal: Princ
 @router.post("/consents/{consent_id}/withdraw", response_model=ConsentOut, summary="同意を撤回する")
 async def withdraw(consent_id: uuid.UUID, body: WithdrawIn, request: Request, principal: PrincipalDep,
                    uow: UowDep, settings: SettingsDep, access: AccessDep) -> dict[str, Any]:
-    require_staff(principal)
     m = settings.municipality_code
     async with uow:
+        await access.staff_only(uow, principal, "write", "consents", str(consent_id))
         record = await store.get(uow.conn, consent_id, m, for_update=True)
         if record is None:
             raise records.not_found("Consent")

@@ -12,12 +12,13 @@ from pydantic import AwareDatetime, BaseModel, Field
 from contracts.bounds import Code, Complaint, Id, Instant, Reason
 from contracts.taxonomy import Channel, DestinationKind, Urgency, receiving_office
 from kit import views
-from kit.access import AccessDep, redact
+from kit.access import Access, AccessDep, redact
 from kit.api import ConnDep, SettingsDep, UowDep
-from kit.auth import PrincipalDep, require_staff
+from kit.auth import Principal, PrincipalDep
 from kit.clock import now
 from kit.policy import HEALTH
 from kit.problems import Problem
+from kit.uow import UnitOfWork
 
 from ..domain import consultations as domain
 from ..store import consents as consent_store
@@ -74,7 +75,11 @@ class ConsultationIn(BaseModel):
     destination: DestinationIn | None = Field(
         default=None, description="必須: 断らない相談 — every consultation goes somewhere")
     person_ids: list[uuid.UUID] = Field(default_factory=list, max_length=20)
-    household_id: uuid.UUID | None = None
+    present_ids: list[uuid.UUID] = Field(
+        default_factory=list, max_length=20,
+        description="本人来所: of person_ids, those who came to the window themselves. Only they "
+                    "make this window a holder of their record; persons merely named do not.")
+    household_id: uuid.UUID | None = Field(None, description="needs the right to write to it")
     handover: HandoverIn | None = None
     intake_sheet: IntakeSheet | None = None
     health_notes: Complaint | None = Field(None, description="health details (protected)")
@@ -91,6 +96,7 @@ class ConsultationOut(BaseModel):
     urgency: Urgency
     destination: DestinationIn
     person_ids: list[uuid.UUID]
+    present_ids: list[uuid.UUID]
     household_id: uuid.UUID | None
     handover: dict[str, Any] | None
     intake_sheet: dict[str, Any] | None
@@ -118,9 +124,9 @@ async def categories(request: Request) -> dict[str, dict[str, str]]:
 async def post_consultation(body: ConsultationIn, request: Request, principal: PrincipalDep,
                             uow: UowDep, settings: SettingsDep, access: AccessDep,
                             response: Response) -> dict[str, Any]:
-    require_staff(principal)  # the window is the user's own: receiving division from the token
     at = body.received_at or now()
-    async with uow:
+    async with uow:  # the window is the user's own: receiving division from the token
+        await access.staff_only(uow, principal, "write", "consultation")
         consents = [(c.id, c.as_policy()) for c in
                     await consent_store.of_persons(uow.conn, body.person_ids)]
         office = receiving_office(body.destination.kind, body.destination.agency,
@@ -137,7 +143,8 @@ async def post_consultation(body: ConsultationIn, request: Request, principal: P
                 received_by=principal.user_id, main_complaint=body.main_complaint,
                 categories=tuple(body.categories), urgency=body.urgency, destination=dest,
                 known_categories=frozenset(request.app.state.categories),
-                person_ids=tuple(body.person_ids), household_id=body.household_id,
+                person_ids=tuple(body.person_ids), present_ids=tuple(body.present_ids),
+                household_id=body.household_id,
                 handover=handover, consents=consents,
                 intake_sheet=body.intake_sheet.model_dump(exclude_none=True) if body.intake_sheet else None,
                 health_notes=body.health_notes, to=to, now=now())
@@ -149,11 +156,13 @@ async def post_consultation(body: ConsultationIn, request: Request, principal: P
                           type_="urn:tsunagu:problem:handover-refused") from exc
         except ValueError as exc:
             raise Problem(422, "Invalid consultation", str(exc)) from exc
-        await _check_links(uow.conn, body, settings.municipality_code)
+        await _check_links(uow, request, principal, access, body, settings.municipality_code)
         await store.add(uow.conn, c, settings.municipality_code)
         uow.record(*c.events)
+        came = f"; came themselves (本人来所): {', '.join(map(str, c.present_ids))}" \
+            if c.present_ids else ""
         await access.audit_only(uow, principal, "write", "consultation", str(c.id), c.person_ids,
-                                reason="recorded at the user's own window")
+                                reason="recorded at the user's own window" + came)
         if to is not None and c.destination.kind == "agency":  # the receiver's own copy
             persons = await person_store.summaries(uow.conn, list(c.person_ids))
             await store.add_copy(uow.conn, settings.municipality_code, c.id, to.office_id,
@@ -173,11 +182,19 @@ async def post_consultation(body: ConsultationIn, request: Request, principal: P
     return consultation_out(row)
 
 
-async def _check_links(conn: Any, body: ConsultationIn, municipality: str) -> None:
-    if body.person_ids and not await person_store.all_exist(conn, body.person_ids, municipality):
+async def _check_links(uow: UnitOfWork, request: Request, principal: Principal, access: Access,
+                       body: ConsultationIn, municipality: str) -> None:
+    """Linking a person needs only that they exist (it shows nothing more of them); attaching
+    to a household is a write to that household."""
+    if body.person_ids and not await person_store.all_exist(uow.conn, body.person_ids, municipality):
         raise Problem(422, "Unknown person", "register the person first (POST /persons)")
-    if body.household_id and not await household_store.exists(conn, body.household_id, municipality):
+    if body.household_id is None:
+        return
+    household = await household_store.get(uow.conn, body.household_id, municipality)
+    if household is None:
         raise Problem(422, "Unknown household")
+    await access.check(uow, request, principal, records.household(household, municipality),
+                       "write", "household", str(body.household_id))
 
 
 @router.get("/consultations/{consultation_id}", response_model=ConsultationOut,
@@ -220,4 +237,4 @@ async def get_handed_over_copy(consultation_id: uuid.UUID, request: Request,
 def consultation_out(row: dict[str, Any]) -> dict[str, Any]:
     return {**{k: row[k] for k in ConsultationOut.model_fields if k in row and k != "destination"},
             "destination": {"kind": row["destination_kind"], "agency": row["destination_agency"]},
-            "person_ids": list(row["person_ids"])}
+            "person_ids": list(row["person_ids"]), "present_ids": list(row.get("present_ids") or [])}

@@ -9,11 +9,12 @@ from fastapi import APIRouter, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
 from contracts.bounds import Address, Code
-from kit.access import AccessDep, redact
+from kit.access import Access, AccessDep, redact
 from kit.api import ConnDep, SettingsDep, UowDep
-from kit.auth import PrincipalDep, require_staff
+from kit.auth import Principal, PrincipalDep
 from kit.clock import now
 from kit.problems import Problem
+from kit.uow import UnitOfWork
 
 from ..domain import persons as domain
 from ..store import consultations as consultation_store
@@ -40,51 +41,64 @@ class HouseholdOut(BaseModel):
     address: str | None
     members: list[dict[str, Any]]
     consultations: list[dict[str, Any]] = []
-    hidden_consultations: int = Field(0, description="consultations the user may not see")
+    hidden_consultations: int | None = Field(
+        None, description="consultations the user may not see; told only to the household's holder")
     created_at: AwareDatetime
 
 
 @router.post("/households", status_code=201, response_model=HouseholdOut, summary="世帯を登録する")
-async def create(body: HouseholdIn, principal: PrincipalDep, uow: UowDep, settings: SettingsDep,
-                 access: AccessDep) -> dict[str, Any]:
-    require_staff(principal)
-    household_id, at = uuid.uuid4(), now()
+async def create(body: HouseholdIn, request: Request, principal: PrincipalDep, uow: UowDep,
+                 settings: SettingsDep, access: AccessDep) -> dict[str, Any]:
+    household_id, at, m = uuid.uuid4(), now(), settings.municipality_code
     async with uow:
-        await store.add(uow.conn, household_id, settings.municipality_code, body.address,
-                        principal.user_id, at)
-        await _set_members(uow, household_id, body.members, settings.municipality_code)
+        await access.staff_only(uow, principal, "write", "household", str(household_id))
+        await store.add(uow.conn, household_id, m, body.address, principal.user_id, principal.agency, at)
+        await _set_members(uow, request, principal, access, household_id, (), body.members, m)
         await access.audit_only(uow, principal, "write", "household", str(household_id),
-                                tuple(m.person_id for m in body.members))
+                                tuple(x.person_id for x in body.members))
         await uow.commit()
     return {"id": household_id, "address": body.address, "created_at": at,
-            "members": [m.model_dump() for m in body.members]}
+            "members": [x.model_dump() for x in body.members]}
 
 
 @router.put("/households/{household_id}/members", response_model=HouseholdOut,
-            summary="世帯員を更新する")
-async def set_members(household_id: uuid.UUID, body: HouseholdIn, principal: PrincipalDep,
-                      uow: UowDep, settings: SettingsDep, access: AccessDep) -> dict[str, Any]:
-    require_staff(principal)
+            summary="世帯員を更新する (the household's holder; each member added must be held too)")
+async def set_members(household_id: uuid.UUID, body: HouseholdIn, request: Request,
+                      principal: PrincipalDep, uow: UowDep, settings: SettingsDep,
+                      access: AccessDep) -> dict[str, Any]:
+    m = settings.municipality_code
     async with uow:
-        if not await store.exists(uow.conn, household_id, settings.municipality_code):
+        await access.staff_only(uow, principal, "write", "household", str(household_id))
+        household = await store.get(uow.conn, household_id, m)
+        if household is None:
             raise records.not_found("Household")
-        await _set_members(uow, household_id, body.members, settings.municipality_code)
+        await access.check(uow, request, principal, records.household(household, m), "write",
+                           "household", str(household_id))
+        before = tuple(x["person_id"] for x in household["members"])
+        await _set_members(uow, request, principal, access, household_id, before, body.members, m)
         await access.audit_only(uow, principal, "write", "household", str(household_id),
-                                tuple(m.person_id for m in body.members))
+                                tuple(x.person_id for x in body.members))
         await uow.commit()
-        row = await store.get(uow.conn, household_id, settings.municipality_code)
+        row = await store.get(uow.conn, household_id, m)
     return {**(row or {})}
 
 
-async def _set_members(uow: Any, household_id: uuid.UUID, members: list[MemberIn],
-                       municipality: str) -> None:
-    by_person = {m.person_id: m.relation for m in members}
+async def _set_members(uow: UnitOfWork, request: Request, principal: Principal, access: Access,
+                       household_id: uuid.UUID, before: tuple[uuid.UUID, ...],
+                       members: list[MemberIn], m: str) -> None:
+    """Adding a person to a household is a write to that person: only their holder may, so
+    nobody gathers other offices' clients into a household of their own to count their files."""
+    by_person = {x.person_id: x.relation for x in members}
     try:
         uow.record(domain.household_changed(household_id, by_person, now()))
     except domain.PersonRuleBroken as exc:
         raise Problem(422, "Invalid household", str(exc)) from exc
-    if not await person_store.all_exist(uow.conn, list(by_person), municipality):
-        raise Problem(422, "Unknown person", "register every member first (POST /persons)")
+    for person_id in by_person.keys() - set(before):
+        row = await person_store.get(uow.conn, person_id, m)
+        if row is None:
+            raise Problem(422, "Unknown person", "register every member first (POST /persons)")
+        await access.check(uow, request, principal, await records.person(uow.conn, row, m), "write",
+                           "person", str(person_id))
     await store.set_members(uow.conn, household_id, by_person)
 
 
@@ -110,7 +124,9 @@ async def view(household_id: uuid.UUID, request: Request, principal: PrincipalDe
             visible_members.append({"person_id": member["person_id"], "relation": member["relation"],
                                     "restricted": True})
     if not any(not v.get("restricted") for v in visible_members):
-        raise Problem(403, "Forbidden", "you may see no member of this household",
+        raise Problem(403, "Forbidden", "この世帯の誰の記録も見られません。保持機関に同意の記録を依頼して"
+                      "ください / you may see no member of this household: ask an office holding "
+                      "them to record a consent that covers your agency",
                       type_="urn:tsunagu:problem:forbidden")
     shown, hidden = [], 0
     for row in await consultation_store.of_household(conn, member_ids, household_id, m):
@@ -121,5 +137,7 @@ async def view(household_id: uuid.UUID, request: Request, principal: PrincipalDe
             shown.append(redact(consultation_out(row), decision, PROTECTED))
         except Problem:
             hidden += 1
+    # How much is hidden is itself a fact about the members: only the household's holder learns it.
+    holder = (await access.decision(conn, principal, records.household(household, m), "write")).permitted
     return {**household, "members": visible_members, "consultations": shown,
-            "hidden_consultations": hidden}
+            "hidden_consultations": hidden if holder else None}

@@ -11,11 +11,12 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from contracts.bounds import Address, Code, Name, Phone, Reason
 from kit import audit
-from kit.access import AccessDep
+from kit.access import Access, AccessDep
 from kit.api import ConnDep, SettingsDep, UowDep
-from kit.auth import PrincipalDep, require_staff
+from kit.auth import Principal, PrincipalDep
 from kit.clock import now
 from kit.problems import Problem
+from kit.uow import UnitOfWork
 
 from ..domain import matching, names
 from ..domain import persons as domain
@@ -64,32 +65,60 @@ class MergeIn(BaseModel):
 
 
 @router.post("/persons", status_code=201, response_model=PersonOut, summary="本人を登録する")
-async def register(body: PersonIn, principal: PrincipalDep, uow: UowDep, settings: SettingsDep,
-                   access: AccessDep) -> dict[str, Any]:
-    require_staff(principal)
-    try:
-        person = domain.register(domain.Identity(**body.model_dump()), principal.agency,
-                                 principal.user_id, now())
-    except domain.PersonRuleBroken as exc:
-        raise Problem(422, "Invalid person", str(exc)) from exc
+async def register(body: PersonIn, request: Request, principal: PrincipalDep, uow: UowDep,
+                   settings: SettingsDep, access: AccessDep) -> dict[str, Any]:
+    m = settings.municipality_code
+    duplicate: Problem | None = None
     async with uow:
-        if body.atena_number and (existing := await store.by_atena(
-                uow.conn, settings.municipality_code, body.atena_number)):
-            raise Problem(409, "Person number already registered",
-                          "this 宛名番号 belongs to a registered person: link to them instead",
-                          type_="urn:tsunagu:problem:duplicate-atena", person_id=str(existing))
-        await store.add(uow.conn, person, settings.municipality_code)
-        uow.record(*person.events)
-        await access.audit_only(uow, principal, "write", "person", str(person.id), (person.id,),
-                                reason="registered at the user's window")
-        await uow.commit()
+        await access.staff_only(uow, principal, "write", "person")
+        try:
+            person = domain.register(domain.Identity(**body.model_dump()), principal.agency,
+                                     principal.user_id, now())
+        except domain.PersonRuleBroken as exc:
+            raise Problem(422, "Invalid person", str(exc)) from exc
+        if body.atena_number:  # a look-up of the register by its number: bounded like a search
+            await access.throttle(uow, principal, "search", "person_number", SEARCHES_PER_MINUTE, 60)
+            if existing := await store.by_atena(uow.conn, m, body.atena_number):
+                duplicate = await _duplicate(uow, request, principal, access, existing, m)
+        if duplicate is None:
+            await store.add(uow.conn, person, m)
+            uow.record(*person.events)
+            await access.audit_only(uow, principal, "write", "person", str(person.id), (person.id,),
+                                    reason="registered at the user's window")
+        await uow.commit()  # the duplicate's audit records too
+    if duplicate is not None:
+        raise duplicate
     return {**body.model_dump(), "id": person.id, "merged_into": None,
             "registered_agency": principal.agency, "registered_at": person.registered_at}
 
 
+async def _duplicate(uow: UnitOfWork, request: Request, principal: Principal, access: Access,
+                     existing: uuid.UUID, m: str) -> Problem:
+    """The number is taken: say so, but name the person only to someone who may read them."""
+    row = await store.get(uow.conn, existing, m)
+    assert row is not None
+    try:
+        await access.check(uow, request, principal, await records.person(uow.conn, row, m), "read",
+                           "person", str(existing))
+        may_read = True
+    except audit.Denied as refused:
+        uow.audit(refused.entry)
+        may_read = False
+    await access.audit_only(uow, principal, "search", "person_number", str(existing), (existing,),
+                            reason="宛名番号 already registered: the person's id was "
+                                   + ("shown" if may_read else "withheld"))
+    shown: dict[str, Any] = {"person_id": str(existing)} if may_read else {}
+    return Problem(409, "Person number already registered",
+                   "この宛名番号の方はすでに登録されています。" + (
+                       "この方に紐づけてください / link to them instead" if may_read else
+                       "名寄せ候補検索（フリガナと生年月日）で探すか、担当の窓口に照会してください / "
+                       "find them with the person search or ask the office that holds them"),
+                   type_="urn:tsunagu:problem:duplicate-atena", **shown)
+
+
 @router.get("/persons/candidates", response_model=list[CandidateOut],
             summary="名寄せ候補を探す (bounded and audited)")
-async def candidates(principal: PrincipalDep, conn: ConnDep, settings: SettingsDep,
+async def candidates(principal: PrincipalDep, uow: UowDep, settings: SettingsDep,
                      access: AccessDep,
                      family_kana: str = Query("", max_length=50),
                      given_kana: str = Query("", max_length=50),
@@ -99,24 +128,30 @@ async def candidates(principal: PrincipalDep, conn: ConnDep, settings: SettingsD
                      phone: str | None = Query(None, max_length=30),
                      atena_number: str | None = Query(None, pattern=r"^[0-9]{1,15}$")
                      ) -> list[dict[str, Any]]:
-    require_staff(principal)
     kana = names.normalize_kana(family_kana + given_kana)
-    if len(kana) < 3 and not atena_number:
-        raise Problem(422, "Query too short", "give at least three kana of the reading, or a "
-                      "person number: the register cannot be browsed")
-    if await audit.recent(conn, principal.user_id, "search", 60) >= SEARCHES_PER_MINUTE:
-        raise Problem(429, "Too many searches", f"at most {SEARCHES_PER_MINUTE} a minute per user",
-                      headers={"Retry-After": "60"})
-    probe = matching.Probe(
-        kana_key=kana, kanji_key=names.normalize_kanji(family_name + given_name),
-        birth_date=birth_date, address_key=names.normalize_address(address) if address else None,
-        phone_key=names.normalize_phone(phone) if phone else None, atena_number=atena_number)
-    known = await store.candidates(conn, settings.municipality_code, probe,
-                                   [kana, *domain.deletions(kana)])
-    ranked = matching.rank(probe, known, MAX_CANDIDATES)
-    people = await store.summaries(conn, [c.person_id for c in ranked])
-    await access.audit_only(conn, principal, "search", "person_candidates", None,
-                            tuple(c.person_id for c in ranked), reason="名寄せ候補の照会")
+    named = names.kana_letters(kana) >= 3
+    async with uow:
+        await access.staff_only(uow, principal, "search", "person_candidates")
+        if not named and not atena_number:
+            raise Problem(422, "Query too short", "フリガナを3文字以上入力するか、宛名番号を指定して"
+                          "ください（一覧はできません） / give at least three kana of the reading, or "
+                          "a person number: the register cannot be browsed")
+        await access.throttle(uow, principal, "search", "person_candidates", SEARCHES_PER_MINUTE, 60)
+        # Without a name key only the person number is looked up, never the date or address.
+        probe = matching.Probe(
+            kana_key=kana if named else "",
+            kanji_key=names.normalize_kanji(family_name + given_name) if named else "",
+            birth_date=birth_date if named else None,
+            address_key=names.normalize_address(address) if address and named else None,
+            phone_key=names.normalize_phone(phone) if phone and named else None,
+            atena_number=atena_number)
+        keys = [kana, *domain.deletions(kana)] if named else []
+        known = await store.candidates(uow.conn, settings.municipality_code, probe, keys)
+        ranked = matching.rank(probe, known, MAX_CANDIDATES)
+        people = await store.summaries(uow.conn, [c.person_id for c in ranked])
+        await access.audit_only(uow, principal, "search", "person_candidates", None,
+                                tuple(c.person_id for c in ranked), reason="名寄せ候補の照会")
+        await uow.commit()
     return [{**people[c.person_id], "person_id": c.person_id, "score": c.score,
              "reasons": list(c.reasons)} for c in ranked]
 
@@ -148,14 +183,14 @@ async def unmerge(person_id: uuid.UUID, body: MergeIn, request: Request, princip
 async def _merge_or_unmerge(person_id: uuid.UUID, body: MergeIn, request: Request,
                             principal: Any, uow: Any, settings: Any, access: Any,
                             merging: bool) -> dict[str, Any]:
-    require_staff(principal)
     m = settings.municipality_code
     async with uow:
+        await access.staff_only(uow, principal, "write", "person", str(person_id))
         found = [await store.get(uow.conn, pid, m) for pid in (person_id, body.person_id)]
         rows = [r for r in found if r is not None]
         if len(rows) != 2:
             raise records.not_found("Person")
-        for row in rows:  # the user must have the right to see both records
+        for row in rows:  # the user must hold both records: a reader under consent merges nothing
             await access.check(uow, request, principal, await records.person(uow.conn, row, m), "write",
                                "person", str(row["id"]))
         surviving, other = [await store.state(uow.conn, pid, m) for pid in (person_id, body.person_id)]

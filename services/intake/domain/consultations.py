@@ -62,6 +62,7 @@ class Consultation:
     urgency: Urgency
     destination: Destination
     person_ids: tuple[uuid.UUID, ...] = ()
+    present_ids: tuple[uuid.UUID, ...] = ()  # of person_ids, those who came themselves (本人来所)
     household_id: uuid.UUID | None = None
     handover: Handover | None = None
     intake_sheet: dict[str, Any] = field(default_factory=dict)
@@ -69,26 +70,20 @@ class Consultation:
     events: list[ConsultationReceived] = field(default_factory=list, compare=False)
 
 
-
-def holders_of(receiving_division: str, kind: DestinationKind, agency: str | None) -> frozenset[str]:
-    """Who holds a consultation: the division that recorded it and the city office it went to.
-    An agency it was handed to holds its own copy (handover_copies), not the live record: that
-    it reads only while a consent covers it."""
-    office = receiving_office(kind, agency, receiving_division)
-    return frozenset({receiving_division, *((office,) if office and kind != "agency" else ())})
-
-
 def receive(*, received_at: datetime, channel: Channel, receiving_division: str,
             received_by: str, main_complaint: str, categories: tuple[str, ...], urgency: Urgency,
             destination: Destination | None, known_categories: frozenset[str],
-            person_ids: tuple[uuid.UUID, ...] = (), household_id: uuid.UUID | None = None,
+            person_ids: tuple[uuid.UUID, ...] = (), present_ids: tuple[uuid.UUID, ...] = (),
+            household_id: uuid.UUID | None = None,
             handover: Handover | None = None, consents: Sequence[tuple[uuid.UUID, Consent]] = (),
             intake_sheet: dict[str, Any] | None = None,
             health_notes: str | None = None, to: Office | None = None,
             now: datetime | None = None) -> Consultation:
     """`consents`: (consent id, consent) of the persons concerned, for checking the hand-over;
-    `to`: the receiving office as the directory has it (None: not in the directory); `now`:
-    when the hand-over discloses (a consent is checked then, whatever date the record bears)."""
+    `present_ids`: the persons who came to the window themselves; only they, not persons merely
+    named, make the window a holder of their record (kit/holders.py); `to`: the receiving office
+    as the directory has it (None: not in the directory); `now`: when the hand-over discloses (a
+    consent is checked then, whatever date the record bears)."""
     if destination is None:
         raise NoDestination("a consultation must leave the window with somewhere to go: "
                             "handled here, an agency, the promoter, the general desk or a "
@@ -98,6 +93,8 @@ def receive(*, received_at: datetime, channel: Channel, receiving_division: str,
     unknown = set(categories) - known_categories
     if unknown:
         raise ValueError(f"unknown categories {sorted(unknown)}: see GET /categories")
+    if not set(present_ids) <= set(person_ids):
+        raise ValueError("present_ids (本人来所) must be persons linked to the consultation")
     _check_destination(destination, receiving_division, to)
     _check_handover(destination, handover, tuple(dict.fromkeys(person_ids)), consents,
                     now or received_at, to)
@@ -106,13 +103,14 @@ def receive(*, received_at: datetime, channel: Channel, receiving_division: str,
                      main_complaint=main_complaint.strip(),
                      categories=tuple(dict.fromkeys(categories)), urgency=urgency,
                      destination=destination, person_ids=tuple(dict.fromkeys(person_ids)),
+                     present_ids=tuple(dict.fromkeys(present_ids)),
                      household_id=household_id, handover=handover,
                      intake_sheet=intake_sheet or {}, health_notes=health_notes)
     c.events.append(ConsultationReceived(
         consultation_id=c.id, received_at=received_at, channel=channel,
         receiving_division=receiving_division, categories=c.categories, urgency=urgency,
         destination_kind=destination.kind, destination_agency=destination.agency,
-        person_ids=c.person_ids, household_id=household_id))
+        person_ids=c.person_ids, present_ids=c.present_ids, household_id=household_id))
     return c
 
 

@@ -73,6 +73,19 @@ def score(probe: Probe, known: Known) -> Candidate:
     return Candidate(known.id, round(max(total, 0.0), 4), tuple(reasons))
 
 
+# How alike two readings must be to count as the same name: one typo in a three-kana reading
+# still passes (Dice 0.5); a shared first letter does not.
+NAME_EVIDENCE = 0.5
+
+
+def named(probe: Probe, known: Known) -> bool:
+    """The name (or the person number) matches: without it nobody is suggested, so a birth date
+    or an address alone never lists strangers (the register cannot be harvested by date)."""
+    return bool((probe.atena_number and probe.atena_number == known.atena_number)
+                or (probe.kanji_key and probe.kanji_key == known.kanji_key)
+                or names.kana_similarity(probe.kana_key, known.kana_key) >= NAME_EVIDENCE)
+
+
 def rank(probe: Probe, known: list[Known], limit: int = 5) -> list[Candidate]:
-    scored = [score(probe, k) for k in known]
+    scored = [score(probe, k) for k in known if named(probe, k)]
     return sorted((c for c in scored if c.score > 0), key=lambda c: (-c.score, str(c.person_id)))[:limit]

@@ -74,6 +74,12 @@ def normalize_kana(text: str) -> str:
     return "".join(c for c in s if "ァ" <= c <= "ヺ" or ("A" <= c <= "Z") or ("0" <= c <= "9"))
 
 
+def kana_letters(key: str) -> int:
+    """How many kana a normalised reading holds (normalize_kana keeps Latin letters and digits,
+    which are no reading: 'AAA' or '１２３' is no name key)."""
+    return sum("ァ" <= c <= "ヺ" for c in key)
+
+
 def normalize_kanji(text: str) -> str:
     """Written name as compared: spacing and width unified, 異体字 folded (渡邉 = 渡辺, 伊東 ≠ 伊藤)."""
     s = "".join(_INVISIBLE.sub("", text).split())

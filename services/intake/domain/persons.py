@@ -82,7 +82,8 @@ def register(identity: Identity, agency: str, user: str, at: datetime) -> Person
     if identity.birth_date and identity.birth_date > at.date():
         raise PersonRuleBroken("the birth date is in the future")
     person = Person(uuid.uuid4(), identity, match_keys(identity), agency, user, at)
-    person.events.append(PersonRegistered(person_id=person.id, registered_at=at))
+    person.events.append(PersonRegistered(person_id=person.id, registered_at=at,
+                                         registered_agency=agency))
     return person
 
 

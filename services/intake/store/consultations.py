@@ -17,16 +17,21 @@ INSERT INTO consultations (id, municipality, received_at, channel, receiving_div
     handover, intake_sheet, health_notes)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 """
-_LINK = "INSERT INTO consultation_persons (consultation_id, person_id) SELECT $1, unnest($2::uuid[])"
+_LINK = """
+INSERT INTO consultation_persons (consultation_id, person_id, present)
+SELECT $1, p, p = ANY($3::uuid[]) FROM unnest($2::uuid[]) p
+"""
 _GET = """
 SELECT c.*, coalesce(array_agg(cp.person_id) FILTER (WHERE cp.person_id IS NOT NULL), '{}')
-       AS person_ids
+       AS person_ids,
+       coalesce(array_agg(cp.person_id) FILTER (WHERE cp.present), '{}') AS present_ids
 FROM consultations c LEFT JOIN consultation_persons cp ON cp.consultation_id = c.id
 WHERE c.id = $1 AND c.municipality = $2 GROUP BY c.id
 """
 _OF_PERSONS = """
 SELECT c.*, coalesce(array_agg(cp2.person_id) FILTER (WHERE cp2.person_id IS NOT NULL), '{}')
-       AS person_ids
+       AS person_ids,
+       coalesce(array_agg(cp2.person_id) FILTER (WHERE cp2.present), '{}') AS present_ids
 FROM consultations c
 LEFT JOIN consultation_persons cp2 ON cp2.consultation_id = c.id
 WHERE c.municipality = $2 AND (c.household_id = $3 OR c.id IN (
@@ -42,7 +47,7 @@ async def add(conn: asyncpg.Connection, c: Consultation, municipality: str) -> N
                        c.destination.kind, c.destination.agency, c.household_id, handover,
                        c.intake_sheet or None, c.health_notes)
     if c.person_ids:
-        await conn.execute(_LINK, c.id, list(c.person_ids))
+        await conn.execute(_LINK, c.id, list(c.person_ids), list(c.present_ids))
 
 
 async def get(conn: asyncpg.Connection, consultation_id: uuid.UUID,

@@ -10,14 +10,10 @@ import asyncpg
 
 
 async def add(conn: asyncpg.Connection, household_id: uuid.UUID, municipality: str,
-              address: str | None, user: str, at: datetime) -> None:
-    await conn.execute("INSERT INTO households (id, municipality, address, created_by, created_at) "
-                       "VALUES ($1, $2, $3, $4, $5)", household_id, municipality, address, user, at)
-
-
-async def exists(conn: asyncpg.Connection, household_id: uuid.UUID, municipality: str) -> bool:
-    return bool(await conn.fetchval("SELECT 1 FROM households WHERE id = $1 AND municipality = $2",
-                                    household_id, municipality))
+              address: str | None, user: str, agency: str, at: datetime) -> None:
+    await conn.execute("INSERT INTO households (id, municipality, address, created_by, created_agency, "
+                       "created_at) VALUES ($1, $2, $3, $4, $5, $6)", household_id, municipality,
+                       address, user, agency, at)
 
 
 async def set_members(conn: asyncpg.Connection, household_id: uuid.UUID,

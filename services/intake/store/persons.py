@@ -20,9 +20,9 @@ _BY_ATENA = """
 SELECT id FROM persons WHERE municipality = $1 AND atena_number = $2 AND merged_into IS NULL
 """
 _GET = "SELECT * FROM persons WHERE id = $1 AND municipality = $2"
-# Who holds a person: whoever registered them, and whoever holds a consultation about them.
+# The consultations about a person, with whether they came themselves (kit/holders.py).
 _HOLDERS = """
-SELECT c.receiving_division, c.destination_kind, c.destination_agency
+SELECT c.receiving_division, c.destination_kind, c.destination_agency, cp.present
 FROM consultation_persons cp JOIN consultations c ON c.id = cp.consultation_id
 WHERE cp.person_id = ANY($1::uuid[])
 """
@@ -77,9 +77,9 @@ async def state(conn: asyncpg.Connection, person_id: uuid.UUID, municipality: st
     return PersonState(row["id"], row["merged_into"], row["atena_number"]) if row else None
 
 
-async def consultation_holders(conn: asyncpg.Connection,
-                               person_ids: list[uuid.UUID]) -> list[tuple[str, str, str | None]]:
-    return [(r[0], r[1], r[2]) for r in await conn.fetch(_HOLDERS, person_ids)]
+async def consultation_holders(conn: asyncpg.Connection, person_ids: list[uuid.UUID]
+                               ) -> list[tuple[str, str, str | None, bool]]:
+    return [(r[0], r[1], r[2], r[3]) for r in await conn.fetch(_HOLDERS, person_ids)]
 
 
 async def candidates(conn: asyncpg.Connection, municipality: str, probe: Probe,
