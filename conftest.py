@@ -30,14 +30,14 @@ def stack() -> Iterator[Stack]:
     # Not pytest's tmp_path: its root is private to us, and PostgreSQL runs as its own user.
     home = Path(tempfile.mkdtemp(prefix="tsunagu-test-"))
     home.chmod(0o755)
-    # The directory as an operator keeps it: a copy the tests may edit, read again every second.
+    # The directory as an operator keeps it: a copy the tests may edit, read again 4 times a second.
     directory = home / "directory.json"
     shutil.copyfile(SEED_DIRECTORY, directory)
     s = Stack(home=home, kafka_port=29092 + OFFSET, kafka_controller_port=29093 + OFFSET,
               postgres_port=55433 + OFFSET, idp_port=18009 + OFFSET, service_ports=dict(TEST_PORTS),
               extra_env={"TSUNAGU_RELAY_POLL_SECONDS": "0.5", "TSUNAGU_LOG_LEVEL": "INFO",
                          "REFERRAL_DIRECTORY_FILE": str(directory),
-                         "REFERRAL_DIRECTORY_RELOAD_SECONDS": "1"})
+                         "REFERRAL_DIRECTORY_RELOAD_SECONDS": "0.25"})
     try:
         s.start_infra()
         for name in SERVICES:

@@ -14,7 +14,6 @@ person at a 重層的支援会議 of its own, under a consent that covers its di
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,7 +23,7 @@ from urllib.parse import quote
 import httpx
 
 from infra.local.stack import Stack
-from tests.helpers import bearer, eventually, wait_for_directory
+from tests.helpers import bearer, enlist, eventually
 
 KINDS = ("same_agency", "named_it", "other_agency", "other_with_consent", "expired_consent",
          "withdrawn_consent", "meeting_member", "non_member", "chair", "other_coordinator",
@@ -74,7 +73,7 @@ async def build(stack: Stack, http: httpx.AsyncClient) -> World:
     w.ids["atena"] = str(uuid.uuid4().int)[:12]
     w.ids["holding_agency"] = agencies["holding_agency"]
     intake, window = stack.url("intake"), headers["same_agency"]
-    await _enlist(w, http)
+    _enlist(w)
 
     async def ok(r: httpx.Response) -> dict[str, Any]:
         assert r.status_code in (200, 201), r.text
@@ -140,30 +139,13 @@ async def build(stack: Stack, http: httpx.AsyncClient) -> World:
     return w
 
 
-async def _enlist(w: World, http: httpx.AsyncClient) -> None:
-    """Put the world's offices and users into the test stack's directory, as an operator would
-    (each agency a legal body of its own, a division the city's), and wait until every service
-    has them."""
-    path = w.stack.home / "directory.json"
-    directory = json.loads(path.read_text())
-    offices = {o["id"]: o for o in directory["offices"]}
-    # The desk's coordinator chairs the meetings; the 社協's staffs the 社協, not the city's desk.
+def _enlist(w: World) -> None:
+    """Put the world's users (and new offices) into the test stack's directory, as an operator
+    would. The desk's coordinator chairs the meetings; the 社協's staffs the 社協, not the desk."""
     joins = {"chair": ["general-desk", "coordinators"], "other_coordinator": ["shakyo"],
              "operator": []}
-    for kind in (*KINDS, "holding_agency"):
-        for office in joins.get(kind, [w.agencies[kind]]):
-            if office not in offices:
-                body = "city" if office.startswith("div-") else f"{office}-hojin"
-                if body != "city":
-                    directory["legal_bodies"].append({"id": body, "kind": "npo", "label": body,
-                                                      "participating": True})
-                offices[office] = {"id": office, "legal_body": body, "label": office,
-                                   "kind": "division_window" if body == "city" else "agency",
-                                   "takes_handovers": True, "staff": []}
-                directory["offices"].append(offices[office])
-            offices[office]["staff"] = [*offices[office]["staff"], w.users[kind]]
-    path.write_text(json.dumps(directory, ensure_ascii=False))
-    await wait_for_directory(w.stack, http, w.headers["same_agency"], w.users["holding_agency"])
+    enlist(w.stack, {w.users[kind]: joins.get(kind, [w.agencies[kind]])
+                     for kind in (*KINDS, "holding_agency")})
 
 
 async def _meeting(w: World, http: httpx.AsyncClient) -> None:

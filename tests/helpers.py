@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer
 
+from infra.local import databases
 from infra.local.stack import Stack
 
 T = TypeVar("T")
@@ -91,6 +94,9 @@ class Client:
         self.http, self.base = http, stack.url(service)
         self.user_id: str = claims.get("sub", user)
         self.headers = bearer(stack.token(user, **claims))
+        if self.user_id != user:  # a user of the test's own, placed where the token says
+            enlist(stack, {self.user_id: [claims["agency"]] if claims.get("agency")
+                           else offices_of(stack, user)})
 
     async def post(self, path: str, body: dict[str, Any], status: int = 201) -> Any:
         r = await self.http.post(self.base + path, json=body, headers=self.headers)
@@ -114,12 +120,46 @@ def tag() -> str:
     return "".join("アイウエオカキクケコ"[int(c, 16) % 10] for c in uuid.uuid4().hex[:6])
 
 
-async def wait_for_directory(stack: Stack, http: Any, headers: dict[str, str], user: str) -> None:
-    """After an edit of the test stack's directory file: until referral has read it (`user`
-    staffs an office) and every service's view holds that revision."""
+
+def offices_of(stack: Stack, user: str) -> list[str]:
+    """Where the test stack's directory staffs `user`."""
+    directory = json.loads((stack.home / "directory.json").read_text())
+    return [o["id"] for o in directory["offices"] if user in o["staff"]]
+
+
+def enlist(stack: Stack, placements: dict[str, list[str]]) -> None:
+    """Staff each user id at these offices in the test stack's directory, as an operator would
+    (a new office is a legal body of its own, a new "div-" office a division of the city), and
+    block until referral has read it and every service's view holds it."""
+    path = stack.home / "directory.json"
+    directory = json.loads(path.read_text())
+    offices = {o["id"]: o for o in directory["offices"]}
+    for user, places in placements.items():
+        for office in places:
+            if office not in offices:
+                body = "city" if office.startswith("div-") else f"{office}-hojin"
+                if body != "city":
+                    directory["legal_bodies"].append({"id": body, "kind": "npo", "label": body,
+                                                      "participating": True})
+                offices[office] = {"id": office, "legal_body": body, "label": office,
+                                   "kind": "division_window" if body == "city" else "agency",
+                                   "takes_handovers": True, "staff": []}
+                directory["offices"].append(offices[office])
+            offices[office]["staff"] = [*offices[office]["staff"], user]
+    path.write_text(json.dumps(directory, ensure_ascii=False))
+    with ThreadPoolExecutor(1) as worker:  # callers run inside an event loop of their own
+        worker.submit(asyncio.run, _read_everywhere(stack, list(placements))).result()
+
+
+async def _read_everywhere(stack: Stack, users: list[str]) -> None:
     async def read() -> bool:
-        r = await http.get(stack.url("referral") + "/directory", headers=headers)
-        return r.status_code == 200 and any(user in o["staff"] for o in r.json()["offices"])
+        conn = await asyncpg.connect(databases.service_dsn(stack.postgres_port, "referral"))
+        try:
+            body = await conn.fetchval("SELECT body::text FROM directory_revisions "
+                                       "ORDER BY revision DESC LIMIT 1")
+        finally:
+            await conn.close()
+        return all(f'"{user}"' in (body or "") for user in users)
 
     await eventually(read, what="referral read the directory")
     await asyncio.to_thread(stack.wait_directory)

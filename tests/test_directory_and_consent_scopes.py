@@ -72,7 +72,7 @@ async def test_the_shakyo_coordinator_does_not_act_for_the_city_desk(
     directory = (await users["w-kaigo"].call("GET", "referral", "/directory", status=200)).json()
     offices = {o["id"]: o for o in directory["offices"]}
     assert offices[DESK]["legal_body"] == "city" and "c-shakyo" not in offices[DESK]["staff"]
-    assert offices["shakyo"]["legal_body"] == "shakyo-hojin" and offices["shakyo"]["staff"] == ["c-shakyo"]
+    assert offices["shakyo"]["legal_body"] == "shakyo-hojin" and "c-shakyo" in offices["shakyo"]["staff"]
 
     c = await users["w-kaigo"].post("/consultations", _consultation({"kind": "general_desk"}))
     await eventually(lambda: delivered(http, stack, DESK, users["c-desk"].headers, c["id"]),
