@@ -148,7 +148,8 @@ def enlist(stack: Stack, placements: dict[str, list[str]]) -> None:
             offices[office]["staff"] = [*offices[office]["staff"], user]
     path.write_text(json.dumps(directory, ensure_ascii=False))
     with ThreadPoolExecutor(1) as worker:  # callers run inside an event loop of their own
-        worker.submit(asyncio.run, _read_everywhere(stack, list(placements))).result()
+        worker.submit(asyncio.run, _read_everywhere(
+            stack, [user for user, places in placements.items() if places])).result()
 
 
 async def _read_everywhere(stack: Stack, users: list[str]) -> None:
@@ -161,5 +162,9 @@ async def _read_everywhere(stack: Stack, users: list[str]) -> None:
             await conn.close()
         return all(f'"{user}"' in (body or "") for user in users)
 
-    await eventually(read, what="referral read the directory")
+    try:
+        await eventually(read, what="referral read the directory")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; referral's log ends: "
+                             f"{stack.log('referral').read_text()[-2000:]}") from None
     await asyncio.to_thread(stack.wait_directory)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -44,8 +43,7 @@ async def directory(principal: PrincipalDep, conn: ConnDep, settings: SettingsDe
     if latest is None:
         raise Problem(503, "Directory not loaded yet", "referral reads it at start; try again",
                       headers={"Retry-After": "5"})
-    body: dict[str, Any] = json.loads(latest["body"])
-    return {"revision": latest["revision"], **body}
+    return {"revision": latest["revision"], **latest["body"]}
 
 
 @router.get("/referrals", response_model=list[ReferralOut],

@@ -39,8 +39,8 @@ async def on_consultation_received(event: ConsultationReceived, ctx: HandlerCont
 async def publish_directory(new_uow: NewUow) -> None:
     raw = await asyncio.to_thread(DIRECTORY_FILE.read_bytes)
     directory = domain.DirectoryFile.model_validate_json(raw)
-    body = directory.model_dump_json()
-    digest = hashlib.sha256(body.encode()).hexdigest()
+    body = directory.model_dump(mode="json")
+    digest = hashlib.sha256(directory.model_dump_json().encode()).hexdigest()
     async with new_uow() as uow:
         await store.lock_directory(uow.conn)
         latest = await store.latest_directory(uow.conn, uow.municipality)

@@ -59,8 +59,8 @@ async def latest_directory(conn: asyncpg.Connection, municipality: str) -> dict[
 
 
 async def add_directory(conn: asyncpg.Connection, revision: int, municipality: str, digest: str,
-                        body: str, at: datetime) -> None:
-    await conn.execute("INSERT INTO directory_revisions VALUES ($1, $2, $3, $4::jsonb, $5)",
+                        body: dict[str, Any], at: datetime) -> None:
+    await conn.execute("INSERT INTO directory_revisions VALUES ($1, $2, $3, $4, $5)",
                        revision, municipality, digest, body, at)
 
 
