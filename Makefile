@@ -32,7 +32,7 @@ schemas: bootstrap  ## regenerate contracts/schemas and contracts/asyncapi.yaml 
 token:  ## print a bearer token for a seeded user: make token USER=w-kaigo
 	@$(PY) -m infra.idp token $(USER)
 
-division:  ## register a division's system (make up running): make division NAME=kaigo TYPES="ReferralRequested" [MEMBER_BODY=1]
+division:  ## register a division's system (make up running): make division NAME=kaigo TYPES="ReferralRequested DirectoryChanged" [MEMBER_BODY=1]
 	$(PY) -m infra.local.divisions register $(NAME) --types $(TYPES) $(if $(MEMBER_BODY),--member-body)
 
 bench: bootstrap  ## benchmarks, with raw baselines measured in the same run

@@ -22,6 +22,7 @@ from infra.local.stack import Stack
 # for two suites on one machine.
 OFFSET = int(os.environ.get("TSUNAGU_TEST_PORT_OFFSET", "0"))
 TEST_PORTS = {name: port + 10000 + OFFSET for name, port in SERVICES.items()}
+SEED_DIRECTORY = Path(__file__).parent / "services" / "referral" / "directory.json"
 
 
 @pytest.fixture(scope="session")
@@ -29,13 +30,19 @@ def stack() -> Iterator[Stack]:
     # Not pytest's tmp_path: its root is private to us, and PostgreSQL runs as its own user.
     home = Path(tempfile.mkdtemp(prefix="tsunagu-test-"))
     home.chmod(0o755)
+    # The directory as an operator keeps it: a copy the tests may edit, read again 4 times a second.
+    directory = home / "directory.json"
+    shutil.copyfile(SEED_DIRECTORY, directory)
     s = Stack(home=home, kafka_port=29092 + OFFSET, kafka_controller_port=29093 + OFFSET,
               postgres_port=55433 + OFFSET, idp_port=18009 + OFFSET, service_ports=dict(TEST_PORTS),
-              extra_env={"TSUNAGU_RELAY_POLL_SECONDS": "0.5", "TSUNAGU_LOG_LEVEL": "INFO"})
+              extra_env={"TSUNAGU_RELAY_POLL_SECONDS": "0.5", "TSUNAGU_LOG_LEVEL": "INFO",
+                         "REFERRAL_DIRECTORY_FILE": str(directory),
+                         "REFERRAL_DIRECTORY_RELOAD_SECONDS": "0.25"})
     try:
         s.start_infra()
         for name in SERVICES:
             s.start_service(name)
+        s.wait_directory()
         yield s
     finally:
         s.down()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import shutil
 import signal
 import sys
 import time
@@ -38,7 +39,7 @@ from infra.local.catalog import ROOT
 from infra.local.databases import service_dsn
 from infra.local.stack import Stack
 
-from .harness import Figures, bench_stack, note, table, write_results
+from .harness import Figures, bench_stack, directory_with, note, table, write_results
 from .journey import InboxWatcher, consultation
 
 PORTS: dict[str, Any] = {"kafka_port": 49092, "kafka_controller_port": 49093,
@@ -58,10 +59,12 @@ KINDS = ("kafka_sigkill", "kafka_sigstop", "service_sigkill", "service_sigstop",
 
 
 class Campaign:
-    def __init__(self, stack: Stack, rate: float, seconds: float, seed: int) -> None:
+    def __init__(self, stack: Stack, rate: float, seconds: float, seed: int, run_id: str,
+                 capacity: int) -> None:
         self.stack, self.rate, self.seconds = stack, rate, seconds
         self.rng = random.Random(seed)
-        self.run_id = uuid.uuid4().hex[:6]
+        self.run_id = run_id
+        self.capacity = capacity  # recipients the directory holds: one per consultation
         self.watcher = InboxWatcher(service_dsn(stack.postgres_port, "notifications"), 0.2)
         self.accepted: dict[str, float] = {}
         self.refused: set[str] = set()
@@ -140,7 +143,7 @@ class Campaign:
         tasks: list[asyncio.Task[None]] = []
         async with httpx.AsyncClient(timeout=10, limits=limits) as client:
             start, i = time.perf_counter(), 0
-            while self._sending:
+            while self._sending and i < self.capacity:
                 delay = start + i / self.rate - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
@@ -314,9 +317,20 @@ async def main() -> Figures:
     rate = float(os.environ.get("CHAOS_RATE", "4"))
     seed = int(os.environ.get("CHAOS_SEED", str(random.randrange(10**6))))
     note(f"chaos: {seconds:.0f} s at {rate:g}/s, seed {seed}")
-    async with bench_stack("intake", "referral", "notifications", extra_env=ENV,
-                           ports=PORTS) as stack:
-        figures = await Campaign(stack, rate, seconds, seed).run()
+    # One recipient per consultation (only offices of the directory take hand-overs), for as
+    # long as sending can last; the directory stays a city's size (DirectoryChanged's bound).
+    run_id, outages = uuid.uuid4().hex[:6], 2 if seconds >= 600 else 1
+    capacity = min(round(rate * (seconds + outages * (OUTAGE_SECONDS + DRAIN_CAP))), 4000)
+    directory = directory_with(f"chaos-{run_id}-{i}" for i in range(capacity))
+    try:
+        async with bench_stack("intake", "referral", "notifications", ports=PORTS,
+                               extra_env={**ENV, "REFERRAL_DIRECTORY_FILE": str(directory)}
+                               ) as stack:
+            await asyncio.to_thread(stack.wait_directory, 60.0,
+                                    ("intake", "referral", "notifications"))
+            figures = await Campaign(stack, rate, seconds, seed, run_id, capacity).run()
+    finally:
+        shutil.rmtree(directory.parent, ignore_errors=True)
     figures["seed"] = seed
     return figures
 

@@ -9,12 +9,13 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from infra.local import proc
+from infra.local.catalog import ROOT
 from infra.local.stack import Stack
 
 Figures = dict[str, float | int | str]
@@ -47,6 +48,18 @@ def new_stack(extra_env: Mapping[str, str] | None = None,
     home.chmod(0o755)  # PostgreSQL runs as the postgres user and must traverse it
     return Stack(home=home, service_ports=dict(ports["service_ports"]),
                  extra_env=dict(extra_env or {}), **infra)
+
+
+def directory_with(offices: Iterable[str]) -> Path:
+    """The seeded directory plus these offices (of the city, taking hand-overs), in a file of
+    its own for REFERRAL_DIRECTORY_FILE: a benchmark tells each item's arrival apart by its
+    recipient, and only offices of the directory take hand-overs. The caller removes its folder."""
+    directory = json.loads((ROOT / "services" / "referral" / "directory.json").read_text())
+    directory["offices"] += [{"id": name, "legal_body": "city", "kind": "agency", "label": name,
+                              "takes_handovers": True} for name in offices]
+    path = Path(tempfile.mkdtemp(prefix="tsunagu-bench-directory-")) / "directory.json"
+    path.write_text(json.dumps(directory, ensure_ascii=False))
+    return path
 
 
 @asynccontextmanager

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import time
 import uuid
 from typing import Any
@@ -28,7 +29,7 @@ from infra.local.databases import service_dsn
 from infra.local.kafka_admin import create_acls, started_admin
 from infra.local.stack import Stack
 
-from .harness import Figures, StackFactory, note, open_loop, percentile
+from .harness import Figures, StackFactory, directory_with, note, open_loop, percentile
 
 SERVICES = ("intake", "referral", "notifications")
 BASELINES = {"throughput_per_s": "offered_per_s", "p50_ms": "baseline_p50_ms",
@@ -237,13 +238,20 @@ async def raw_kafka(client: dict[str, Any], topic: str, rate: float, seconds: fl
 async def run(stack_factory: StackFactory) -> Figures:
     rate = float(os.environ.get("BENCH_RATE", "20"))
     seconds = float(os.environ.get("BENCH_SECONDS", "15"))
-    async with stack_factory(*SERVICES) as stack:
-        # The baselines first, with the services idle but up: the same broker, the same machine.
-        await prepare_raw(stack)
-        plaintext = {"bootstrap_servers": f"127.0.0.1:{stack.kafka.plaintext_port}"}
-        raw = await raw_kafka(plaintext, RAW_TOPIC, rate, seconds)
-        raw_tls = await raw_kafka(stack.kafka.client(), RAW_TLS_TOPIC, rate, seconds)
-        latencies, throughput, outcome = await journey(stack, rate, seconds)
+    directory = directory_with([*(f"bench-warm-{i}" for i in range(WARMUP)),
+                                *(f"bench-{i}" for i in range(round(rate * seconds)))])
+    try:
+        async with stack_factory(*SERVICES, extra_env={"REFERRAL_DIRECTORY_FILE": str(directory)}
+                                 ) as stack:
+            await asyncio.to_thread(stack.wait_directory, 60.0, SERVICES)
+            # The baselines first, with the services idle but up: the same broker, the same machine.
+            await prepare_raw(stack)
+            plaintext = {"bootstrap_servers": f"127.0.0.1:{stack.kafka.plaintext_port}"}
+            raw = await raw_kafka(plaintext, RAW_TOPIC, rate, seconds)
+            raw_tls = await raw_kafka(stack.kafka.client(), RAW_TLS_TOPIC, rate, seconds)
+            latencies, throughput, outcome = await journey(stack, rate, seconds)
+    finally:
+        shutil.rmtree(directory.parent, ignore_errors=True)
     ms = [x * 1000 for x in latencies]
     raw_ms = [x * 1000 for x in raw]
     tls_ms = [x * 1000 for x in raw_tls]

@@ -29,7 +29,7 @@ from contracts.events.meetings import (
     MemberJoined,
 )
 from contracts.events.notifications import NotificationDelivered
-from contracts.events.referral import ReferralRequested
+from contracts.events.referral import DirectoryChanged, ReferralRequested
 
 NAMESPACE = "jp.tsunagu"
 
@@ -81,6 +81,8 @@ SPECS: tuple[EventSpec, ...] = (
     EventSpec(DecisionCorrected, "meetings", "meeting_id", "personal"),
     EventSpec(BreakGlassAccessed, "access", "object_id", "personal"),
     EventSpec(ReferralRequested, "referral", "referral_id", "personal"),
+    # the whole directory at each revision: a view keeps the highest revision it has seen
+    EventSpec(DirectoryChanged, "referral", "revision", "general"),
     EventSpec(NotificationDelivered, "notifications", "notification_id", "general"),
 )
 

@@ -23,9 +23,15 @@ Urgency = Literal["low", "normal", "high", "emergency"]
 DestinationKind = Literal["handled_here", "agency", "promoter", "general_desk", "coordinator"]
 
 
+# The directory's kinds (owned by referral): who holds data, and where work lands.
+LegalBodyKind = Literal["municipality", "social_welfare_council", "commissioned", "npo",
+                        "provider", "partner"]
+OfficeKind = Literal["division_window", "promoter_desk", "general_desk", "coordinators", "agency",
+                     "auditors", "partner"]
+
 # Offices that receive consultations when no single agency is named. The promoter (推進員)
-# sits in each division; the general desk (福祉総合相談窓口) and the coordinators
-# (地域福祉コーディネーター) are city-wide. These ids are also the agencies in users' tokens.
+# sits in each division; the general desk (福祉総合相談窓口) and the city's coordinators
+# (地域福祉コーディネーター) are city-wide. Who staffs them is in the directory.
 GENERAL_DESK = "general-desk"
 COORDINATORS = "coordinators"
 

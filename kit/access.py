@@ -69,8 +69,9 @@ class Access:
         conn = db.conn if isinstance(db, UnitOfWork) else db
         consents = await views.consents_for(conn, record.person_ids)
         member_of = await views.meetings_of(conn, principal.user_id)
+        place = await views.workplace_of(conn, principal.user_id)
         return decide(PolicyRequest(principal, action, at or now(), consents, member_of,
-                                    break_glass_reason, purpose), record)
+                                    break_glass_reason, purpose, place), record)
 
     async def audit_only(self, db: Db, principal: Principal, action: Action, object_type: str,
                          object_id: str | None, person_ids: tuple[uuid.UUID, ...] = (),

@@ -8,16 +8,20 @@ from __future__ import annotations
 
 from contracts.taxonomy import DestinationKind, receiving_office
 
-# Destinations outside the recording window's legal body: reached only on the hand-over form,
-# with the consent it names (intake's domain checks it), so the receiving office is handed the case.
-HANDED_OVER: frozenset[str] = frozenset({"agency", "coordinator"})
+# Reached only on the hand-over form, with the consent of every person it names (intake's domain
+# checks it): the city's coordinators are handed the case and hold it.
+HANDED_OVER: frozenset[str] = frozenset({"coordinator"})
+# An agency (an office of the directory, often of another legal body) holds only its own copy of
+# what it was handed (intake's handover_copies): the live record, the person's current one and
+# anything later it reads only while a consent covers it (ACCESS.md, "Time").
+COPY_ONLY: frozenset[str] = frozenset({"agency"})
 
 
 def of_consultation(receiving_division: str, kind: DestinationKind,
                     agency: str | None) -> frozenset[str]:
-    """A consultation is held by the division that recorded it and the office it went to."""
+    """A consultation is held by the division that recorded it and the city office it went to."""
     office = receiving_office(kind, agency, receiving_division)
-    return frozenset({receiving_division, *((office,) if office else ())})
+    return frozenset({receiving_division, *((office,) if office and kind not in COPY_ONLY else ())})
 
 
 def of_person_on(receiving_division: str, kind: DestinationKind, agency: str | None,
@@ -25,8 +29,9 @@ def of_person_on(receiving_division: str, kind: DestinationKind, agency: str | N
     """Whom a consultation makes a holder of one person linked to it.
 
     The person came to the window themselves (their own act): the consultation's holders. The
-    case was handed on with consent: the office it was handed to. Merely named (a relative, a
-    neighbour): nobody, since naming someone shows no more of them than the person search does.
+    case was handed to the coordinators with consent: their office. Handed to an agency: nobody
+    (its copy, and consent while it lasts). Merely named (a relative, a neighbour): nobody, since
+    naming someone shows no more of them than the person search does.
     """
     if present:
         return of_consultation(receiving_division, kind, agency)

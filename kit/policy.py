@@ -10,12 +10,11 @@ removed from the response. Sources: the plan's rules 2, 3 and 6 (DOMAIN.md).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal, get_args
 from uuid import UUID
 
-from contracts.taxonomy import COORDINATORS, GENERAL_DESK
 from kit.principal import STAFF_ROLES, Principal
 
 Action = Literal["read", "write", "export", "search", "disclose"]
@@ -24,19 +23,52 @@ Outcome = Literal["permitted", "denied", "break-glass"]
 # Protected classes of fields a record may contain.
 MEETING_NOTES = "meeting_notes"  # 支援会議 material: members only, for that purpose
 HEALTH = "health"  # health details: holders, or consent that names the health purpose
-ALL_AGENCIES = "*"
+
+
+@dataclass(frozen=True)
+class Workplace:
+    """Where a user (or an office) acts, as the directory view says: never from a role or token."""
+
+    offices: frozenset[str] = frozenset()
+    legal_bodies: frozenset[str] = frozenset()  # of those offices
+    participating: frozenset[str] = frozenset()  # of those legal bodies, the 重層的支援体制's
+
+
+@dataclass(frozen=True)
+class Office:
+    """One office as the directory view holds it."""
+
+    office_id: str
+    legal_body_id: str
+    kind: str
+    takes_handovers: bool
+    participating: bool
+
+    @property
+    def place(self) -> Workplace:
+        """The office as a consent scope sees it: itself and its legal body."""
+        body = frozenset({self.legal_body_id})
+        return Workplace(frozenset({self.office_id}), body,
+                         body if self.participating else frozenset())
 
 
 @dataclass(frozen=True)
 class Consent:
-    """One person's consent to share (個人情報共有の同意), as every service's view holds it."""
+    """One person's consent to share (個人情報共有の同意), as every service's view holds it.
+
+    Its scope names legal bodies (or single offices of one); an office's staff are covered by a
+    scope naming their office or their office's legal body. "Every participating body" is an
+    explicit choice, never a wildcard string.
+    """
 
     person_id: UUID
-    agencies: frozenset[str]  # agency ids, or "*" for every support agency
+    agencies: frozenset[str]  # legal-body or office ids
     purposes: frozenset[str]  # e.g. {"support"} or {"support", "health"}
     valid_from: datetime
     valid_until: datetime | None = None
     withdrawn_at: datetime | None = None
+    all_participating: bool = False
+    withdrawn_for: frozenset[str] = frozenset()  # bodies or offices it no longer covers
 
     def active(self, at: datetime) -> bool:
         """Given, not yet expired and not withdrawn at `at`."""
@@ -44,10 +76,11 @@ class Consent:
                 and (self.valid_until is None or at < self.valid_until)
                 and (self.withdrawn_at is None or at < self.withdrawn_at))
 
-    def covers(self, agency: str, purpose: str, at: datetime) -> bool:
-        return (self.active(at)
-                and (agency in self.agencies or ALL_AGENCIES in self.agencies)
-                and purpose in self.purposes)
+    def covers(self, place: Workplace, purpose: str, at: datetime) -> bool:
+        mine = place.offices | place.legal_bodies
+        if not self.active(at) or purpose not in self.purposes or mine & self.withdrawn_for:
+            return False
+        return bool(mine & self.agencies) or (self.all_participating and bool(place.participating))
 
 
 @dataclass(frozen=True)
@@ -72,6 +105,7 @@ class Request:
     member_of: frozenset[UUID] = frozenset()  # looked up from the meetings view, never the token
     break_glass_reason: str | None = None
     purpose: str = "support"
+    place: Workplace = Workplace()  # looked up from the directory view, never the token
 
 
 @dataclass(frozen=True)
@@ -85,19 +119,8 @@ class Decision:
         return self.outcome != "denied"
 
 
-def offices(p: Principal) -> frozenset[str]:
-    """Where the user acts: their agency; a promoter also for their division's promoter desk;
-    a coordinator for the coordinators and the general welfare desk they staff (plan ch. 2)."""
-    acting = {p.agency}
-    if p.has("promoter"):
-        acting.add(f"promoter:{p.agency}")
-    if p.has("coordinator"):
-        acting |= {COORDINATORS, GENERAL_DESK}
-    return frozenset(acting)
-
-
 def _holder(r: Request, rec: Record) -> bool:
-    return bool(offices(r.principal) & rec.holders)
+    return bool(r.place.offices & rec.holders)
 
 
 def _member(r: Request, rec: Record) -> bool:
@@ -107,7 +130,7 @@ def _member(r: Request, rec: Record) -> bool:
 def _consented(r: Request, rec: Record) -> bool:
     if not rec.person_ids or rec.confidential_106_6:
         return False  # 支援会議 material never flows into consent-based access
-    return all(any(c.person_id == pid and c.covers(r.principal.agency, r.purpose, r.at)
+    return all(any(c.person_id == pid and c.covers(r.place, r.purpose, r.at)
                    for c in r.consents) for pid in rec.person_ids)
 
 
@@ -188,5 +211,4 @@ def _hidden(r: Request, rec: Record, outcome: Outcome) -> frozenset[str]:
 
 
 def _health_consented(r: Request, rec: Record) -> bool:
-    return _consented(Request(r.principal, r.action, r.at, r.consents, r.member_of, None, "health"),
-                      rec)
+    return _consented(replace(r, break_glass_reason=None, purpose="health"), rec)

@@ -48,6 +48,8 @@ class ServiceSettings(BaseModel):
     relay_fence_seconds: float = 30.0
     consumer_max_attempts: int = 3  # then the event goes to the dead-letter topic
     consumer_retry_seconds: float = 0.2
+    # Under this age a person's consent is given by a guardian or legal representative (intake).
+    minor_consent_age: int = Field(default=15, ge=0, le=25)
     # Event types (fnmatch patterns, comma-separated) this service knowingly ignores although no
     # contract names them; any other unknown type on a subscribed topic is dead-lettered.
     consumer_ignored_types: str = ""

@@ -1,8 +1,11 @@
-"""Each service's view of consents and meeting membership, and the handlers that keep it.
+"""Each service's view of consents, meeting membership and the directory, and the handlers
+that keep it.
 
 Every service registers these handlers beside its own, so a consent withdrawn at intake stops
 access in every service as soon as the event arrives (seconds), without calling intake.
-Expiry needs no event to take effect: the policy compares valid_until with the clock.
+Expiry needs no event to take effect: the policy compares valid_until with the clock. Where a
+user acts (their offices and legal bodies) is looked up in the directory view, like meeting
+membership: never inferred from a role or read from the token.
 """
 
 from __future__ import annotations
@@ -14,21 +17,28 @@ import asyncpg
 
 from contracts.events.intake import ConsentExpired, ConsentGranted, ConsentWithdrawn
 from contracts.events.meetings import CaseTabled, MemberJoined
+from contracts.events.referral import DirectoryChanged
 from kit.inbox import HandlerContext, Handlers
-from kit.policy import Consent
+from kit.policy import Consent, Office, Workplace
 
 _GRANT = """
 INSERT INTO consent_view (consent_id, municipality, person_id, agencies, purposes, valid_from,
-    valid_until)
-VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (consent_id) DO NOTHING
+    valid_until, all_participating)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (consent_id) DO NOTHING
 """
 # A withdrawal can arrive before its grant only if replayed out of order; keep the earliest.
 _END = """
 UPDATE consent_view SET withdrawn_at = LEAST(coalesce(withdrawn_at, $2), $2), updated_at = now()
 WHERE consent_id = $1
 """
+_END_FOR = """
+UPDATE consent_view SET withdrawn_for = ARRAY(SELECT DISTINCT unnest(withdrawn_for || $2::text[])),
+    updated_at = now()
+WHERE consent_id = $1
+"""
 _CONSENTS = """
-SELECT person_id, agencies, purposes, valid_from, valid_until, withdrawn_at
+SELECT person_id, agencies, purposes, valid_from, valid_until, withdrawn_at, all_participating,
+    withdrawn_for
 FROM consent_view WHERE person_id = ANY($1::uuid[])
 """
 _MEMBER = """
@@ -43,11 +53,17 @@ SELECT $1, $2, $3, unnest($4::uuid[]) ON CONFLICT DO NOTHING
 
 async def apply_consent_granted(conn: asyncpg.Connection, e: ConsentGranted, municipality: str) -> None:
     await conn.execute(_GRANT, e.consent_id, municipality, e.person_id, list(e.agencies),
-                       list(e.purposes), e.valid_from, e.valid_until)
+                       list(e.purposes), e.valid_from, e.valid_until, e.all_participating)
 
 
-async def apply_consent_ended(conn: asyncpg.Connection, consent_id: UUID, at: object) -> None:
-    await conn.execute(_END, consent_id, at)
+async def apply_consent_ended(conn: asyncpg.Connection, consent_id: UUID, at: object,
+                              only_for: Iterable[str] = ()) -> None:
+    """Ended from `at`; for the bodies in `only_for` alone when it names any."""
+    only = list(only_for)
+    if only:
+        await conn.execute(_END_FOR, consent_id, only)
+    else:
+        await conn.execute(_END, consent_id, at)
 
 
 async def _granted(e: ConsentGranted, ctx: HandlerContext) -> None:
@@ -55,7 +71,7 @@ async def _granted(e: ConsentGranted, ctx: HandlerContext) -> None:
 
 
 async def _withdrawn(e: ConsentWithdrawn, ctx: HandlerContext) -> None:
-    await apply_consent_ended(ctx.uow.conn, e.consent_id, e.withdrawn_at)
+    await apply_consent_ended(ctx.uow.conn, e.consent_id, e.withdrawn_at, e.only_for)
 
 
 async def _expired(e: ConsentExpired, ctx: HandlerContext) -> None:
@@ -75,8 +91,13 @@ async def _tabled(e: CaseTabled, ctx: HandlerContext) -> None:
                                [*e.person_ids, *e.consultation_ids])
 
 
+async def _directory(e: DirectoryChanged, ctx: HandlerContext) -> None:
+    await apply_directory(ctx.uow.conn, e, ctx.envelope.municipality)
+
+
 HANDLERS: Handlers = {ConsentGranted: [_granted], ConsentWithdrawn: [_withdrawn],
-                      ConsentExpired: [_expired], MemberJoined: [_member], CaseTabled: [_tabled]}
+                      ConsentExpired: [_expired], MemberJoined: [_member], CaseTabled: [_tabled],
+                      DirectoryChanged: [_directory]}
 
 
 async def consents_for(conn: asyncpg.Connection, person_ids: Iterable[UUID]) -> tuple[Consent, ...]:
@@ -84,7 +105,8 @@ async def consents_for(conn: asyncpg.Connection, person_ids: Iterable[UUID]) -> 
     if not ids:
         return ()
     return tuple(Consent(r["person_id"], frozenset(r["agencies"]), frozenset(r["purposes"]),
-                         r["valid_from"], r["valid_until"], r["withdrawn_at"])
+                         r["valid_from"], r["valid_until"], r["withdrawn_at"],
+                         r["all_participating"], frozenset(r["withdrawn_for"]))
                  for r in await conn.fetch(_CONSENTS, ids))
 
 
@@ -100,3 +122,64 @@ async def tabled_in(conn: asyncpg.Connection, subject_ids: Iterable[UUID]) -> fr
     rows = await conn.fetch("SELECT DISTINCT meeting_id FROM tabled_view WHERE subject_id = ANY($1::uuid[]) "
                             "AND kind = 'support_meeting'", list(subject_ids))
     return frozenset(r["meeting_id"] for r in rows)
+
+
+# -- the directory ----------------------------------------------------------------------------
+_NEWER = """
+INSERT INTO directory_view_revision (municipality, revision, changed_at) VALUES ($1, $2, $3)
+ON CONFLICT (municipality) DO UPDATE SET revision = excluded.revision, changed_at = excluded.changed_at
+WHERE directory_view_revision.revision < excluded.revision
+RETURNING 1
+"""
+_WORKPLACE = """
+SELECT o.office_id, o.legal_body_id, l.participating
+FROM office_staff_view s JOIN office_view o USING (office_id)
+JOIN legal_body_view l USING (legal_body_id)
+WHERE s.user_id = $1
+"""
+_OFFICE = """
+SELECT o.office_id, o.legal_body_id, o.kind, o.takes_handovers, l.participating
+FROM office_view o JOIN legal_body_view l USING (legal_body_id) WHERE o.office_id = $1
+"""
+_KNOWN = """
+SELECT office_id FROM office_view WHERE office_id = ANY($1::text[])
+UNION SELECT legal_body_id FROM legal_body_view WHERE legal_body_id = ANY($1::text[])
+"""
+
+
+async def apply_directory(conn: asyncpg.Connection, e: DirectoryChanged, municipality: str) -> None:
+    """Replace the view with revision `e.revision`, unless a later one is already here."""
+    if not await conn.fetchval(_NEWER, municipality, e.revision, e.changed_at):
+        return
+    for table in ("office_staff_view", "office_view", "legal_body_view"):
+        await conn.execute(f"DELETE FROM {table} WHERE municipality = $1", municipality)
+    await conn.executemany(
+        "INSERT INTO legal_body_view VALUES ($1, $2, $3, $4)",
+        [(b.legal_body_id, municipality, b.kind, b.participating) for b in e.legal_bodies])
+    await conn.executemany(
+        "INSERT INTO office_view VALUES ($1, $2, $3, $4, $5)",
+        [(o.office_id, municipality, o.legal_body_id, o.kind, o.takes_handovers) for o in e.offices])
+    await conn.executemany(
+        "INSERT INTO office_staff_view VALUES ($1, $2, $3)",
+        [(o.office_id, user, municipality) for o in e.offices for user in o.staff_user_ids])
+
+
+async def workplace_of(conn: asyncpg.Connection, user_id: str) -> Workplace:
+    """The offices the directory says this user staffs, and their legal bodies."""
+    rows = await conn.fetch(_WORKPLACE, user_id)
+    return Workplace(frozenset(r["office_id"] for r in rows),
+                     frozenset(r["legal_body_id"] for r in rows),
+                     frozenset(r["legal_body_id"] for r in rows if r["participating"]))
+
+
+async def office(conn: asyncpg.Connection, office_id: str) -> Office | None:
+    row = await conn.fetchrow(_OFFICE, office_id)
+    return Office(**dict(row)) if row else None
+
+
+async def unknown_bodies(conn: asyncpg.Connection, ids: Iterable[str]) -> list[str]:
+    """Of these ids, the ones that are neither an office nor a legal body in the directory."""
+    wanted = list(dict.fromkeys(ids))
+    known = {r[0] for r in await conn.fetch(_KNOWN, wanted)}
+    return [i for i in wanted if i not in known]
+

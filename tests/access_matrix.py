@@ -76,6 +76,11 @@ def _person_body(w: World, kind: str, _: str | None) -> dict[str, Any]:
             "given_kana": "トウロク", "atena_number": w.ids["atena"]}
 
 
+def _to(office: str) -> Body:
+    return lambda w, k, _: {"channel": "visit", "main_complaint": "相談", "categories": ["debt"],
+                            "destination": {"kind": "agency", "agency": office}}
+
+
 CASE_READERS = _kinds("same_agency", "other_with_consent", "meeting_member", "chair", "break_glass")
 NOT_HEALTH = frozenset({"health_notes"})
 HOLDER = _kinds("same_agency")
@@ -132,4 +137,42 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("register a taken 宛名番号", "intake", "/persons", "person", frozenset(STAFF),
              method="POST", ok=409, body=_person_body, secret_ids=("person",),
              reveals_to=CASE_READERS),
+    # -- who staffs which office is the directory's (hole 6) ---------------------------------
+    # The 社協's coordinator (other_coordinator) does not act for the city's general desk.
+    Endpoint("the general desk's consultation", "intake", "/consultations/{id}", "desk_consultation",
+             _kinds("same_agency", "chair", "break_glass")),
+    Endpoint("the general desk's inbox", "notifications", "/inbox/general-desk", "person",
+             _kinds("chair")),
+    Endpoint("the general desk's referrals", "referral", "/referrals?agency=general-desk", "person",
+             _kinds("chair")),
+    # -- what an agency was handed stays with it; nothing new reaches it (hole 5) -------------
+    # Handed to withdrawn_consent's agency under the consent since withdrawn.
+    Endpoint("a consultation handed over, its consent since withdrawn", "intake",
+             "/consultations/{id}", "handed", CASE_READERS,
+             {"other_with_consent": NOT_HEALTH, "meeting_member": NOT_HEALTH, "chair": NOT_HEALTH}),
+    Endpoint("the receiver's own copy of it", "intake", "/consultations/{id}/handed-over-copy",
+             "handed", CASE_READERS | _kinds("withdrawn_consent")),
+    # -- consents with safeguards (hole 4): the holder is told why, nobody gets it accepted ----
+    Endpoint("a minor's own consent", "intake", "/persons/{id}/consents", "son", HOLDER,
+             method="POST", ok=422, body=lambda w, k, _: {"agencies": ["konkyu"], "method": "oral"}),
+    Endpoint("a wildcard scope", "intake", "/persons/{id}/consents", "person", HOLDER,
+             method="POST", ok=422, body=lambda w, k, _: {"agencies": ["*"], "method": "oral",
+                                                         "purposes": ["support", "health"]}),
+    Endpoint("every participating body without evidence", "intake", "/persons/{id}/consents",
+             "person", HOLDER, method="POST", ok=422,
+             body=lambda w, k, _: {"all_participating": True, "method": "oral"}),
+    Endpoint("a body not in the directory", "intake", "/persons/{id}/consents", "person", HOLDER,
+             method="POST", ok=422, body=lambda w, k, _: {"agencies": ["nowhere-npo"], "method": "oral"}),
+    # -- only real destinations take hand-overs (hole 9) --------------------------------------
+    *(Endpoint(f"hand-over to {name}", "intake", "/consultations", "person", frozenset(STAFF),
+               method="POST", ok=422, body=_to(office))
+      for name, office in (("the auditors' inbox", "audit"), ("a partner", "minsei"),
+                           ("an unknown office", "nowhere-npo"))),
+    # -- one person's consent is never another's (hole 3) -------------------------------------
+    Endpoint("a hand-over of mother and son on the mother's consent", "intake", "/consultations",
+             "person", frozenset(STAFF), method="POST", ok=422, body=lambda w, k, _: {
+                 "channel": "visit", "main_complaint": "母子の相談",
+                 "person_ids": [w.ids["person"], w.ids["son"]],
+                 "destination": {"kind": "agency", "agency": w.agencies["holding_agency"]},
+                 "handover": {"reason": "母子の支援", "consent_id": w.ids["consent_handover"]}}),
 ]

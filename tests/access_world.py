@@ -1,9 +1,13 @@
-"""A small world for access tests: one person, their consultation, household, referral and a
-支援会議 that tabled them, seen by one principal of each kind in the access matrix.
+"""A small world for access tests: one person (and her young son), their consultations,
+household, referral and a 支援会議 that tabled them, seen by one principal of each kind in the
+access matrix.
 
 Each kind is a seeded user whose user id and agency are made unique to this world, so the
 consents below name exactly the agencies they are meant to, and each kind's audit records
-can be told apart. The 支援会議 is chaired by the `chair` coordinator; the holding window
+can be told apart. Where each user acts is the directory's, not the token's: the world enlists
+its offices and users in the test stack's directory (as an operator would) and waits until
+every service's view holds them. The 社協's coordinator (`other_coordinator`) staffs the 社協's
+office, not the city's general desk. The 支援会議 is chaired by the `chair` coordinator; the holding window
 (`same_agency`) is a member and tables the case, since only a holder may. It also tables the
 person at a 重層的支援会議 of its own, under a consent that covers its division.
 """
@@ -19,7 +23,7 @@ from urllib.parse import quote
 import httpx
 
 from infra.local.stack import Stack
-from tests.helpers import bearer, eventually
+from tests.helpers import bearer, enlist, eventually
 
 KINDS = ("same_agency", "named_it", "other_agency", "other_with_consent", "expired_consent",
          "withdrawn_consent", "meeting_member", "non_member", "chair", "other_coordinator",
@@ -69,6 +73,7 @@ async def build(stack: Stack, http: httpx.AsyncClient) -> World:
     w.ids["atena"] = str(uuid.uuid4().int)[:12]
     w.ids["holding_agency"] = agencies["holding_agency"]
     intake, window = stack.url("intake"), headers["same_agency"]
+    _enlist(w)
 
     async def ok(r: httpx.Response) -> dict[str, Any]:
         assert r.status_code in (200, 201), r.text
@@ -80,8 +85,12 @@ async def build(stack: Stack, http: httpx.AsyncClient) -> World:
         "given_kana": "ハナコ", "birth_date": "1980-04-01", "address": "東京都福生市本町5-12-3",
         "atena_number": w.ids["atena"]}))
     w.ids["person"] = person["id"]
+    son = await ok(await http.post(intake + "/persons", headers=window, json={
+        "family_name": "福生", "given_name": f"太郎{tag}", "family_kana": "フッサ",
+        "given_kana": "タロウ", "birth_date": "2012-05-05"}))  # a minor
+    w.ids["son"] = son["id"]
     past = datetime.now(UTC) - timedelta(days=10)
-    consents = {
+    consents: dict[str, tuple[list[str], datetime | None, datetime | None]] = {
         "handover": ([agencies["holding_agency"]], None, None),
         "holder_self": (["div-kaigo"], None, None),  # lets the holder table it at a 重層的支援会議
         "other_with_consent": ([agencies["other_with_consent"]], None, None),
@@ -91,10 +100,18 @@ async def build(stack: Stack, http: httpx.AsyncClient) -> World:
     for name, (scope, given, until) in consents.items():
         body: dict[str, Any] = {"agencies": scope, "method": "oral"}
         if given:
-            body |= {"given_at": given.isoformat(), "valid_until": until.isoformat()}  # type: ignore[union-attr]
+            body |= {"given_at": given.isoformat(), "valid_until": until.isoformat() if until else None}
         created = await ok(await http.post(intake + f"/persons/{w.ids['person']}/consents",
                                            headers=window, json=body))
         w.ids[f"consent_{name}"] = created["id"]
+    # Handed to withdrawn_consent's agency under its consent, withdrawn afterwards: that agency
+    # keeps its copy and reads nothing new (hole 5).
+    handed = await ok(await http.post(intake + "/consultations", headers=window, json={
+        "channel": "visit", "main_complaint": COMPLAINT, "categories": ["debt"],
+        "person_ids": [w.ids["person"]], "health_notes": HEALTH,
+        "destination": {"kind": "agency", "agency": agencies["withdrawn_consent"]},
+        "handover": {"reason": "参加支援のため", "consent_id": w.ids["consent_withdrawn_consent"]}}))
+    w.ids["handed"] = handed["id"]
     await ok(await http.post(intake + f"/consents/{w.ids['consent_withdrawn_consent']}/withdraw",
                              headers=window, json={"reason": "本人の申し出"}))
     consultation = await ok(await http.post(intake + "/consultations", headers=window, json={
@@ -107,6 +124,10 @@ async def build(stack: Stack, http: httpx.AsyncClient) -> World:
         "address": "東京都福生市本町5-12-3",
         "members": [{"person_id": w.ids["person"], "relation": "self"}]}))
     w.ids["household"] = household["id"]
+    desk = await ok(await http.post(intake + "/consultations", headers=window, json={
+        "channel": "phone", "main_complaint": COMPLAINT, "categories": ["debt"],
+        "destination": {"kind": "general_desk"}}))  # for the desk's staff, not the 社協's (hole 6)
+    w.ids["desk_consultation"] = desk["id"]
     # Another window names the person on its own consultation, sent to the general desk: that
     # makes neither the window nor the desk a holder (`named_it`, `other_coordinator`).
     await ok(await http.post(intake + "/consultations", headers=headers["named_it"], json={
@@ -116,6 +137,15 @@ async def build(stack: Stack, http: httpx.AsyncClient) -> World:
     await _referral(w, http)
     await _converged(w, http)
     return w
+
+
+def _enlist(w: World) -> None:
+    """Put the world's users (and new offices) into the test stack's directory, as an operator
+    would. The desk's coordinator chairs the meetings; the 社協's staffs the 社協, not the desk."""
+    joins = {"chair": ["general-desk", "coordinators"], "other_coordinator": ["shakyo"],
+             "operator": []}
+    enlist(w.stack, {w.users[kind]: joins.get(kind, [w.agencies[kind]])
+                     for kind in (*KINDS, "holding_agency")})
 
 
 async def _meeting(w: World, http: httpx.AsyncClient) -> None:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer
 
+from infra.local import databases
 from infra.local.stack import Stack
 
 T = TypeVar("T")
@@ -45,6 +48,22 @@ def bearer(token: str) -> dict[str, str]:
     return {"authorization": f"Bearer {token}"}
 
 
+async def delivered(http: Any, stack: Any, office: str, headers: dict[str, str],
+                    consultation_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """This consultation's referral for `office` and the office's inbox item about it, once both
+    are there (offices are shared by the whole session: find ours among theirs)."""
+    referrals = await http.get(stack.url("referral") + "/referrals", params={"agency": office},
+                               headers=headers)
+    mine = [r for r in referrals.json() if r["consultation_id"] == consultation_id] \
+        if referrals.status_code == 200 else []
+    if not mine:
+        return None
+    inbox = await http.get(stack.url("notifications") + f"/inbox/{office}", headers=headers)
+    items = [i for i in inbox.json() if i["about_id"] == mine[0]["id"]] \
+        if inbox.status_code == 200 else []
+    return (mine[0], items[0]) if items else None
+
+
 async def read_dead_letters(stack: Stack, topic: str, keys: set[str]) -> dict[str, dict[str, Any]]:
     """The dead letters with these keys on `topic`, read as an operator (the admin): value and
     headers, including the dlt_* ones."""
@@ -75,6 +94,9 @@ class Client:
         self.http, self.base = http, stack.url(service)
         self.user_id: str = claims.get("sub", user)
         self.headers = bearer(stack.token(user, **claims))
+        if self.user_id != user:  # a user of the test's own, placed where the token says
+            enlist(stack, {self.user_id: [claims["agency"]] if claims.get("agency")
+                           else offices_of(stack, user)})
 
     async def post(self, path: str, body: dict[str, Any], status: int = 201) -> Any:
         r = await self.http.post(self.base + path, json=body, headers=self.headers)
@@ -96,3 +118,53 @@ def person(tag: str, **overrides: Any) -> dict[str, Any]:
 def tag() -> str:
     """A unique suffix in kana, so that readings stay kana."""
     return "".join("アイウエオカキクケコ"[int(c, 16) % 10] for c in uuid.uuid4().hex[:6])
+
+
+
+def offices_of(stack: Stack, user: str) -> list[str]:
+    """Where the test stack's directory staffs `user`."""
+    directory = json.loads((stack.home / "directory.json").read_text())
+    return [o["id"] for o in directory["offices"] if user in o["staff"]]
+
+
+def enlist(stack: Stack, placements: dict[str, list[str]]) -> None:
+    """Staff each user id at these offices in the test stack's directory, as an operator would
+    (a new office is a legal body of its own, a new "div-" office a division of the city), and
+    block until referral has read it and every service's view holds it."""
+    path = stack.home / "directory.json"
+    directory = json.loads(path.read_text())
+    offices = {o["id"]: o for o in directory["offices"]}
+    for user, places in placements.items():
+        for office in places:
+            if office not in offices:
+                body = "city" if office.startswith("div-") else f"{office}-hojin"
+                if body != "city":
+                    directory["legal_bodies"].append({"id": body, "kind": "npo", "label": body,
+                                                      "participating": True})
+                offices[office] = {"id": office, "legal_body": body, "label": office,
+                                   "kind": "division_window" if body == "city" else "agency",
+                                   "takes_handovers": True, "staff": []}
+                directory["offices"].append(offices[office])
+            offices[office]["staff"] = [*offices[office]["staff"], user]
+    path.write_text(json.dumps(directory, ensure_ascii=False))
+    with ThreadPoolExecutor(1) as worker:  # callers run inside an event loop of their own
+        worker.submit(asyncio.run, _read_everywhere(
+            stack, [user for user, places in placements.items() if places])).result()
+
+
+async def _read_everywhere(stack: Stack, users: list[str]) -> None:
+    async def read() -> bool:
+        conn = await asyncpg.connect(databases.service_dsn(stack.postgres_port, "referral"))
+        try:
+            body = await conn.fetchval("SELECT body::text FROM directory_revisions "
+                                       "ORDER BY revision DESC LIMIT 1")
+        finally:
+            await conn.close()
+        return all(f'"{user}"' in (body or "") for user in users)
+
+    try:
+        await eventually(read, what="referral read the directory")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; referral's log ends: "
+                             f"{stack.log('referral').read_text()[-2000:]}") from None
+    await asyncio.to_thread(stack.wait_directory)

@@ -69,6 +69,19 @@ async def test_the_holder_sees_protected_fields(world: World, http: httpx.AsyncC
     assert r.json()["main_complaint"] == access_world.COMPLAINT
 
 
+async def test_the_receiver_keeps_its_copy_marked_as_such(world: World,
+                                                          http: httpx.AsyncClient) -> None:
+    r = await http.get(world.stack.url("intake")
+                       + f"/consultations/{world.ids['handed']}/handed-over-copy",
+                       headers=world.headers["withdrawn_consent"])
+    copy = r.json()
+    assert copy["handed_over_copy"] is True and copy["to_office"] == world.agencies["withdrawn_consent"]
+    assert copy["consent_ids"] == [world.ids["consent_withdrawn_consent"]]
+    assert copy["handed_over_at"] and copy["disclosed"]["consultation"]["main_complaint"] \
+        == access_world.COMPLAINT
+    assert copy["disclosed"]["consultation"]["health_notes"] is None  # the consent named no health
+
+
 async def test_meeting_notes_are_for_members_only(world: World, http: httpx.AsyncClient) -> None:
     r = await http.get(world.stack.url("meetings") + f"/meetings/{world.ids['meeting']}",
                        headers=world.headers["meeting_member"])

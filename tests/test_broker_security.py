@@ -125,7 +125,8 @@ async def test_each_service_writes_its_own_stream_and_not_anothers(stack: Stack)
 
 
 async def test_a_service_reads_only_its_subscriptions_in_its_own_group(stack: Stack) -> None:
-    # referral consumes intake.events (and meetings.events), nothing of notifications'.
+    # referral consumes intake.events, meetings.events and its own stream (the directory every
+    # service keeps a view of), nothing of notifications'.
     client = stack.kafka.client("referral")
     reader = AIOKafkaConsumer(**client, auto_offset_reset="earliest")
     await reader.start()
@@ -134,7 +135,7 @@ async def test_a_service_reads_only_its_subscriptions_in_its_own_group(stack: St
         await reader.getmany(timeout_ms=1000)  # permitted: no error
     finally:
         await reader.stop()
-    for topic in ("access.events", "referral.events", "notifications.events", "referral.dlt"):
+    for topic in ("access.events", "notifications.events", "referral.dlt"):
         await _read_refused(client, topic)
     grouped = AIOKafkaConsumer("intake.events", **stack.kafka.client("referral"),
                                group_id="notifications")  # another service's group
@@ -145,17 +146,17 @@ async def test_a_service_reads_only_its_subscriptions_in_its_own_group(stack: St
 
 async def test_a_division_reads_its_permitted_topic_and_is_refused_the_others(
         stack: Stack, http: httpx.AsyncClient) -> None:
-    division = divisions.validate(f"kaigo-{uuid.uuid4().hex[:6]}", ["ReferralRequested"], False)
+    division = divisions.validate(f"kaigo-{uuid.uuid4().hex[:6]}",
+                                  ["ReferralRequested", "DirectoryChanged"], False)
     connection = await divisions.register(stack.kafka, division)
     client = stack.kafka.client(division.principal)
-    agency = f"division-test-{uuid.uuid4().hex[:8]}"
-    posted = await http.post(stack.url("intake") + "/consultations", json=consultation(agency),
+    posted = await http.post(stack.url("intake") + "/consultations", json=consultation("konkyu"),
                              headers=bearer(stack.token("w-kaigo")))
     assert posted.status_code == 201, posted.text
 
     # The documented example consumer reads it, checked against the AsyncAPI document and schema.
     async def ours(event: Event) -> bool:
-        return bool(event.data["to_agency"] == agency)
+        return bool(event.data.get("consultation_id") == posted.json()["id"])
     await asyncio.wait_for(consume(json.loads(connection.read_text()), ours), 60)
 
     for topic in ("intake.events", "meetings.events", "access.events", "referral.dlt"):

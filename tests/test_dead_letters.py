@@ -18,7 +18,7 @@ from contracts.envelope import Envelope, EventData
 from contracts.events.intake import ConsultationReceived, PersonRegistered
 from contracts.registry import spec_for
 from infra.local.stack import Stack
-from tests.helpers import Connect, bearer, consultation, eventually, read_dead_letters
+from tests.helpers import Connect, bearer, consultation, delivered, eventually, read_dead_letters
 
 
 def _envelope(key: str, model: type[EventData] = ConsultationReceived, type_: str | None = None
@@ -56,14 +56,13 @@ async def test_poison_events_are_dead_lettered_and_the_stream_goes_on(
     finally:
         await producer.stop()
 
-    agency = f"after-poison-{uuid.uuid4().hex[:8]}"
-    assert (await http.post(stack.url("intake") + "/consultations",
-                            json=consultation(agency),
-                              headers=bearer(stack.token("w-kaigo")))).status_code == 201
+    posted = await http.post(stack.url("intake") + "/consultations", json=consultation("konkyu"),
+                             headers=bearer(stack.token("w-kaigo")))
+    assert posted.status_code == 201, posted.text
 
     async def inbox() -> Any:
-        return (await http.get(stack.url("notifications") + f"/inbox/{agency}",
-                               headers=bearer(stack.token("a-houkatsu", agency=agency)))).json()
+        return await delivered(http, stack, "konkyu", bearer(stack.token("a-konkyu")),
+                               posted.json()["id"])
 
     await eventually(inbox, what="the event behind the poison")
 

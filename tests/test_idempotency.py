@@ -5,63 +5,72 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import httpx
 
 from infra.local.stack import Stack
 from tests.helpers import Connect, bearer, consultation, eventually
 
+AGENCY = "konkyu"  # an office of the directory: a test's consultations carry a marker of its own
 
-async def _consultations_for(db: Connect, agency: str) -> tuple[int, int]:
-    """(consultations at intake, inbox items at notifications) for one destination agency."""
-    intake, notifications = await db("intake"), await db("notifications")
+
+def _marked(marker: str) -> dict[str, Any]:
+    return consultation(AGENCY, main_complaint=f"家計の相談 {marker}")
+
+
+async def _consultations_for(db: Connect, marker: str) -> tuple[int, int]:
+    """(consultations at intake, inbox items at notifications) for the marked consultations."""
+    intake, referral, notifications = await db("intake"), await db("referral"), await db("notifications")
     try:
-        made = await intake.fetchval("SELECT count(*) FROM outbox WHERE type LIKE "
-                                     "'%consultation_received%' AND payload->>'destination_agency' = $1",
-                                     agency)
-        items = await notifications.fetchval("SELECT count(*) FROM inbox_items WHERE recipient_id = $1",
-                                             agency)
-        return made, items
+        made = [r["id"] for r in await intake.fetch(
+            "SELECT id FROM consultations WHERE main_complaint = $1", f"家計の相談 {marker}")]
+        referrals = [r["id"] for r in await referral.fetch(
+            "SELECT id FROM referrals WHERE consultation_id = ANY($1::uuid[])", made)]
+        items = await notifications.fetchval("SELECT count(*) FROM inbox_items WHERE recipient_id = $1 "
+                                             "AND about_id = ANY($2::uuid[])", AGENCY, referrals)
+        return len(made), items
     finally:
         await intake.close()
+        await referral.close()
         await notifications.close()
 
 
 async def test_a_repeated_post_answers_the_first_result_and_creates_nothing(
         stack: Stack, http: httpx.AsyncClient, db: Connect) -> None:
-    agency, key = f"idem-{uuid.uuid4().hex[:8]}", str(uuid.uuid4())
+    marker, key = f"idem-{uuid.uuid4().hex[:8]}", str(uuid.uuid4())
     window = bearer(stack.token("w-kaigo")) | {"Idempotency-Key": key}
     url = stack.url("intake") + "/consultations"
-    first = await http.post(url, json=consultation(agency), headers=window)
+    first = await http.post(url, json=_marked(marker), headers=window)
     assert first.status_code == 201, first.text
     # The client saw an error and repeats, later and then five times at once.
-    again = await http.post(url, json=consultation(agency), headers=window)
-    burst = await asyncio.gather(*(http.post(url, json=consultation(agency), headers=window)
+    again = await http.post(url, json=_marked(marker), headers=window)
+    burst = await asyncio.gather(*(http.post(url, json=_marked(marker), headers=window)
                                    for _ in range(5)))
     for repeat in (again, *burst):
         assert (repeat.status_code, repeat.json()) == (201, first.json())
         assert repeat.headers["location"] == first.headers["location"]
 
     async def delivered() -> tuple[int, int] | None:
-        counts = await _consultations_for(db, agency)
+        counts = await _consultations_for(db, marker)
         return counts if counts[1] >= 1 else None
     assert await eventually(delivered, what="the consultation's inbox item") == (1, 1)
     await asyncio.sleep(1.0)  # a second case, had one been made, would arrive within this
-    assert await _consultations_for(db, agency) == (1, 1)
+    assert await _consultations_for(db, marker) == (1, 1)
 
 
 async def test_concurrent_first_requests_with_one_key_make_one_effect(
         stack: Stack, http: httpx.AsyncClient, db: Connect) -> None:
-    agency, key = f"idem-race-{uuid.uuid4().hex[:8]}", str(uuid.uuid4())
+    marker, key = f"idem-race-{uuid.uuid4().hex[:8]}", str(uuid.uuid4())
     window = bearer(stack.token("w-kaigo")) | {"Idempotency-Key": key}
     url = stack.url("intake") + "/consultations"
-    answers = await asyncio.gather(*(http.post(url, json=consultation(agency), headers=window)
+    answers = await asyncio.gather(*(http.post(url, json=_marked(marker), headers=window)
                                      for _ in range(6)))
     assert {a.status_code for a in answers} == {201}, [a.text for a in answers]
     assert len({a.json()["id"] for a in answers}) == 1
 
     async def delivered() -> tuple[int, int] | None:
-        counts = await _consultations_for(db, agency)
+        counts = await _consultations_for(db, marker)
         return counts if counts[1] >= 1 else None
     assert await eventually(delivered, what="the consultation's inbox item") == (1, 1)
 
@@ -71,17 +80,17 @@ async def test_a_key_is_the_users_own_and_bound_to_its_request(
     key = str(uuid.uuid4())
     url = stack.url("intake") + "/consultations"
     kaigo = bearer(stack.token("w-kaigo")) | {"Idempotency-Key": key}
-    first = await http.post(url, json=consultation("idem-a"), headers=kaigo)
+    first = await http.post(url, json=consultation("konkyu"), headers=kaigo)
     assert first.status_code == 201
 
-    other_body = await http.post(url, json=consultation("idem-b"), headers=kaigo)
+    other_body = await http.post(url, json=consultation("houkatsu-1"), headers=kaigo)
     assert other_body.status_code == 422
     assert other_body.headers["content-type"] == "application/problem+json"
     assert other_body.json()["type"] == "urn:tsunagu:problem:idempotency-key"
 
     # Another user's identical key is another request: theirs, not a replay of ours.
     shogai = bearer(stack.token("w-shogai")) | {"Idempotency-Key": key}
-    theirs = await http.post(url, json=consultation("idem-a"), headers=shogai)
+    theirs = await http.post(url, json=consultation("konkyu"), headers=shogai)
     assert theirs.status_code == 201 and theirs.json()["id"] != first.json()["id"]
 
 

@@ -54,7 +54,7 @@ async def test_the_hand_over_form_and_its_consent(window: Client) -> None:
 
     other = await window.post(f"/persons/{p['id']}/consents", {"agencies": ["soudan-1"], "method": "oral"})
     wrong = {**to_agency, "handover": {"reason": "家計相談が必要", "consent_id": other["id"]}}
-    assert "does not cover" in (await window.post("/consultations", wrong, 422))["detail"]
+    assert "covers handing this to konkyu" in (await window.post("/consultations", wrong, 422))["detail"]
 
     past = datetime.now(UTC) - timedelta(days=30)
     expired = await window.post(f"/persons/{p['id']}/consents", {
@@ -76,11 +76,11 @@ async def test_the_hand_over_form_and_its_consent(window: Client) -> None:
 async def test_consent_rules(window: Client, stack: Stack) -> None:
     p = await window.post("/persons", person(tag()))
     path = f"/persons/{p['id']}/consents"
-    assert "names them" in (await window.post(path, {"agencies": ["*"], "method": "oral",
+    assert "names them" in (await window.post(path, {"agencies": ["city"], "method": "oral",
                                                      "given_by": "guardian"}, 422))["detail"]
-    written = await window.post(path, {"agencies": ["*"], "method": "written"}, 422)
+    written = await window.post(path, {"agencies": ["city"], "method": "written"}, 422)
     assert "evidence_ref" in written["detail"]
-    c = await window.post(path, {"agencies": ["*"], "method": "oral", "given_by": "representative",
+    c = await window.post(path, {"agencies": ["city"], "method": "oral", "given_by": "representative",
                                  "given_by_name": "成年後見人 山田"})
     assert c["status"] == "active" and c["given_by_name"] == "成年後見人 山田"
     withdrawn = await window.post(f"/consents/{c['id']}/withdraw", {"reason": "本人の申し出"}, 200)
@@ -99,7 +99,7 @@ async def test_expired_consents_are_announced(window: Client, stack: Stack) -> N
     p = await window.post("/persons", person(tag()))
     past = datetime.now(UTC) - timedelta(days=3)
     c = await window.post(f"/persons/{p['id']}/consents", {
-        "agencies": ["*"], "method": "oral", "given_at": past.isoformat(),
+        "agencies": ["konkyu-hojin"], "method": "oral", "given_at": past.isoformat(),
         "valid_until": (past + timedelta(days=1)).isoformat()})
     pool = await create_pool(databases.service_dsn(stack.postgres_port, "intake"))
     try:

@@ -9,48 +9,43 @@ import httpx
 
 from infra.local.catalog import SERVICES
 from infra.local.stack import Stack
-from tests.helpers import bearer, consultation, eventually
+from tests.helpers import bearer, consultation, delivered, eventually
 
 
 async def test_consultation_reaches_the_agency_inbox(stack: Stack, http: httpx.AsyncClient) -> None:
-    agency = f"houkatsu-{uuid.uuid4().hex[:8]}"
     window = bearer(stack.token("w-kaigo"))
-    office = bearer(stack.token("a-houkatsu", agency=agency))  # a worker of that agency
-    posted = await http.post(stack.url("intake") + "/consultations", json=consultation(agency),
-                             headers=window)
+    office = bearer(stack.token("a-houkatsu"))  # the directory says they staff houkatsu-1
+    posted = await http.post(stack.url("intake") + "/consultations",
+                             json=consultation("houkatsu-1"), headers=window)
     assert posted.status_code == 201, posted.text
     consultation_id = posted.json()["id"]
     assert posted.headers["location"] == f"/consultations/{consultation_id}"
 
-    async def inbox() -> Any:
-        return (await http.get(stack.url("notifications") + f"/inbox/{agency}", headers=office)).json()
+    async def arrived() -> Any:
+        return await delivered(http, stack, "houkatsu-1", office, consultation_id)
 
-    items = await eventually(inbox, what="inbox item")
-    assert len(items) == 1
-    referrals = (await http.get(stack.url("referral") + "/referrals", params={"agency": agency},
-                                headers=office)).json()
-    assert [r["consultation_id"] for r in referrals] == [consultation_id]
-    assert items[0]["about_id"] == referrals[0]["id"]
-    assert items[0]["title"] == "新しいつなぎ依頼（緊急度: 高）"
+    _, item = await eventually(arrived, what="inbox item")
+    assert item["title"] == "新しいつなぎ依頼（緊急度: 高）"
     # The main complaint stays in intake: the inbox tells what kind, not who or what was said.
-    assert "ひきこもり" not in items[0]["body"]
+    assert "ひきこもり" not in item["body"]
 
 
 async def test_promoter_and_desk_destinations_get_routing_tasks(stack: Stack,
                                                                 http: httpx.AsyncClient) -> None:
-    division = f"div-kosodate-{uuid.uuid4().hex[:6]}"
     body = consultation("unused", destination={"kind": "promoter"})
-    window = bearer(stack.token("w-kosodate", agency=division))
-    promoter = bearer(stack.token("p-kaigo", agency=division))  # that division's section chief
-    assert (await http.post(stack.url("intake") + "/consultations", json=body,
-                            headers=window)).status_code == 201
+    window = bearer(stack.token("w-kosodate"))
+    promoter = bearer(stack.token("p-kosodate"))  # that division's section chief
+    posted = await http.post(stack.url("intake") + "/consultations", json=body, headers=window)
+    assert posted.status_code == 201, posted.text
 
     async def promoter_inbox() -> Any:
-        return (await http.get(stack.url("notifications") + f"/inbox/promoter:{division}",
-                               headers=promoter)).json()
+        return await delivered(http, stack, "promoter:div-kosodate", promoter, posted.json()["id"])
 
-    items = await eventually(promoter_inbox, what="promoter's inbox item")
-    assert "断らない相談窓口推進員" in items[0]["body"]
+    _, item = await eventually(promoter_inbox, what="promoter's inbox item")
+    assert "断らない相談窓口推進員" in item["body"]
+    other_promoter = bearer(stack.token("p-kaigo"))  # another division's promoter: not this desk
+    assert (await http.get(stack.url("notifications") + "/inbox/promoter:div-kosodate",
+                           headers=other_promoter)).status_code == 403
 
 
 async def test_consultation_without_destination_is_refused(stack: Stack,

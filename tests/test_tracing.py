@@ -48,8 +48,7 @@ async def _whole_trace(stack: Stack, trace_id: str) -> dict[str, set[str]]:
 async def test_one_trace_runs_through_all_three_services(stack: Stack,
                                                          http: httpx.AsyncClient) -> None:
     trace_id = secrets.token_hex(16)
-    agency = f"traced-{uuid.uuid4().hex[:8]}"
-    posted = await http.post(stack.url("intake") + "/consultations", json=consultation(agency),
+    posted = await http.post(stack.url("intake") + "/consultations", json=consultation("konkyu"),
                              headers={**bearer(stack.token("w-kaigo")), **_traceparent(trace_id)})
     assert posted.status_code == 201
     found = await _whole_trace(stack, trace_id)

@@ -67,18 +67,21 @@ class ConsentGranted(EventData):
 
     consent_id: UUID
     person_id: UUID
-    agencies: Ids  # agency ids, or "*" for every support agency
+    agencies: Ids  # legal-body (or office) ids in the directory
     purposes: Codes
     valid_from: Instant
     valid_until: Instant | None = None
+    all_participating: bool = False  # every participating body: an explicit choice, with evidence
 
 
 class ConsentWithdrawn(EventData):
-    """Consent was withdrawn: sharing under it stops from `withdrawn_at`, everywhere."""
+    """Consent was withdrawn: sharing under it stops from `withdrawn_at`, everywhere; for the
+    bodies in `only_for` alone when it names any (the consent still covers the others)."""
 
     consent_id: UUID
     person_id: UUID
     withdrawn_at: Instant
+    only_for: Ids = ()  # withdrawn for these bodies only; empty: in whole
 
 
 class ConsentExpired(EventData):

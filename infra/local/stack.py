@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+
 from . import databases, divisions, proc
 from .acls import declared, service_acls, setup
 from .catalog import (
@@ -141,6 +143,27 @@ class Stack:
         tail = self.log(name).read_text(errors="replace")[-3000:] if self.log(name).exists() else ""
         raise RuntimeError(f"service {name} not ready within {timeout:.0f}s\n{tail}")
 
+    def wait_directory(self, timeout: float = 60.0, services: tuple[str, ...] = ()) -> int:
+        """Until every (or each named) service's directory view holds referral's latest revision
+        (access decisions look up where users act there); returns that revision."""
+        return asyncio.run(self._directory_everywhere(timeout, services or tuple(self.service_ports)))
+
+    async def _directory_everywhere(self, timeout: float, services: tuple[str, ...]) -> int:
+        deadline = time.monotonic() + timeout
+        seen: dict[str, int | None] = {}
+        while time.monotonic() < deadline:
+            for name in services:
+                conn = await asyncpg.connect(databases.service_dsn(self.postgres_port, name))
+                try:
+                    seen[name] = await conn.fetchval("SELECT max(revision) FROM directory_view_revision")
+                finally:
+                    await conn.close()
+            latest = seen.get("referral")
+            if latest and all(v == latest for v in seen.values()):
+                return latest
+            await asyncio.sleep(0.2)
+        raise RuntimeError(f"the directory did not reach every service within {timeout:.0f}s: {seen}")
+
     def stop_service(self, name: str, kill: bool = False) -> bool:
         sig = signal.SIGKILL if kill else signal.SIGTERM
         return proc.stop(self._pidfile(name), timeout=30.0, sig=sig)
@@ -149,6 +172,7 @@ class Stack:
         self.start_infra()
         for name in self.service_ports:
             self.start_service(name)
+        self.wait_directory()
 
     def down(self) -> None:
         for name in self.service_ports:

@@ -134,6 +134,16 @@ def test_compose_infrastructure() -> None:
     assert expected <= postgres["environment"].keys()
 
 
+def test_compose_mounts_the_directory_an_operator_edits() -> None:
+    from services.referral.domain import DirectoryFile
+    referral = compose()["services"]["referral"]
+    target = referral["environment"]["REFERRAL_DIRECTORY_FILE"]
+    (mount,) = [v for v in referral["volumes"] if v.split(":")[1] == target]
+    source = (DEPLOY / mount.split(":")[0]).resolve()
+    assert source == ROOT / "services" / "referral" / "directory.json"
+    DirectoryFile.model_validate_json(source.read_bytes())  # the seed parses as referral reads it
+
+
 def test_compose_kafka_is_secured_as_the_local_one() -> None:
     script = (DEPLOY / "kafka-start.sh").read_text()
     props = dict(line.split("=", 1) for line in script.splitlines()

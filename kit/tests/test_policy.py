@@ -7,23 +7,36 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kit.policy import HEALTH, MEETING_NOTES, RULES, Action, Consent, Record, Request, decide
+from kit.policy import HEALTH, MEETING_NOTES, RULES, Action, Consent, Record, Request, Workplace, decide
 from kit.principal import Principal
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 PERSON, OTHER_PERSON, MEETING = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+# The directory, as a service's view has it: office -> legal body (all but the partner's take part).
+LEGAL_BODY = {"div-kaigo": "city", "promoter:div-kaigo": "city", "general-desk": "city",
+              "coordinators": "city", "houkatsu-1": "houkatsu-hojin", "soudan-1": "soudan-hojin",
+              "konkyu": "konkyu-hojin", "shakyo": "shakyo-hojin", "minsei": "minsei-kyogikai"}
+PLACES: dict[str, Workplace] = {}  # user id -> where the directory says they act
 
 
-def who(agency: str, *roles: str, city: str = "132187") -> Principal:
-    return Principal(user_id=f"u-{agency}", name="x", agency=agency, roles=frozenset(roles),
+def who(agency: str, *roles: str, city: str = "132187",
+        acts_for: tuple[str, ...] | None = None) -> Principal:
+    """A user whose token names `agency`; the directory says they staff `acts_for` (default:
+    that agency)."""
+    offices = (agency,) if acts_for is None else acts_for
+    user = f"u-{agency}-{'-'.join(roles)}-{'-'.join(offices)}"
+    bodies = frozenset(LEGAL_BODY[o] for o in offices)
+    PLACES[user] = Workplace(frozenset(offices), bodies, bodies - {"minsei-kyogikai"})
+    return Principal(user_id=user, name="x", agency=agency, roles=frozenset(roles),
                      municipality=city)
 
 
 def consent(agencies: set[str], purposes: set[str] = frozenset({"support"}),  # type: ignore[assignment]
             *, until: datetime | None = None, withdrawn: datetime | None = None,
-            person: uuid.UUID = PERSON) -> Consent:
+            person: uuid.UUID = PERSON, everyone: bool = False,
+            withdrawn_for: frozenset[str] = frozenset()) -> Consent:
     return Consent(person, frozenset(agencies), frozenset(purposes), NOW - timedelta(days=30),
-                   until, withdrawn)
+                   until, withdrawn, everyone, withdrawn_for)
 
 
 CASE = Record(municipality="132187", holders=frozenset({"div-kaigo", "houkatsu-1"}),
@@ -41,8 +54,19 @@ CASES = [
      "permitted", {MEETING_NOTES, HEALTH}),
     ("consent that names health", OTHER, (consent({"soudan-1"}, {"support", "health"}),), set(),
      None, CASE, "permitted", {MEETING_NOTES}),
-    ("consent to every agency", OTHER, (consent({"*"}),), set(), None, CASE, "permitted",
-     {MEETING_NOTES, HEALTH}),
+    ("consent to every participating body", OTHER, (consent(set(), everyone=True),), set(), None,
+     CASE, "permitted", {MEETING_NOTES, HEALTH}),
+    ("'*' is no scope", OTHER, (consent({"*"}),), set(), None, CASE, "denied", set()),
+    ("consent naming the agency's legal body", OTHER, (consent({"soudan-hojin"}),), set(), None,
+     CASE, "permitted", {MEETING_NOTES, HEALTH}),
+    ("consent naming the city covers none of another body", OTHER, (consent({"city"}),), set(),
+     None, CASE, "denied", set()),
+    ("consent withdrawn for this body only", OTHER,
+     (consent({"soudan-1", "konkyu"}, withdrawn_for=frozenset({"soudan-hojin"})),), set(), None,
+     CASE, "denied", set()),
+    ("consent withdrawn for another body still covers this one", who("konkyu", "agency_worker"),
+     (consent({"soudan-1", "konkyu"}, withdrawn_for=frozenset({"soudan-hojin"})),), set(), None,
+     CASE, "permitted", {MEETING_NOTES, HEALTH}),
     ("consent for another agency", OTHER, (consent({"konkyu"}),), set(), None, CASE, "denied", set()),
     ("consent expired yesterday", OTHER, (consent({"soudan-1"}, until=NOW - timedelta(days=1)),),
      set(), None, CASE, "denied", set()),
@@ -52,7 +76,7 @@ CASES = [
      Record("132187", frozenset({"div-kaigo"}), frozenset({PERSON, OTHER_PERSON})), "denied", set()),
     ("支援会議 member", OTHER, (), {MEETING}, None, CASE, "permitted", {HEALTH}),
     ("member of another meeting", OTHER, (), {uuid.uuid4()}, None, CASE, "denied", set()),
-    ("106-6 material: consent does not open it", OTHER, (consent({"*"}),), set(), None,
+    ("106-6 material: consent does not open it", OTHER, (consent(set(), everyone=True),), set(), None,
      Record("132187", frozenset({"coordinators"}), frozenset({PERSON}), frozenset({MEETING}),
             confidential_106_6=True), "denied", set()),
     ("106-6 material: member", OTHER, (), {MEETING}, None,
@@ -61,15 +85,22 @@ CASES = [
     ("106-6 material: no break-glass", OTHER, (), set(), "life may be at risk tonight",
      Record("132187", frozenset({"coordinators"}), frozenset({PERSON}), confidential_106_6=True),
      "denied", set()),
-    ("partner", who("minsei", "partner"), (consent({"*"}),), set(), None, CASE, "denied", set()),
-    ("auditor", who("audit", "auditor"), (), set(), None, CASE, "denied", set()),
-    ("operator", who("ops", "operator"), (), set(), None, CASE, "denied", set()),
+    ("partner", who("minsei", "partner"), (consent({"minsei"}),), set(), None, CASE, "denied", set()),
+    ("auditor", who("audit", "auditor", acts_for=()), (), set(), None, CASE, "denied", set()),
+    ("operator", who("ops", "operator", acts_for=()), (), set(), None, CASE, "denied", set()),
     ("another city's user", who("div-kaigo", "window_staff", city="132012"), (), set(), None,
      CASE, "denied", set()),
-    ("promoter of the recording division", who("div-kaigo", "promoter"), (), set(), None,
+    ("promoter of the recording division",
+     who("div-kaigo", "promoter", acts_for=("div-kaigo", "promoter:div-kaigo")), (), set(), None,
      Record("132187", frozenset({"promoter:div-kaigo"})), "permitted", set()),
-    ("coordinator and the general desk they staff", who("coordinators", "coordinator"), (), set(),
+    ("coordinator and the general desk they staff",
+     who("coordinators", "coordinator", acts_for=("general-desk", "coordinators")), (), set(),
      None, Record("132187", frozenset({"general-desk"})), "permitted", set()),
+    ("the 社協's coordinator is not the city's general desk",
+     who("coordinators", "coordinator", acts_for=("shakyo",)), (), set(), None,
+     Record("132187", frozenset({"general-desk", "coordinators"})), "denied", set()),
+    ("a token's agency alone places nobody", who("div-kaigo", "window_staff", acts_for=()), (),
+     set(), None, CASE, "denied", set()),
     ("window staff is not the general desk", WINDOW, (), set(), None,
      Record("132187", frozenset({"general-desk"})), "denied", set()),
     ("break-glass with a reason", OTHER, (), set(), "緊急: 本人の生命に危険がある", CASE,
@@ -85,14 +116,16 @@ CASES = [
 def test_policy(situation: str, principal: Principal, consents: tuple[Consent, ...],
                 member_of: set[uuid.UUID], glass: str | None, record: Record, outcome: str,
                 hidden: set[str]) -> None:
-    decision = decide(Request(principal, "read", NOW, consents, frozenset(member_of), glass), record)
+    decision = decide(Request(principal, "read", NOW, consents, frozenset(member_of), glass,
+                              place=PLACES[principal.user_id]), record)
     assert decision.outcome == outcome, decision.reason
     assert decision.hidden == frozenset(hidden)
 
 
 def test_consent_starts_at_its_date() -> None:
     future = Consent(PERSON, frozenset({"soudan-1"}), frozenset({"support"}), NOW + timedelta(days=1))
-    assert decide(Request(OTHER, "read", NOW, (future,)), CASE).outcome == "denied"
+    assert decide(Request(OTHER, "read", NOW, (future,), place=PLACES[OTHER.user_id]),
+                  CASE).outcome == "denied"
 
 
 MEETING_ITEMS = Record("132187", frozenset(), frozenset({PERSON}), frozenset({MEETING}),
@@ -132,7 +165,8 @@ def test_policy_tells_reads_and_writes_apart(situation: str, principal: Principa
                                              consents: tuple[Consent, ...],
                                              member_of: set[uuid.UUID], glass: str | None,
                                              record: Record, outcome: str) -> None:
-    decision = decide(Request(principal, action, NOW, consents, frozenset(member_of), glass), record)
+    decision = decide(Request(principal, action, NOW, consents, frozenset(member_of), glass,
+                              place=PLACES[principal.user_id]), record)
     assert decision.outcome == outcome, decision.reason
 
 
@@ -144,7 +178,8 @@ def test_every_rule_names_its_actions() -> None:
 
 
 def test_a_refused_write_names_the_way_forward() -> None:
-    reason = decide(Request(OTHER, "write", NOW, (consent({"soudan-1"}),)), CASE).reason
+    reason = decide(Request(OTHER, "write", NOW, (consent({"soudan-1"}),),
+                            place=PLACES[OTHER.user_id]), CASE).reason
     assert "保持する機関" in reason and "holding the case" in reason
-    reason = decide(Request(OTHER, "read", NOW), CASE).reason
+    reason = decide(Request(OTHER, "read", NOW, place=PLACES[OTHER.user_id]), CASE).reason
     assert "同意" in reason and "支援会議に付議" in reason and "record a consent" in reason

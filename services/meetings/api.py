@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import asyncpg
 from fastapi import APIRouter, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -15,7 +16,7 @@ from kit.access import Access, AccessDep, redact
 from kit.api import ConnDep, SettingsDep, UowDep
 from kit.auth import Principal, PrincipalDep
 from kit.clock import now
-from kit.policy import MEETING_NOTES, Record
+from kit.policy import MEETING_NOTES, Record, Workplace
 from kit.problems import Problem
 from kit.uow import UnitOfWork
 
@@ -101,8 +102,8 @@ async def add_member(meeting_id: uuid.UUID, body: MemberIn, principal: Principal
             raise _refused(exc) from exc
         persons = await store.tabled_persons(uow.conn, meeting_id)
         if meeting["kind"] == "multilayer_meeting":  # what is tabled must be shareable with them
-            gaps = domain.uncovered(persons, [body.agency], await views.consents_for(uow.conn, persons),
-                                    now())
+            gaps = domain.uncovered(persons, await _places(uow.conn, [body.user_id]),
+                                    await views.consents_for(uow.conn, persons), now())
             await _covered(uow, access, principal, meeting_id, "meeting_members", persons, gaps)
         if await store.add_member(uow.conn, meeting_id, body.user_id, body.agency, body.pledged_at):
             await views.apply_member_joined(uow.conn, joined, m)  # this service's view: at once
@@ -131,14 +132,19 @@ async def table(meeting_id: uuid.UUID, body: AgendaIn, request: Request, princip
                            "meeting_agenda", str(meeting_id), purpose="meeting")
         await _may_table(uow, request, principal, access, body, persons_of, m)
         if meeting["kind"] == "multilayer_meeting":
-            gaps = domain.uncovered(persons, await store.members(uow.conn, meeting_id),
-                                    await views.consents_for(uow.conn, persons), at)
+            gaps = domain.uncovered(persons, await _places(uow.conn, await store.members(
+                uow.conn, meeting_id)), await views.consents_for(uow.conn, persons), at)
             await _covered(uow, access, principal, meeting_id, "meeting_agenda", persons, gaps)
         await store.add_agenda(uow.conn, meeting_id, body.person_ids, body.consultation_ids, body.notes,
                                principal.user_id, at)
         uow.record(tabled)
         await uow.commit()
     return {"meeting_id": str(meeting_id)}
+
+
+async def _places(conn: asyncpg.Connection, users: list[str]) -> dict[str, Workplace]:
+    """Where each of these users acts, as the directory view says."""
+    return {user: await views.workplace_of(conn, user) for user in users}
 
 
 async def _covered(uow: UnitOfWork, access: Access, principal: Principal, meeting_id: uuid.UUID,
@@ -180,8 +186,8 @@ async def get(meeting_id: uuid.UUID, request: Request, principal: PrincipalDep, 
                                   "read", "meeting", str(meeting_id), purpose="meeting")
     if meeting["kind"] == "multilayer_meeting":  # an item shows only where consent covers the reader
         consents = await views.consents_for(conn, frozenset().union(*(p for _, p in items)))
-        items = [(a, p) for a, p in items
-                 if not domain.uncovered(p, [principal.agency], consents, now())]
+        reader = await _places(conn, [principal.user_id])
+        items = [(a, p) for a, p in items if not domain.uncovered(p, reader, consents, now())]
     agenda = [redact(a, decision, {"notes": MEETING_NOTES}) for a, _ in items]
     return {**meeting, "members": details["members"], "agenda": agenda}
 

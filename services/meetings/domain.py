@@ -9,11 +9,11 @@ consented to sharing with every member's agency, checked when tabling and when a
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from contracts.events.meetings import CaseTabled, MeetingKind, MeetingScheduled, MemberJoined
-from kit.policy import Consent
+from kit.policy import Consent, Workplace
 
 
 class MeetingRuleBroken(ValueError):
@@ -40,11 +40,13 @@ def table(meeting_id: uuid.UUID, kind: MeetingKind, person_ids: Sequence[uuid.UU
                       consultation_ids=tuple(consultation_ids), tabled_at=at)
 
 
-def uncovered(person_ids: Iterable[uuid.UUID], agencies: Iterable[str],
+def uncovered(person_ids: Iterable[uuid.UUID], members: Mapping[str, Workplace],
               consents: Sequence[Consent], at: datetime) -> list[tuple[uuid.UUID, str]]:
-    """For a 重層的支援会議: each (person, agency) whose sharing no consent of the person covers."""
-    return [(p, a) for p in sorted(set(person_ids)) for a in sorted(set(agencies))
-            if not any(c.person_id == p and c.covers(a, "support", at) for c in consents)]
+    """For a 重層的支援会議: each (person, member's offices) whose sharing no consent of the person
+    covers. `members`: user id -> where the directory says they act (never the token's agency)."""
+    return [(p, ", ".join(sorted(place.offices)) or user)
+            for p in sorted(set(person_ids)) for user, place in sorted(members.items())
+            if not any(c.person_id == p and c.covers(place, "support", at) for c in consents)]
 
 
 def uncovered_message(gaps: list[tuple[uuid.UUID, str]]) -> str:

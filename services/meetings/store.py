@@ -75,8 +75,8 @@ async def persons_of(conn: asyncpg.Connection, consultation_ids: list[uuid.UUID]
 
 
 async def members(conn: asyncpg.Connection, meeting_id: uuid.UUID) -> list[str]:
-    """The agencies of a meeting's members."""
-    return [r[0] for r in await conn.fetch("SELECT DISTINCT agency FROM meeting_members "
+    """The user ids of a meeting's members."""
+    return [r[0] for r in await conn.fetch("SELECT DISTINCT user_id FROM meeting_members "
                                            "WHERE meeting_id = $1", meeting_id)]
 
 

@@ -13,7 +13,7 @@ from kit import views
 from kit.access import AccessDep
 from kit.api import ConnDep, SettingsDep
 from kit.auth import PrincipalDep
-from kit.policy import Record, offices
+from kit.policy import Record
 from kit.problems import Problem
 
 from . import store
@@ -34,12 +34,25 @@ class ReferralOut(BaseModel):
     person_ids: list[uuid.UUID]
 
 
+@router.get("/directory", summary="機関・窓口の名簿 (the directory: legal bodies, offices, who staffs them)")
+async def directory(principal: PrincipalDep, conn: ConnDep, settings: SettingsDep,
+                    access: AccessDep) -> dict[str, Any]:
+    # Who staffs which office is for the people who work with it.
+    await access.staff_only(conn, principal, "read", "directory")
+    latest = await store.latest_directory(conn, settings.municipality_code)
+    if latest is None:
+        raise Problem(503, "Directory not loaded yet", "referral reads it at start; try again",
+                      headers={"Retry-After": "5"})
+    return {"revision": latest["revision"], **latest["body"]}
+
+
 @router.get("/referrals", response_model=list[ReferralOut],
             summary="自機関あてのつなぎ一覧 (your own office's referrals)")
 async def list_referrals(principal: PrincipalDep, conn: ConnDep, settings: SettingsDep,
                          access: AccessDep, agency: str = Query(min_length=1, max_length=100),
                          limit: int = Query(50, ge=1, le=200)) -> list[dict[str, Any]]:
-    await access.require(conn, principal, agency in offices(principal) and principal.is_staff,
+    mine = (await views.workplace_of(conn, principal.user_id)).offices
+    await access.require(conn, principal, agency in mine and principal.is_staff,
                          "read", "referral_list", agency, "自分の所属（窓口）あての一覧だけを見られます / "
                          "you may list only your own office's referrals")
     rows = await store.for_agency(conn, agency, settings.municipality_code, limit)

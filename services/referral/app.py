@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from kit.service import ServiceDefinition, build_app
 
 from .api import router
-from .handlers import HANDLERS
+from .handlers import HANDLERS, PERIODIC
 
 DEFINITION = ServiceDefinition(
     name="referral",
@@ -16,6 +16,7 @@ DEFINITION = ServiceDefinition(
     router=router,
     migrations=Path(__file__).parent / "migrations",
     handlers=HANDLERS,
+    periodic=PERIODIC,
 )
 
 

@@ -1,12 +1,31 @@
-"""Events referral consumes."""
+"""What referral does besides answering requests.
+
+Consumed: ConsultationReceived (a routing task for the receiving office).
+Periodic: read the directory file an operator edits and publish each change as
+DirectoryChanged, so every service's view (kit/views.py) follows it. An unreadable or
+inconsistent file is logged and the last good revision stays in force.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import os
+from datetime import timedelta
+from pathlib import Path
+
 from contracts.events.intake import ConsultationReceived
+from kit import views
 from kit.clock import now
 from kit.inbox import HandlerContext, Handlers
+from kit.periodic import NewUow, Periodic
 
 from . import domain, store
+
+DIRECTORY_FILE = Path(os.environ.get("REFERRAL_DIRECTORY_FILE",
+                                     Path(__file__).with_name("directory.json")))
+RELOAD_SECONDS = float(os.environ.get("REFERRAL_DIRECTORY_RELOAD_SECONDS", "60"))
+REPUBLISH_AFTER = timedelta(days=7)  # streams keep 30 days (infra/kafka/topics.json)
 
 
 async def on_consultation_received(event: ConsultationReceived, ctx: HandlerContext) -> None:
@@ -17,4 +36,29 @@ async def on_consultation_received(event: ConsultationReceived, ctx: HandlerCont
         ctx.uow.record(*referral.events)
 
 
+async def publish_directory(new_uow: NewUow) -> None:
+    raw = await asyncio.to_thread(DIRECTORY_FILE.read_bytes)
+    directory = domain.DirectoryFile.model_validate_json(raw)
+    body = directory.model_dump(mode="json")
+    digest = hashlib.sha256(directory.model_dump_json().encode()).hexdigest()
+    async with new_uow() as uow:
+        await store.lock_directory(uow.conn)
+        latest = await store.latest_directory(uow.conn, uow.municipality)
+        at = now()
+        if latest is None or latest["digest"] != digest:
+            changed = domain.directory_changed(directory, (latest or {"revision": 0})["revision"] + 1, at)
+            await store.add_directory(uow.conn, changed.revision, uow.municipality, digest, body, at)
+            await views.apply_directory(uow.conn, changed, uow.municipality)  # its own view: at once
+        elif at - latest["published_at"] > REPUBLISH_AFTER:
+            # The same revision again, well within the topic's retention, so that a service
+            # deployed later still finds the directory (views ignore a revision they hold).
+            changed = domain.directory_changed(directory, latest["revision"], at)
+            await store.touch_directory(uow.conn, latest["revision"], uow.municipality, at)
+        else:
+            return
+        uow.record(changed)
+        await uow.commit()
+
+
 HANDLERS: Handlers = {ConsultationReceived: [on_consultation_received]}
+PERIODIC = (Periodic("publish the directory", RELOAD_SECONDS, publish_directory),)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -39,3 +40,31 @@ async def get(conn: asyncpg.Connection, referral_id: uuid.UUID,
 async def for_agency(conn: asyncpg.Connection, agency: str, municipality: str,
                      limit: int) -> list[dict[str, Any]]:
     return [dict(r) for r in await conn.fetch(_FOR_AGENCY, municipality, agency, limit)]
+
+
+_LATEST = """
+SELECT revision, digest, body, published_at FROM directory_revisions WHERE municipality = $1
+ORDER BY revision DESC LIMIT 1
+"""
+
+
+async def lock_directory(conn: asyncpg.Connection) -> None:
+    """Two replicas reading the file together publish one revision, not two."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('tsunagu.referral.directory'))")
+
+
+async def latest_directory(conn: asyncpg.Connection, municipality: str) -> dict[str, Any] | None:
+    row = await conn.fetchrow(_LATEST, municipality)
+    return dict(row) if row else None
+
+
+async def add_directory(conn: asyncpg.Connection, revision: int, municipality: str, digest: str,
+                        body: dict[str, Any], at: datetime) -> None:
+    await conn.execute("INSERT INTO directory_revisions VALUES ($1, $2, $3, $4, $5)",
+                       revision, municipality, digest, body, at)
+
+
+async def touch_directory(conn: asyncpg.Connection, revision: int, municipality: str,
+                          at: datetime) -> None:
+    await conn.execute("UPDATE directory_revisions SET published_at = $3 WHERE revision = $1 AND "
+                       "municipality = $2", revision, municipality, at)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
@@ -10,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from contracts.bounds import Code, Complaint, Id, Instant, Reason
 from contracts.taxonomy import Channel, DestinationKind, Urgency, receiving_office
+from kit import views
 from kit.access import Access, AccessDep, redact
 from kit.api import ConnDep, SettingsDep, UowDep
 from kit.auth import Principal, PrincipalDep
@@ -39,7 +41,14 @@ class HandoverIn(BaseModel):
 
     main_complaint: Complaint | None = Field(None, description="主訴; defaults to the consultation's")
     reason: Reason = Field(min_length=1, description="つなぐ理由")
-    consent_id: uuid.UUID | None = Field(None, description="the consent to share it relies on")
+    consent_id: uuid.UUID | None = Field(None, description="the consent it relies on (one person)")
+    consent_ids: list[uuid.UUID] = Field(default_factory=list, max_length=20,
+                                         description="each person's own consent (or their "
+                                                     "guardian's) it relies on")
+
+    def consents(self) -> tuple[uuid.UUID, ...]:
+        return tuple(dict.fromkeys([*([self.consent_id] if self.consent_id else []),
+                                    *self.consent_ids]))
 
 
 class IntakeSheet(BaseModel):
@@ -94,6 +103,16 @@ class ConsultationOut(BaseModel):
     health_notes: str | None
 
 
+class HandedOverCopyOut(BaseModel):
+    handed_over_copy: bool = Field(True, description="写し: what was handed over, as it was then")
+    consultation_id: uuid.UUID
+    to_office: str
+    to_legal_body: str
+    handed_over_at: AwareDatetime
+    consent_ids: list[uuid.UUID] = Field(description="the consents it relied on")
+    disclosed: dict[str, Any]
+
+
 @router.get("/categories", summary="相談分野の一覧 (taxonomy, Japanese and English labels)")
 async def categories(request: Request) -> dict[str, dict[str, str]]:
     result: dict[str, dict[str, str]] = request.app.state.categories
@@ -110,11 +129,14 @@ async def post_consultation(body: ConsultationIn, request: Request, principal: P
         await access.staff_only(uow, principal, "write", "consultation")
         consents = [(c.id, c.as_policy()) for c in
                     await consent_store.of_persons(uow.conn, body.person_ids)]
+        office = receiving_office(body.destination.kind, body.destination.agency,
+                                  principal.agency) if body.destination else None
+        to = await views.office(uow.conn, office) if office else None
         try:
             dest = domain.Destination(body.destination.kind, body.destination.agency) \
                 if body.destination else None
             handover = domain.Handover(body.handover.main_complaint or body.main_complaint,
-                                       body.handover.reason, body.handover.consent_id) \
+                                       body.handover.reason, body.handover.consents()) \
                 if body.handover else None
             c = domain.receive(
                 received_at=at, channel=body.channel, receiving_division=principal.agency,
@@ -125,7 +147,7 @@ async def post_consultation(body: ConsultationIn, request: Request, principal: P
                 household_id=body.household_id,
                 handover=handover, consents=consents,
                 intake_sheet=body.intake_sheet.model_dump(exclude_none=True) if body.intake_sheet else None,
-                health_notes=body.health_notes)
+                health_notes=body.health_notes, to=to, now=now())
         except domain.NoDestination as exc:
             raise Problem(422, "Consultation has no destination", str(exc),
                           type_="urn:tsunagu:problem:no-destination") from exc
@@ -141,11 +163,18 @@ async def post_consultation(body: ConsultationIn, request: Request, principal: P
             if c.present_ids else ""
         await access.audit_only(uow, principal, "write", "consultation", str(c.id), c.person_ids,
                                 reason="recorded at the user's own window" + came)
-        if c.handover and c.handover.consent_id and c.person_ids:  # IHE BALP PrivacyDisclosure
-            office = receiving_office(c.destination.kind, c.destination.agency, c.receiving_division)
+        if to is not None and c.destination.kind == "agency":  # the receiver's own copy
+            persons = await person_store.summaries(uow.conn, list(c.person_ids))
+            await store.add_copy(uow.conn, settings.municipality_code, c.id, to.office_id,
+                                 to.legal_body_id, list(c.handover.consent_ids if c.handover else ()),
+                                 now(), principal.user_id,
+                                 domain.handed_over_copy(c, to, [persons[p] for p in c.person_ids],
+                                                         consents, now()))
+        if c.handover and c.handover.consent_ids and c.person_ids:  # IHE BALP PrivacyDisclosure
             await access.audit_only(uow, principal, "disclose", "consultation", str(c.id),
-                                    c.person_ids, reason=f"hand-over to {office} under consent "
-                                    f"{c.handover.consent_id}: {c.handover.reason}")
+                                    c.person_ids, reason=f"hand-over to {office} under consents "
+                                    f"{', '.join(map(str, c.handover.consent_ids))}: "
+                                    f"{c.handover.reason}")
         await uow.commit()
         row = await store.get(uow.conn, c.id, settings.municipality_code)  # the one connection
     response.headers["Location"] = f"/consultations/{c.id}"
@@ -179,6 +208,30 @@ async def get_consultation(consultation_id: uuid.UUID, request: Request, princip
     decision = await access.check(conn, request, principal, record, "read", "consultation",
                                   str(consultation_id))
     return redact(consultation_out(row), decision, PROTECTED)
+
+
+@router.get("/consultations/{consultation_id}/handed-over-copy", response_model=HandedOverCopyOut,
+            summary="引き継ぎを受けた記録の写し (what your office was handed, as it was then)")
+async def get_handed_over_copy(consultation_id: uuid.UUID, request: Request,
+                               principal: PrincipalDep, conn: ConnDep, settings: SettingsDep,
+                               access: AccessDep) -> dict[str, Any]:
+    """The receiving office keeps what it was handed, whatever becomes of the consent since;
+    the live record (GET /consultations/{id}) it reads only while a consent covers it."""
+    row = await store.get(conn, consultation_id, settings.municipality_code)
+    copies = await store.copies_of(conn, consultation_id, settings.municipality_code)
+    if row is None or not copies:
+        raise records.not_found("Handed-over copy")
+    mine = (await views.workplace_of(conn, principal.user_id)).offices
+    copy = next((c for c in copies if c["to_office"] in mine), copies[0])
+    record = replace(await records.consultation(conn, row, settings.municipality_code),
+                     holders=frozenset({copy["to_office"], row["receiving_division"]}))
+    decision = await access.check(conn, request, principal, record, "read", "handed_over_copy",
+                                  str(copy["id"]))
+    disclosed = copy["disclosed"]
+    if HEALTH in decision.hidden:
+        disclosed = {**disclosed, "consultation": {**disclosed["consultation"], "health_notes": None}}
+    return {"handed_over_copy": True, **{k: copy[k] for k in HandedOverCopyOut.model_fields
+                                         if k in copy}, "disclosed": disclosed}
 
 
 def consultation_out(row: dict[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,11 @@
 """Consultations at any window (包括的相談支援). Rules only; no I/O.
 
 Never turn away (断らない相談): a consultation is recorded whatever its subject, and it
-always leaves the window with somewhere to go. Handing a person's case to another agency or
-to a coordinator goes on the common hand-over form (共通の様式) with the consent it relies on.
+always leaves the window with somewhere to go: an office of the directory that takes
+hand-overs. Handing a person's case to another agency or to a coordinator goes on the common
+hand-over form (共通の様式) with the consent of every person it concerns (or their guardian's).
+What an agency is handed becomes its own copy; the live record it reads only while a consent
+covers it.
 """
 
 from __future__ import annotations
@@ -15,11 +18,11 @@ from typing import Any
 
 from contracts.events.intake import ConsultationReceived
 from contracts.taxonomy import Channel, DestinationKind, Urgency, receiving_office
-from kit.policy import Consent
+from kit.policy import Consent, Office
 
 
 class NoDestination(ValueError):
-    """The consultation would end nowhere."""
+    """The consultation would end nowhere, or somewhere that takes no hand-overs."""
 
 
 class HandoverRefused(ValueError):
@@ -44,7 +47,7 @@ class Handover:
 
     main_complaint: str
     reason: str
-    consent_id: uuid.UUID | None = None
+    consent_ids: tuple[uuid.UUID, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,10 +77,13 @@ def receive(*, received_at: datetime, channel: Channel, receiving_division: str,
             household_id: uuid.UUID | None = None,
             handover: Handover | None = None, consents: Sequence[tuple[uuid.UUID, Consent]] = (),
             intake_sheet: dict[str, Any] | None = None,
-            health_notes: str | None = None) -> Consultation:
-    """`consents`: (consent id, consent) of the persons concerned, for checking the hand-over.
+            health_notes: str | None = None, to: Office | None = None,
+            now: datetime | None = None) -> Consultation:
+    """`consents`: (consent id, consent) of the persons concerned, for checking the hand-over;
     `present_ids`: the persons who came to the window themselves; only they, not persons merely
-    named, make the window a holder of their record (kit/holders.py)."""
+    named, make the window a holder of their record (kit/holders.py); `to`: the receiving office
+    as the directory has it (None: not in the directory); `now`: when the hand-over discloses (a
+    consent is checked then, whatever date the record bears)."""
     if destination is None:
         raise NoDestination("a consultation must leave the window with somewhere to go: "
                             "handled here, an agency, the promoter, the general desk or a "
@@ -89,7 +95,9 @@ def receive(*, received_at: datetime, channel: Channel, receiving_division: str,
         raise ValueError(f"unknown categories {sorted(unknown)}: see GET /categories")
     if not set(present_ids) <= set(person_ids):
         raise ValueError("present_ids (本人来所) must be persons linked to the consultation")
-    _check_handover(destination, handover, person_ids, consents, received_at, receiving_division)
+    _check_destination(destination, receiving_division, to)
+    _check_handover(destination, handover, tuple(dict.fromkeys(person_ids)), consents,
+                    now or received_at, to)
     c = Consultation(id=uuid.uuid4(), received_at=received_at, channel=channel,
                      receiving_division=receiving_division, received_by=received_by,
                      main_complaint=main_complaint.strip(),
@@ -106,22 +114,71 @@ def receive(*, received_at: datetime, channel: Channel, receiving_division: str,
     return c
 
 
+def _check_destination(destination: Destination, division: str, to: Office | None) -> None:
+    office = receiving_office(destination.kind, destination.agency, division)
+    if office is None:
+        return
+    if to is None or to.office_id != office:
+        raise NoDestination(f"「{office}」は機関名簿にありません。名簿 (GET /directory) の引き継ぎを"
+                            "受ける機関、推進員、または福祉総合相談窓口につないでください / "
+                            f"'{office}' is not in the directory: hand it to an office there that "
+                            "takes hand-overs, to your promoter, or to the general desk")
+    if not to.takes_handovers:
+        raise NoDestination(f"「{office}」は引き継ぎを受けません（受信箱のみ）。名簿の引き継ぎを受ける"
+                            "機関、推進員、または福祉総合相談窓口につないでください / "
+                            f"'{office}' takes no hand-overs: hand it to an office that does "
+                            "(GET /directory), to your promoter, or to the general desk")
+
+
 def _check_handover(destination: Destination, handover: Handover | None,
                     person_ids: tuple[uuid.UUID, ...], consents: Sequence[tuple[uuid.UUID, Consent]],
-                    at: datetime, division: str) -> None:
+                    at: datetime, to: Office | None) -> None:
     leaves_the_city = destination.kind in ("agency", "coordinator")
     if destination.kind == "coordinator" and handover is None:
-        raise HandoverRefused("a case goes to a coordinator on the common hand-over form "
+        raise HandoverRefused("コーディネーターへは共通の様式（主訴・理由・同意）でつないでください / "
+                              "a case goes to a coordinator on the common hand-over form "
                               "(共通の様式): main complaint, reason, consent")
-    if not (leaves_the_city and person_ids):
+    if not (leaves_the_city and person_ids) or to is None:
         return  # nothing identifying leaves the window
-    if handover is None or handover.consent_id is None:
-        raise HandoverRefused("handing a person's case to another agency needs their consent "
-                              "to share, named on the hand-over form")
-    office = receiving_office(destination.kind, destination.agency, division) or ""
-    named = [c for cid, c in consents if cid == handover.consent_id]
-    if not named or not named[0].covers(office, "support", at):
-        raise HandoverRefused(f"consent {handover.consent_id} does not cover handing this case "
-                              f"to '{office}' now (check its agencies, purpose, expiry, withdrawal)")
-    if named[0].person_id not in person_ids:
-        raise HandoverRefused("the consent named is not of a person concerned by this consultation")
+    office = to.office_id
+    ways = (f"{office}（{to.legal_body_id}）を対象に含む本人または保護者の同意を記録し、共通の様式に"
+            "記載してください。同意が得られない場合は支援会議に付議してください / record a consent "
+            f"of each person (or their guardian) that covers {office} ({to.legal_body_id}) and name "
+            "it on the form; without consent, table it at a 支援会議")
+    if handover is None or not handover.consent_ids:
+        raise HandoverRefused(f"引き継ぎには本人の同意が必要です / handing a person's case to "
+                              f"another agency needs their consent. {ways}")
+    named = {cid: c for cid, c in consents if cid in handover.consent_ids}
+    strangers = [str(cid) for cid in handover.consent_ids
+                 if cid not in named or named[cid].person_id not in person_ids]
+    if strangers:
+        raise HandoverRefused(f"記載の同意 {strangers} はこの相談の対象者のものではありません / the "
+                              f"consents {strangers} are not of a person this consultation concerns")
+    uncovered = [str(pid) for pid in person_ids
+                 if not any(c.person_id == pid and c.covers(to.place, "support", at)
+                            for c in named.values())]
+    if uncovered:
+        raise HandoverRefused(f"対象者 {uncovered} 本人の同意で、今 {office} への引き継ぎを含むものが"
+                              f"ありません（ある人の同意は別の人の同意になりません） / no consent of "
+                              f"persons {uncovered} themselves covers handing this to {office} now "
+                              f"(one person's consent never covers another). {ways}")
+
+
+def handed_over_copy(c: Consultation, to: Office, persons: Sequence[dict[str, Any]],
+                     consents: Sequence[tuple[uuid.UUID, Consent]], at: datetime) -> dict[str, Any]:
+    """What the hand-over discloses to `to`, as it is now: the receiver keeps it as its own copy.
+    Health details go along only if every person's consent named on the form covers them."""
+    named = [cons for cid, cons in consents if c.handover and cid in c.handover.consent_ids]
+    health = bool(c.health_notes) and all(
+        any(cons.person_id == pid and cons.covers(to.place, "health", at) for cons in named)
+        for pid in c.person_ids)
+    return {
+        "consultation": {"id": str(c.id), "received_at": c.received_at.isoformat(),
+                         "channel": c.channel, "receiving_division": c.receiving_division,
+                         "categories": list(c.categories), "urgency": c.urgency,
+                         "main_complaint": c.handover.main_complaint if c.handover else c.main_complaint,
+                         "reason": c.handover.reason if c.handover else None,
+                         "health_notes": c.health_notes if health else None},
+        "persons": [{k: (v.isoformat() if hasattr(v, "isoformat") else str(v) if k == "id" else v)
+                     for k, v in p.items()} for p in persons],
+    }

@@ -60,3 +60,25 @@ async def of_household(conn: asyncpg.Connection, person_ids: list[uuid.UUID],
                        household_id: uuid.UUID | None, municipality: str) -> list[dict[str, Any]]:
     """Every consultation touching these people or this household, across divisions."""
     return [dict(r) for r in await conn.fetch(_OF_PERSONS, person_ids, municipality, household_id)]
+
+
+_ADD_COPY = """
+INSERT INTO handover_copies (id, municipality, consultation_id, to_office, to_legal_body,
+    consent_ids, handed_over_at, handed_over_by, disclosed)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (consultation_id, to_office) DO NOTHING
+"""
+
+
+async def add_copy(conn: asyncpg.Connection, municipality: str, consultation_id: uuid.UUID,
+                   to_office: str, to_legal_body: str, consent_ids: list[uuid.UUID], at: Any,
+                   user: str, disclosed: dict[str, Any]) -> None:
+    """What an agency was handed: its own copy, kept as it was then."""
+    await conn.execute(_ADD_COPY, uuid.uuid4(), municipality, consultation_id, to_office,
+                       to_legal_body, consent_ids, at, user, disclosed)
+
+
+async def copies_of(conn: asyncpg.Connection, consultation_id: uuid.UUID,
+                    municipality: str) -> list[dict[str, Any]]:
+    rows = await conn.fetch("SELECT * FROM handover_copies WHERE consultation_id = $1 AND "
+                            "municipality = $2 ORDER BY handed_over_at", consultation_id, municipality)
+    return [dict(r) for r in rows]

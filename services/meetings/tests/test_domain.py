@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kit.policy import Consent
+from kit.policy import Consent, Workplace
 from services.meetings import domain
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
@@ -19,13 +19,24 @@ def consent(person: uuid.UUID, *agencies: str, withdrawn: datetime | None = None
                    None, withdrawn)
 
 
+def at(office: str, body: str) -> Workplace:
+    """A member the directory places at `office` of legal body `body`."""
+    return Workplace(frozenset({office}), frozenset({body}), frozenset({body}))
+
+
+KAIGO, KONKYU = {"w-kaigo": at("div-kaigo", "city")}, {"a-konkyu": at("konkyu", "konkyu-hojin")}
+
+
 def test_a_multilayer_item_needs_each_persons_consent_for_each_member() -> None:
-    consents = [consent(MOTHER, "div-kaigo", "konkyu"), consent(SON, "div-kaigo")]
-    assert domain.uncovered([MOTHER], ["div-kaigo", "konkyu"], consents, NOW) == []
+    consents = [consent(MOTHER, "div-kaigo", "konkyu"), consent(SON, "city")]
+    assert domain.uncovered([MOTHER], KAIGO | KONKYU, consents, NOW) == []
+    assert domain.uncovered([SON], KAIGO, consents, NOW) == []  # the city's legal body covers it
     # the mother's consent does not cover her son
-    assert domain.uncovered([MOTHER, SON], ["konkyu"], consents, NOW) == [(SON, "konkyu")]
+    assert domain.uncovered([MOTHER, SON], KONKYU, consents, NOW) == [(SON, "konkyu")]
     withdrawn = [consent(MOTHER, "konkyu", withdrawn=NOW - timedelta(hours=1))]
-    assert domain.uncovered([MOTHER], ["konkyu"], withdrawn, NOW) == [(MOTHER, "konkyu")]
+    assert domain.uncovered([MOTHER], KONKYU, withdrawn, NOW) == [(MOTHER, "konkyu")]
+    # the token's agency is nothing: a member in no office of the directory is covered by none
+    assert domain.uncovered([MOTHER], {"guest": Workplace()}, consents, NOW) == [(MOTHER, "guest")]
     assert "konkyu" in domain.uncovered_message([(SON, "konkyu")])
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from contracts.events.intake import ConsultationReceived
 from contracts.taxonomy import COORDINATORS, GENERAL_DESK
@@ -37,3 +41,30 @@ def test_each_destination_gets_a_routing_task(kind: str, agency: str | None, off
 
 def test_handled_at_the_window_needs_no_routing_task() -> None:
     assert domain.open_routing_task(_event("handled_here"), AT) is None
+
+
+SEED = Path(domain.__file__).with_name("directory.json")
+
+
+def test_the_seeded_directory_places_the_plans_coordinators() -> None:
+    directory = domain.DirectoryFile.model_validate_json(SEED.read_bytes())
+    offices = {o.id: o for o in directory.offices}
+    assert len({s for o in directory.offices if o.kind == "coordinators" for s in o.staff}) == 3
+    assert set(offices[GENERAL_DESK].staff) == {"c-desk", "c-desk-2"}  # two at the city's desk
+    assert offices["shakyo"].legal_body != offices[GENERAL_DESK].legal_body  # one at the 社協
+    assert not offices["audit"].takes_handovers and not offices["minsei"].takes_handovers
+    event = domain.directory_changed(directory, 1, AT)
+    assert "label" not in event.model_dump_json()  # ids and routing facts only
+
+
+@pytest.mark.parametrize(("change", "error"), [
+    (lambda d: d["offices"].append({**d["offices"][0]}), "ids used twice"),
+    (lambda d: d["offices"][0].update(legal_body="nowhere"), "unknown legal bodies"),
+    (lambda d: d["legal_bodies"].append({**d["legal_bodies"][0], "id": d["offices"][0]["id"]}),
+     "ids used twice"),
+])
+def test_an_inconsistent_directory_is_refused(change: Any, error: str) -> None:
+    raw = json.loads(SEED.read_text())
+    change(raw)
+    with pytest.raises(ValidationError, match=error):
+        domain.DirectoryFile.model_validate(raw)
