@@ -43,8 +43,8 @@ async def test_n_reads_make_exactly_n_audit_records(world: World, stack: Stack,
         assert (await http.get(url, headers=world.headers["same_agency"])).status_code == 200
     for _ in range(3):
         assert (await http.get(url, headers=world.headers["other_agency"])).status_code == 403
-    rows = [*await _trail(http, stack, user_id="w-kaigo", since=since),
-            *await _trail(http, stack, user_id="a-soudan", since=since)]
+    rows = [*await _trail(http, stack, user_id=world.users["same_agency"], since=since),
+            *await _trail(http, stack, user_id=world.users["other_agency"], since=since)]
     assert [r["outcome"] for r in rows] == ["permitted"] * 5 + ["denied"] * 3
     for r in rows:
         assert r["object_type"] == "consultation" and r["object_id"] == world.ids["consultation"]

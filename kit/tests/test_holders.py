@@ -14,9 +14,10 @@ CASES = [
     ("named only, handled here", "handled_here", None, False, set()),
     ("named only, sent to the general desk", "general_desk", None, False, set()),
     ("named only, sent to the promoter", "promoter", None, False, set()),
-    ("handed to an agency with consent", "agency", "konkyu", False, {"konkyu"}),
+    # An agency keeps its copy of what it was handed; the live record only under consent (hole 5).
+    ("handed to an agency with consent", "agency", "konkyu", False, set()),
     ("handed to the coordinators with consent", "coordinator", None, False, {"coordinators"}),
-    ("came, and handed to an agency", "agency", "konkyu", True, {"div-kaigo", "konkyu"}),
+    ("came, and handed to an agency", "agency", "konkyu", True, {"div-kaigo"}),
 ]
 
 
@@ -28,5 +29,7 @@ def test_who_holds_a_person(situation: str, kind: str, agency: str | None, prese
 
 
 def test_a_consultation_is_held_by_its_window_and_where_it_went() -> None:
-    assert of_consultation("div-kaigo", "agency", "konkyu") == {"div-kaigo", "konkyu"}
+    # The agency it went to reads its hand-over copy, and the live record only under consent.
+    assert of_consultation("div-kaigo", "agency", "konkyu") == {"div-kaigo"}
+    assert of_consultation("div-kaigo", "coordinator", None) == {"div-kaigo", "coordinators"}
     assert of_consultation("div-kaigo", "handled_here", None) == {"div-kaigo"}
