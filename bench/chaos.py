@@ -88,6 +88,17 @@ class Campaign:
                    env=self.stack.service_env("intake"), cwd=ROOT)
         proc.wait_port(REPLICA_PORT, 120, REPLICA)
 
+    def _start_kafka(self) -> None:
+        """Kafka after a SIGKILL recovers its log first: on 2 busy cores that can take minutes."""
+        for attempt in (1, 2):
+            try:
+                self.stack.kafka.start(timeout=180)
+                return
+            except RuntimeError as exc:
+                note(f"Kafka not back (attempt {attempt}): {str(exc)[-300:]}")
+                self._kill("kafka")
+        raise RuntimeError("Kafka did not come back")
+
     def _signal(self, name: str, sig: int) -> None:
         pidfile = self.stack.kafka.pidfile if name == "kafka" else self._pidfile(name)
         pid = proc.pid_alive(pidfile)
@@ -154,7 +165,7 @@ class Campaign:
         if kind == "kafka_sigkill":
             await asyncio.to_thread(self._kill, "kafka")
             await asyncio.sleep(rng.uniform(2, 8))
-            await asyncio.to_thread(self.stack.kafka.start)
+            await asyncio.to_thread(self._start_kafka)
         elif kind in ("kafka_sigstop", "service_sigstop"):
             name = "kafka" if kind == "kafka_sigstop" else rng.choice(self._services())
             record["target"] = name
@@ -227,7 +238,7 @@ class Campaign:
             self._signal("kafka", signal.SIGSTOP)
         await asyncio.sleep(OUTAGE_SECONDS)
         if how == "sigkill":
-            await asyncio.to_thread(self.stack.kafka.start)
+            await asyncio.to_thread(self._start_kafka)
         else:
             self._signal("kafka", signal.SIGCONT)
         back = time.perf_counter()
