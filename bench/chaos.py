@@ -68,6 +68,7 @@ class Campaign:
         self.counts: Counter[str] = Counter()  # retries, replays, unanswered
         self.faults: list[dict[str, Any]] = []
         self.drains: dict[str, float] = {}
+        self._deck: list[str] = []  # every kind once, shuffled, then again: even a short run sees all
         self._sending = True
         self.token = stack.token("w-kaigo", ttl=4 * 3600)
 
@@ -217,10 +218,12 @@ class Campaign:
 
     async def _random_faults(self, until: float) -> None:
         while time.perf_counter() < until:
-            await asyncio.sleep(self.rng.uniform(2, 8))
+            await asyncio.sleep(self.rng.uniform(1, 5))
             if time.perf_counter() >= until:
                 break
-            kind = self.rng.choice(KINDS)
+            if not self._deck:
+                self._deck = self.rng.sample(KINDS, len(KINDS))
+            kind = self._deck.pop()
             started = time.perf_counter()
             record = await self._inject(kind)
             healed = time.perf_counter()
