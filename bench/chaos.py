@@ -150,7 +150,9 @@ class Campaign:
     async def _load(self) -> None:
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
         tasks: list[asyncio.Task[None]] = []
-        async with httpx.AsyncClient(timeout=10, limits=limits) as client:
+        # Longer than the server's wait for a first answer (idempotency_wait_seconds), so a
+        # repeat hears the 409 rather than timing out itself.
+        async with httpx.AsyncClient(timeout=20, limits=limits) as client:
             start, i = time.perf_counter(), 0
             while self._sending:
                 delay = start + i / self.rate - time.perf_counter()
