@@ -41,12 +41,15 @@ from infra.local.stack import Stack
 from .harness import Figures, bench_stack, note, table, write_results
 from .journey import InboxWatcher, consultation
 
-PORTS: dict[str, Any] = {"kafka_port": 49092, "kafka_controller_port": 49093,
-                         "postgres_port": 55439, "idp_port": 38009,
-                         "service_ports": {"intake": 38001, "referral": 38002,
-                                           "notifications": 38006}}
+# Below the kernel's ephemeral range (32768-60999): Kafka is restarted again and again here, and
+# a listening port in that range can be taken meanwhile by some outgoing connection's local end
+# (seen: "failed to bind to 127.0.0.1:49092: Address already in use").
+PORTS: dict[str, Any] = {"kafka_port": 31092, "kafka_controller_port": 31093,
+                         "postgres_port": 31432, "idp_port": 31009,
+                         "service_ports": {"intake": 31001, "referral": 31002,
+                                           "notifications": 31006}}
 REPLICA = "intake-b"  # a second intake on REPLICA_PORT: the standby of the first one's relay
-REPLICA_PORT = 38011
+REPLICA_PORT = 31011
 ENV = {"TSUNAGU_RELAY_POLL_SECONDS": "0.5", "TSUNAGU_RELAY_SEND_TIMEOUT_SECONDS": "5",
        "TSUNAGU_RELAY_FENCE_SECONDS": "10", "TSUNAGU_LOG_LEVEL": "WARNING"}
 OUTAGE_SECONDS = 60.0
