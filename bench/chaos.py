@@ -42,12 +42,15 @@ from infra.local.stack import Stack
 from .harness import Figures, bench_stack, directory_with, note, table, write_results
 from .journey import InboxWatcher, consultation
 
-PORTS: dict[str, Any] = {"kafka_port": 49092, "kafka_controller_port": 49093,
-                         "postgres_port": 55439, "idp_port": 38009,
-                         "service_ports": {"intake": 38001, "referral": 38002,
-                                           "notifications": 38006}}
+# Below the kernel's ephemeral range (32768-60999): Kafka is restarted again and again here, and
+# a listening port in that range can be taken meanwhile by some outgoing connection's local end
+# (seen: "failed to bind to 127.0.0.1:49092: Address already in use").
+PORTS: dict[str, Any] = {"kafka_port": 31092, "kafka_controller_port": 31093,
+                         "postgres_port": 31432, "idp_port": 31009,
+                         "service_ports": {"intake": 31001, "referral": 31002,
+                                           "notifications": 31006}}
 REPLICA = "intake-b"  # a second intake on REPLICA_PORT: the standby of the first one's relay
-REPLICA_PORT = 38011
+REPLICA_PORT = 31011
 ENV = {"TSUNAGU_RELAY_POLL_SECONDS": "0.5", "TSUNAGU_RELAY_SEND_TIMEOUT_SECONDS": "5",
        "TSUNAGU_RELAY_FENCE_SECONDS": "10", "TSUNAGU_LOG_LEVEL": "WARNING"}
 OUTAGE_SECONDS = 60.0
@@ -71,6 +74,7 @@ class Campaign:
         self.counts: Counter[str] = Counter()  # retries, replays, unanswered
         self.faults: list[dict[str, Any]] = []
         self.drains: dict[str, float] = {}
+        self._deck: list[str] = []  # every kind once, shuffled, then again: even a short run sees all
         self._sending = True
         self.token = stack.token("w-kaigo", ttl=4 * 3600)
 
@@ -90,6 +94,17 @@ class Campaign:
         proc.spawn(cmd, self.stack.home / "logs" / f"{name}.log", self._pidfile(name),
                    env=self.stack.service_env("intake"), cwd=ROOT)
         proc.wait_port(REPLICA_PORT, 120, REPLICA)
+
+    def _start_kafka(self) -> None:
+        """Kafka after a SIGKILL recovers its log first: on 2 busy cores that can take minutes."""
+        for attempt in (1, 2):
+            try:
+                self.stack.kafka.start(timeout=180)
+                return
+            except RuntimeError as exc:
+                note(f"Kafka not back (attempt {attempt}): {str(exc)[-300:]}")
+                self._kill("kafka")
+        raise RuntimeError("Kafka did not come back")
 
     def _signal(self, name: str, sig: int) -> None:
         pidfile = self.stack.kafka.pidfile if name == "kafka" else self._pidfile(name)
@@ -141,7 +156,9 @@ class Campaign:
     async def _load(self) -> None:
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
         tasks: list[asyncio.Task[None]] = []
-        async with httpx.AsyncClient(timeout=10, limits=limits) as client:
+        # Longer than the server's wait for a first answer (idempotency_wait_seconds), so a
+        # repeat hears the 409 rather than timing out itself.
+        async with httpx.AsyncClient(timeout=20, limits=limits) as client:
             start, i = time.perf_counter(), 0
             while self._sending and i < self.capacity:
                 delay = start + i / self.rate - time.perf_counter()
@@ -157,7 +174,7 @@ class Campaign:
         if kind == "kafka_sigkill":
             await asyncio.to_thread(self._kill, "kafka")
             await asyncio.sleep(rng.uniform(2, 8))
-            await asyncio.to_thread(self.stack.kafka.start)
+            await asyncio.to_thread(self._start_kafka)
         elif kind in ("kafka_sigstop", "service_sigstop"):
             name = "kafka" if kind == "kafka_sigstop" else rng.choice(self._services())
             record["target"] = name
@@ -209,10 +226,12 @@ class Campaign:
 
     async def _random_faults(self, until: float) -> None:
         while time.perf_counter() < until:
-            await asyncio.sleep(self.rng.uniform(2, 8))
+            await asyncio.sleep(self.rng.uniform(1, 5))
             if time.perf_counter() >= until:
                 break
-            kind = self.rng.choice(KINDS)
+            if not self._deck:
+                self._deck = self.rng.sample(KINDS, len(KINDS))
+            kind = self._deck.pop()
             started = time.perf_counter()
             record = await self._inject(kind)
             healed = time.perf_counter()
@@ -230,7 +249,7 @@ class Campaign:
             self._signal("kafka", signal.SIGSTOP)
         await asyncio.sleep(OUTAGE_SECONDS)
         if how == "sigkill":
-            await asyncio.to_thread(self.stack.kafka.start)
+            await asyncio.to_thread(self._start_kafka)
         else:
             self._signal("kafka", signal.SIGCONT)
         back = time.perf_counter()

@@ -78,8 +78,8 @@ class InboxWatcher:
         while True:
             try:
                 await self._poll()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                await asyncio.sleep(0.5)  # the database is restarting (the chaos campaign)
+            except Exception:  # the database restarting (the chaos campaign): poll on
+                await asyncio.sleep(0.5)
 
     async def _poll(self) -> None:
         conn = await asyncpg.connect(self.dsn, timeout=5)

@@ -84,6 +84,7 @@ class OutboxRelay:
         self._producer: AIOKafkaProducer | None = None
         self._listener: asyncpg.Connection | None = None
         self._wake = asyncio.Event()
+        self._stopped = asyncio.Event()
         self._stopping = False
         # After a broker-side refusal inside a batch, rows up to this seq go one at a time, so the
         # refusal is pinned on its own row and not on the rows sharing its request.
@@ -111,13 +112,17 @@ class OutboxRelay:
                 log.warning("relay: %r; retrying in %.1fs", exc, backoff)
                 await _close(self._listener)
                 self._listener = None
-            await self._sleep(backoff)
+            try:  # a commit's NOTIFY does not cut the backoff short; stop() does
+                await asyncio.wait_for(self._stopped.wait(), timeout=backoff)
+            except TimeoutError:
+                pass
             backoff = min(backoff * 2, 5.0)
         await self._drop_producer()
         await _close(self._listener)
 
     def stop(self) -> None:
         self._stopping = True
+        self._stopped.set()
         self._wake.set()
 
     async def _listen(self) -> None:
@@ -237,7 +242,8 @@ class OutboxRelay:
         if topics <= producer.client.cluster.topics():
             return set()
         try:
-            metadata = await producer.client.fetch_all_metadata()
+            metadata = await asyncio.wait_for(producer.client.fetch_all_metadata(),
+                                              self.settings.relay_send_timeout_seconds)
         except Exception as exc:
             raise BrokerUnavailable from exc
         known: set[str] = metadata.topics()

@@ -54,7 +54,7 @@ class ServiceSettings(BaseModel):
     # contract names them; any other unknown type on a subscribed topic is dead-lettered.
     consumer_ignored_types: str = ""
     idempotency_keep_hours: float = 24.0  # how long an Idempotency-Key answers repeats
-    idempotency_wait_seconds: float = 10.0  # a repeat waits this long for the first's response
+    idempotency_wait_seconds: float = 5.0  # a repeat waits this long for the first one's response
 
     @model_validator(mode="after")
     def _fence_outlasts_the_send(self) -> ServiceSettings:

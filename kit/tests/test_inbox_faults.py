@@ -168,3 +168,39 @@ def _succeeds(step: Any) -> Any:
             return False
         return True
     return probe
+
+
+async def test_unknown_types_are_dead_lettered_unless_a_declared_rule_ignores_them(
+        pool: asyncpg.Pool, settings: ServiceSettings, stack: Stack) -> None:
+    declared = settings.model_copy(update={"consumer_ignored_types": "jp.example.*"})
+    ignored, unknown, last = _event(), _event(), _event()
+    seen: list[uuid.UUID] = []
+
+    async def handler(event: ConsultationReceived, ctx: HandlerContext) -> None:
+        seen.append(event.consultation_id)
+
+    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka.bootstrap)
+    await producer.start()
+    try:
+        for event, ce_type in ((ignored, "jp.example.other_city.thing.v1"),
+                               (unknown, "jp.tsunagu.intake.consultation_received.v9")):
+            headers = [(k, ce_type.encode() if k == "ce_type" else v) for k, v in _headers(event)]
+            await producer.send_and_wait("intake.events", event.model_dump_json().encode(),
+                                         key=str(event.consultation_id).encode(), headers=headers)
+    finally:
+        await producer.stop()
+    await _publish(stack, last)
+    metrics = Metrics()
+    consumer = InboxConsumer(pool, declared, {ConsultationReceived: handler}, metrics)
+    task = asyncio.create_task(consumer.run())
+    try:
+        await eventually(lambda: _true(last.consultation_id in seen), timeout=60,
+                         what="the event behind both")
+    finally:
+        consumer.stop()
+        await task
+    assert ignored.consultation_id not in seen and unknown.consultation_id not in seen
+    assert metrics.events_ignored.labels(SERVICE, "declared rule")._value.get() >= 1
+    reasons = [r["reason"] for r in await pool.fetch("SELECT reason FROM dead_letters")]
+    assert any("unknown event type jp.tsunagu.intake.consultation_received.v9" in r for r in reasons)
+    assert not any("jp.example" in r for r in reasons)
