@@ -152,7 +152,8 @@ async def prepare_raw(stack: Stack) -> None:
     admin = await started_admin(stack.kafka.client())
     try:
         await admin.create_topics([NewTopic(RAW_TOPIC, 1, 1), NewTopic(RAW_TLS_TOPIC, 1, 1)])
-        await create_acls(admin, grants("ANONYMOUS", read=[RAW_TOPIC], write=[RAW_TOPIC]))
+        await create_acls(admin, [a.row for a in grants("ANONYMOUS", read=[RAW_TOPIC],
+                                                         write=[RAW_TOPIC])])
     finally:
         await admin.close()
 
