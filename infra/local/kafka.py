@@ -91,17 +91,22 @@ class KafkaNode:
                             "-c", str(props), "--add-scram",
                             f"SCRAM-SHA-512=[name={ADMIN},password={admin_password}]"],
                            check=True, capture_output=True)
-            self._secured.touch()
+            self._marker.touch()
         return props
 
     @property
-    def _secured(self) -> Path:
+    def _marker(self) -> Path:
         """Present once the storage was formatted with the admin's credential."""
         return self.home / "storage-secured"
 
+    @property
+    def unsecured(self) -> bool:
+        """Whether this home holds a broker from before broker security (plaintext, no admin)."""
+        return (self.home / "data").exists() and not self._marker.exists()
+
     def start(self, timeout: float = 60.0) -> None:
         """Start the broker unless it already runs; return once it accepts connections."""
-        if not self._secured.exists() and (self.home / "data").exists():
+        if self.unsecured:
             # A development broker from before broker security: plaintext, and its storage
             # holds no admin credential. Its data goes (the services' outboxes keep theirs).
             print(f"replacing the unsecured Kafka storage in {self.home / 'data'}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -285,17 +286,23 @@ async def wait_granted(client: Mapping[str, Any], topic: str, timeout: float = 1
     """Wait until `client` authenticates and sees `topic`: users and ACLs reach the broker's
     caches through the metadata log a moment after the controller answered."""
     deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        admin = AIOKafkaAdminClient(**client, request_timeout_ms=5000)
-        try:
-            await admin.start()
-            if topic in await admin.list_topics():  # metadata lists authorised topics only
-                return
-        except Exception:
+    quiet = logging.getLogger("aiokafka")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # refusals are expected for a moment
+    try:
+        while True:
+            admin = AIOKafkaAdminClient(**client, request_timeout_ms=5000)
+            try:
+                await admin.start()
+                if topic in await admin.list_topics():  # metadata lists authorised topics only
+                    return
+            except Exception:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+            finally:
+                await admin.close()
             if asyncio.get_running_loop().time() > deadline:
-                raise
-        finally:
-            await admin.close()
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError(f"{topic} not granted within {timeout:.0f}s")
-        await asyncio.sleep(0.2)
+                raise TimeoutError(f"{topic} not granted within {timeout:.0f}s")
+            await asyncio.sleep(0.2)
+    finally:
+        quiet.setLevel(level)
