@@ -24,8 +24,9 @@ from kit.settings import load_settings
 from .catalog import ROOT
 from .kafka_admin import (
     GROUP,
-    OPERATIONS,
+    READ,
     TOPIC,
+    WRITE,
     Acl,
     Binding,
     acls_of,
@@ -49,10 +50,10 @@ def grants(principal: str, read: Iterable[str] = (), write: Iterable[str] = (),
            group: str | None = None) -> list[Acl]:
     """The bindings of one principal: topics it reads and writes, and its consumer group."""
     user = f"User:{principal}"
-    acls = [Acl(user, TOPIC, t, OPERATIONS["read"]) for t in read]
-    acls += [Acl(user, TOPIC, t, OPERATIONS["write"]) for t in write]
+    acls = [Acl(user, TOPIC, t, READ) for t in read]
+    acls += [Acl(user, TOPIC, t, WRITE) for t in write]
     if group:
-        acls.append(Acl(user, GROUP, group, OPERATIONS["read"]))
+        acls.append(Acl(user, GROUP, group, READ))
     return acls
 
 

@@ -36,7 +36,6 @@ TOPIC, GROUP = 2, 3
 LITERAL = 3
 READ, WRITE = 3, 4
 ALLOW = 3
-OPERATIONS = {"read": READ, "write": WRITE}
 SCRAM_SHA_512 = 2
 ITERATIONS = 4096  # Kafka's minimum for SCRAM-SHA-512
 
