@@ -9,7 +9,6 @@ client can authenticate; every other principal is created through it (infra/loca
 from __future__ import annotations
 
 import base64
-import os
 import shutil
 import subprocess
 import uuid
@@ -21,7 +20,7 @@ from kit.kafka import sasl_ssl
 
 from . import proc, tls
 from .catalog import KAFKA_LIB, ROOT
-from .credentials import Credentials
+from .credentials import Credentials, write_private
 
 CONFIG_DIR = ROOT / "infra" / "kafka"
 HEAP = "-Xmx512m"  # the machines have 2 cores and are shared: keep the broker small
@@ -80,9 +79,7 @@ class KafkaNode:
             raw_listener=f",RAW://127.0.0.1:{self.plaintext_port}" if self.plaintext_port else "",
             raw_protocol=",RAW:PLAINTEXT" if self.plaintext_port else "")
         props = self.home / "server.properties"
-        fd = os.open(props, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # holds a password
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        write_private(props, text.encode())  # it holds the admin's password
         if not (data / "meta.properties").exists():
             cluster_id = "-"
             while cluster_id.startswith("-"):  # a leading '-' reads as an option to StorageTool
