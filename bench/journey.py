@@ -25,7 +25,7 @@ from aiokafka.admin import NewTopic
 from infra.local.acls import grants
 from infra.local.catalog import MUNICIPALITY_CODE
 from infra.local.databases import service_dsn
-from infra.local.kafka_admin import create_acls, started_admin
+from infra.local.kafka_admin import create_acls, started_admin, wait_granted
 from infra.local.stack import Stack
 
 from .harness import Figures, StackFactory, note, open_loop, percentile
@@ -156,6 +156,11 @@ async def prepare_raw(stack: Stack) -> None:
                                                          write=[RAW_TOPIC])])
     finally:
         await admin.close()
+    await wait_granted(plaintext(stack), RAW_TOPIC)
+
+
+def plaintext(stack: Stack) -> dict[str, Any]:
+    return {"bootstrap_servers": f"127.0.0.1:{stack.kafka.plaintext_port}"}
 
 
 async def raw_kafka(client: dict[str, Any], topic: str, rate: float, seconds: float) -> list[float]:
@@ -220,8 +225,7 @@ async def run(stack_factory: StackFactory) -> Figures:
     async with stack_factory(*SERVICES) as stack:
         # The baselines first, with the services idle but up: the same broker, the same machine.
         await prepare_raw(stack)
-        plaintext = {"bootstrap_servers": f"127.0.0.1:{stack.kafka.plaintext_port}"}
-        raw = await raw_kafka(plaintext, RAW_TOPIC, rate, seconds)
+        raw = await raw_kafka(plaintext(stack), RAW_TOPIC, rate, seconds)
         raw_tls = await raw_kafka(stack.kafka.client(), RAW_TLS_TOPIC, rate, seconds)
         latencies, throughput, lost = await journey(stack, rate, seconds)
     ms = [x * 1000 for x in latencies]
