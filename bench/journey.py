@@ -26,7 +26,7 @@ from aiokafka.admin import NewTopic
 from infra.local.acls import grants
 from infra.local.catalog import MUNICIPALITY_CODE
 from infra.local.databases import service_dsn
-from infra.local.kafka_admin import create_acls, started_admin
+from infra.local.kafka_admin import create_acls, started_admin, wait_granted
 from infra.local.stack import Stack
 
 from .harness import Figures, StackFactory, directory_with, note, open_loop, percentile
@@ -174,9 +174,15 @@ async def prepare_raw(stack: Stack) -> None:
     admin = await started_admin(stack.kafka.client())
     try:
         await admin.create_topics([NewTopic(RAW_TOPIC, 1, 1), NewTopic(RAW_TLS_TOPIC, 1, 1)])
-        await create_acls(admin, grants("ANONYMOUS", read=[RAW_TOPIC], write=[RAW_TOPIC]))
+        await create_acls(admin, [a.row for a in grants("ANONYMOUS", read=[RAW_TOPIC],
+                                                         write=[RAW_TOPIC])])
     finally:
         await admin.close()
+    await wait_granted(plaintext(stack), RAW_TOPIC)
+
+
+def plaintext(stack: Stack) -> dict[str, Any]:
+    return {"bootstrap_servers": f"127.0.0.1:{stack.kafka.plaintext_port}"}
 
 
 async def raw_kafka(client: dict[str, Any], topic: str, rate: float, seconds: float) -> list[float]:
@@ -246,8 +252,7 @@ async def run(stack_factory: StackFactory) -> Figures:
             await asyncio.to_thread(stack.wait_directory, 60.0, SERVICES)
             # The baselines first, with the services idle but up: the same broker, the same machine.
             await prepare_raw(stack)
-            plaintext = {"bootstrap_servers": f"127.0.0.1:{stack.kafka.plaintext_port}"}
-            raw = await raw_kafka(plaintext, RAW_TOPIC, rate, seconds)
+            raw = await raw_kafka(plaintext(stack), RAW_TOPIC, rate, seconds)
             raw_tls = await raw_kafka(stack.kafka.client(), RAW_TLS_TOPIC, rate, seconds)
             latencies, throughput, outcome = await journey(stack, rate, seconds)
     finally:

@@ -28,6 +28,8 @@ from contracts.events.intake import ConsentGranted, ConsultationReceived
 from contracts.registry import spec_for
 from infra.examples.division_consumer import Event, consume
 from infra.local import divisions
+from infra.local.acls import grants, secure, service_acls
+from infra.local.kafka_admin import Binding, acls_of, create_acls, started_admin
 from infra.local.stack import Stack
 from tests.helpers import bearer, consultation, eventually, read_dead_letters
 
@@ -142,6 +144,24 @@ async def test_a_service_reads_only_its_subscriptions_in_its_own_group(stack: St
     with pytest.raises(GroupAuthorizationFailedError):
         await asyncio.wait_for(grouped.start(), REFUSED_WITHIN)
     await grouped.stop()
+
+
+async def test_the_acl_step_leaves_each_principal_exactly_its_declared_grants(stack: Stack) -> None:
+    declared = {acl.row for acl in service_acls() if acl.principal == "User:plans"}
+    stray = grants("plans", read=["referral.events"])[0].row  # granted by hand, say
+    admin = await started_admin(stack.kafka.client())
+    try:
+        async def held() -> set[Binding]:
+            return await acls_of(admin, "User:plans")
+
+        async def holds(expected: set[Binding]) -> bool:
+            return await held() == expected
+        await create_acls(admin, [stray])
+        await eventually(lambda: holds(declared | {stray}), what="the stray grant")
+        await secure(admin, {"plans": stack.kafka.credentials.password("plans")}, service_acls())
+        await eventually(lambda: holds(declared), what="only the declared grants")
+    finally:
+        await admin.close()
 
 
 async def test_a_division_reads_its_permitted_topic_and_is_refused_the_others(

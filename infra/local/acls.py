@@ -1,5 +1,6 @@
 """Apply infra/kafka/acls.json and the registered divisions to the broker: topics, SCRAM users,
-ACLs. Idempotent, so it runs on every start and as the deployments' setup job:
+ACLs (a principal ends with exactly the ACLs declared for it). Idempotent, so it runs on every
+start and as the deployments' setup job:
 
     python -m infra.local.acls   # as the admin of TSUNAGU_KAFKA_* / ADMIN_KAFKA_* settings
 
@@ -21,7 +22,19 @@ from kit.kafka import connection
 from kit.settings import load_settings
 
 from .catalog import ROOT
-from .kafka_admin import GROUP, OPERATIONS, TOPIC, Acl, create_acls, started_admin, upsert_scram_users
+from .kafka_admin import (
+    GROUP,
+    READ,
+    TOPIC,
+    WRITE,
+    Acl,
+    Binding,
+    acls_of,
+    create_acls,
+    delete_acls,
+    started_admin,
+    upsert_scram_users,
+)
 from .topics import ensure_topics
 
 ACLS_FILE = ROOT / "infra" / "kafka" / "acls.json"
@@ -37,10 +50,10 @@ def grants(principal: str, read: Iterable[str] = (), write: Iterable[str] = (),
            group: str | None = None) -> list[Acl]:
     """The bindings of one principal: topics it reads and writes, and its consumer group."""
     user = f"User:{principal}"
-    acls = [Acl(user, TOPIC, t, OPERATIONS["read"]) for t in read]
-    acls += [Acl(user, TOPIC, t, OPERATIONS["write"]) for t in write]
+    acls = [Acl(user, TOPIC, t, READ) for t in read]
+    acls += [Acl(user, TOPIC, t, WRITE) for t in write]
     if group:
-        acls.append(Acl(user, GROUP, group, OPERATIONS["read"]))
+        acls.append(Acl(user, GROUP, group, READ))
     return acls
 
 
@@ -52,9 +65,15 @@ def service_acls() -> list[Acl]:
 
 async def secure(admin: AIOKafkaAdminClient, passwords: Mapping[str, str],
                  acls: Iterable[Acl]) -> None:
-    """Create or reset each principal's SCRAM credential, then its ACLs."""
+    """Create or reset each principal's SCRAM credential, then make its ACLs exactly `acls`:
+    what is missing is created, and what the broker holds beyond them is deleted."""
     await upsert_scram_users(admin, passwords)
-    await create_acls(admin, acls)
+    wanted = {acl.row for acl in acls}
+    held: set[Binding] = set()
+    for principal in passwords:
+        held |= await acls_of(admin, f"User:{principal}")
+    await create_acls(admin, wanted - held)
+    await delete_acls(admin, held - wanted)
 
 
 async def setup(client: Mapping[str, Any], passwords: Mapping[str, str], acls: Iterable[Acl],

@@ -22,8 +22,13 @@ class Credentials:
         known = self._load()
         if principal not in known:
             known[principal] = secrets.token_hex(24)  # hex: safe in JAAS and SCRAM arguments
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as f:
-                json.dump(known, f, indent=2)
+            write_private(self.path, json.dumps(known, indent=2).encode())
         return known[principal]
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a file only this user may read (it holds a password or a private key)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)

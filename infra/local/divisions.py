@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import sys
 from dataclasses import asdict, dataclass
@@ -30,6 +29,7 @@ from contracts.envelope import EventData
 from contracts.registry import BY_CE_TYPE, SPECS, EventSpec
 
 from .acls import grants, secure
+from .credentials import write_private
 from .kafka import KafkaNode
 from .kafka_admin import Acl, started_admin, wait_granted
 
@@ -101,14 +101,11 @@ def record(kafka: KafkaNode, division: Division) -> Path:
     others = [d for d in registered(kafka) if d.name != division.name]
     _registry(kafka).write_text(json.dumps([asdict(d) for d in [*others, division]], indent=2))
     path = connection_file(kafka, division)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     settings: dict[str, Any] = {
         "bootstrap": kafka.bootstrap, "username": division.principal,
         "password": kafka.credentials.password(division.principal), "ca_file": str(kafka.ca_file),
         "group_id": division.principal, "topics": division.topics, "types": list(division.types)}
-    with os.fdopen(fd, "w") as f:
-        json.dump(settings, f, indent=2)
+    write_private(path, json.dumps(settings, indent=2).encode())
     return path
 
 

@@ -9,7 +9,6 @@ client can authenticate; every other principal is created through it (infra/loca
 from __future__ import annotations
 
 import base64
-import os
 import shutil
 import subprocess
 import uuid
@@ -21,7 +20,7 @@ from kit.kafka import sasl_ssl
 
 from . import proc, tls
 from .catalog import KAFKA_LIB, ROOT
-from .credentials import Credentials
+from .credentials import Credentials, write_private
 
 CONFIG_DIR = ROOT / "infra" / "kafka"
 HEAP = "-Xmx512m"  # the machines have 2 cores and are shared: keep the broker small
@@ -80,9 +79,7 @@ class KafkaNode:
             raw_listener=f",RAW://127.0.0.1:{self.plaintext_port}" if self.plaintext_port else "",
             raw_protocol=",RAW:PLAINTEXT" if self.plaintext_port else "")
         props = self.home / "server.properties"
-        fd = os.open(props, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # holds a password
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        write_private(props, text.encode())  # it holds the admin's password
         if not (data / "meta.properties").exists():
             cluster_id = "-"
             while cluster_id.startswith("-"):  # a leading '-' reads as an option to StorageTool
@@ -91,17 +88,22 @@ class KafkaNode:
                             "-c", str(props), "--add-scram",
                             f"SCRAM-SHA-512=[name={ADMIN},password={admin_password}]"],
                            check=True, capture_output=True)
-            self._secured.touch()
+            self._marker.touch()
         return props
 
     @property
-    def _secured(self) -> Path:
+    def _marker(self) -> Path:
         """Present once the storage was formatted with the admin's credential."""
         return self.home / "storage-secured"
 
+    @property
+    def unsecured(self) -> bool:
+        """Whether this home holds a broker from before broker security (plaintext, no admin)."""
+        return (self.home / "data").exists() and not self._marker.exists()
+
     def start(self, timeout: float = 180.0) -> None:
         """Start the broker unless it already runs; return once it accepts connections."""
-        if not self._secured.exists() and (self.home / "data").exists():
+        if self.unsecured:
             # A development broker from before broker security: plaintext, and its storage
             # holds no admin credential. Its data goes (the services' outboxes keep theirs).
             print(f"replacing the unsecured Kafka storage in {self.home / 'data'}")

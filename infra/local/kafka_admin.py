@@ -1,15 +1,16 @@
-"""The two admin requests aiokafka's admin client lacks: SCRAM users and ACLs.
+"""The admin requests aiokafka's admin client lacks: SCRAM users and ACLs.
 
-aiokafka 0.14 has no create_acls nor alter_user_scram_credentials (and its own CreateAcls
-structs stop at v1, which Kafka 4 no longer accepts), so the two requests are declared here in
-aiokafka's protocol classes, in the flexible versions Kafka 4.1 speaks (CreateAcls v2-v3,
-AlterUserScramCredentials v0). Doing this in Python spares a JVM start (2-4 s) per principal.
+aiokafka 0.14 has no ACL or SCRAM methods (and its own ACL structs stop at v1, older than Kafka 4
+accepts), so the requests are declared here in aiokafka's protocol classes, in flexible versions
+Kafka 4.1 speaks: CreateAcls v2-v3, DescribeAcls v2, DeleteAcls v2, AlterUserScramCredentials
+v0. Doing this in Python spares a JVM start (2-4 s) per principal.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -30,11 +31,11 @@ from aiokafka.protocol.types import (
 )
 
 # Kafka's enum codes (org.apache.kafka.common.acl / resource).
+ANY = 1
 TOPIC, GROUP = 2, 3
 LITERAL = 3
 READ, WRITE = 3, 4
 ALLOW = 3
-OPERATIONS = {"read": READ, "write": WRITE}
 SCRAM_SHA_512 = 2
 ITERATIONS = 4096  # Kafka's minimum for SCRAM-SHA-512
 
@@ -47,6 +48,16 @@ class Acl:
     resource_type: int  # TOPIC or GROUP
     resource: str
     operation: int  # READ or WRITE (each implies DESCRIBE)
+
+    @property
+    def row(self) -> Binding:
+        return (self.resource_type, self.resource, LITERAL, self.principal, "*", self.operation,
+                ALLOW)
+
+
+# (resource type, resource name, pattern type, principal, host, operation, permission): one
+# binding as the broker reports it, whatever its kind.
+Binding = tuple[int, str, int, str, str, int, int]
 
 
 class _CreateAclsResponseV2(Response):  # type: ignore[misc]
@@ -92,13 +103,84 @@ class _CreateAclsV3(RequestStruct):  # type: ignore[misc]
 class _CreateAcls(Request[_CreateAclsV2 | _CreateAclsV3]):  # type: ignore[misc]
     API_KEY = 30
 
-    def __init__(self, acls: Iterable[Acl]) -> None:
-        self._rows: list[tuple[Any, ...]] = [
-            (a.resource_type, a.resource, LITERAL, a.principal, "*", a.operation, ALLOW, {})
-            for a in acls]
+    def __init__(self, bindings: Iterable[Binding]) -> None:
+        self._rows: list[tuple[Any, ...]] = [(*b, {}) for b in bindings]
 
     def build(self, request_struct_class: type[_CreateAclsV2 | _CreateAclsV3]
               ) -> _CreateAclsV2 | _CreateAclsV3:
+        return request_struct_class(self._rows, {})
+
+
+_STR = CompactString("utf-8")
+_FILTER = (("resource_type_filter", Int8), ("resource_name_filter", _STR),
+           ("pattern_type_filter", Int8), ("principal_filter", _STR), ("host_filter", _STR),
+           ("operation", Int8), ("permission_type", Int8))
+
+
+class _DescribeAclsResponseV2(Response):  # type: ignore[misc]
+    API_KEY = 29
+    API_VERSION = 2
+    SCHEMA = Schema(
+        ("throttle_time_ms", Int32), ("error_code", Int16), ("error_message", _STR),
+        ("resources", CompactArray(
+            ("resource_type", Int8), ("resource_name", _STR), ("pattern_type", Int8),
+            ("acls", CompactArray(("principal", _STR), ("host", _STR), ("operation", Int8),
+                                  ("permission_type", Int8), ("tags", TaggedFields))),
+            ("tags", TaggedFields))),
+        ("tags", TaggedFields))
+
+
+class _DescribeAclsV2(RequestStruct):  # type: ignore[misc]
+    FLEXIBLE_VERSION = True
+    API_KEY = 29
+    API_VERSION = 2
+    RESPONSE_TYPE = _DescribeAclsResponseV2
+    SCHEMA = Schema(*_FILTER, ("tags", TaggedFields))
+
+
+class _DescribeAcls(Request[_DescribeAclsV2]):  # type: ignore[misc]
+    API_KEY = 29
+
+    def __init__(self, principal: str) -> None:
+        self._principal = principal
+
+    def build(self, request_struct_class: type[_DescribeAclsV2]) -> _DescribeAclsV2:
+        return request_struct_class(ANY, None, ANY, self._principal, None, ANY, ANY, {})
+
+
+class _DeleteAclsResponseV2(Response):  # type: ignore[misc]
+    API_KEY = 31
+    API_VERSION = 2
+    SCHEMA = Schema(
+        ("throttle_time_ms", Int32),
+        ("filter_results", CompactArray(
+            ("error_code", Int16), ("error_message", _STR),
+            ("matching_acls", CompactArray(
+                ("error_code", Int16), ("error_message", _STR), ("resource_type", Int8),
+                ("resource_name", _STR), ("pattern_type", Int8), ("principal", _STR),
+                ("host", _STR), ("operation", Int8), ("permission_type", Int8),
+                ("tags", TaggedFields))),
+            ("tags", TaggedFields))),
+        ("tags", TaggedFields))
+
+
+class _DeleteAclsV2(RequestStruct):  # type: ignore[misc]
+    FLEXIBLE_VERSION = True
+    API_KEY = 31
+    API_VERSION = 2
+    RESPONSE_TYPE = _DeleteAclsResponseV2
+    SCHEMA = Schema(("filters", CompactArray(*_FILTER, ("tags", TaggedFields))),
+                    ("tags", TaggedFields))
+
+
+class _DeleteAcls(Request[_DeleteAclsV2]):  # type: ignore[misc]
+    API_KEY = 31
+
+    def __init__(self, bindings: Iterable[Binding]) -> None:
+        # Exact filters: each matches its own binding and nothing else.
+        self._rows: list[tuple[Any, ...]] = [(*b, {}) for b in bindings]
+
+    def build(self, request_struct_class: type[_DeleteAclsV2]) -> _DeleteAclsV2:
         return request_struct_class(self._rows, {})
 
 
@@ -160,12 +242,28 @@ async def upsert_scram_users(admin: AIOKafkaAdminClient, users: Mapping[str, str
         _raise_errors("SCRAM credentials", response.to_object()["results"])
 
 
-async def create_acls(admin: AIOKafkaAdminClient, acls: Iterable[Acl]) -> None:
+async def acls_of(admin: AIOKafkaAdminClient, principal: str) -> set[Binding]:
+    """Every binding the broker holds for `principal` (e.g. User:intake)."""
+    response = (await _send(admin, _DescribeAcls(principal))).to_object()
+    _raise_errors("describing ACLs", [response])
+    return {(r["resource_type"], r["resource_name"], r["pattern_type"], a["principal"], a["host"],
+             a["operation"], a["permission_type"])
+            for r in response["resources"] for a in r["acls"]}
+
+
+async def create_acls(admin: AIOKafkaAdminClient, bindings: Iterable[Binding]) -> None:
     """Create the bindings; the broker ignores one that already exists (idempotent)."""
-    wanted = sorted(set(acls))
-    if wanted:
-        response = await _send(admin, _CreateAcls(wanted))
+    rows = sorted(set(bindings))
+    if rows:
+        response = await _send(admin, _CreateAcls(rows))
         _raise_errors("ACLs", response.to_object()["results"])
+
+
+async def delete_acls(admin: AIOKafkaAdminClient, bindings: Iterable[Binding]) -> None:
+    rows = sorted(set(bindings))
+    if rows:
+        response = await _send(admin, _DeleteAcls(rows))
+        _raise_errors("deleting ACLs", response.to_object()["filter_results"])
 
 
 async def started_admin(client: Mapping[str, Any], timeout: float = 60.0) -> AIOKafkaAdminClient:
@@ -187,17 +285,23 @@ async def wait_granted(client: Mapping[str, Any], topic: str, timeout: float = 1
     """Wait until `client` authenticates and sees `topic`: users and ACLs reach the broker's
     caches through the metadata log a moment after the controller answered."""
     deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        admin = AIOKafkaAdminClient(**client, request_timeout_ms=5000)
-        try:
-            await admin.start()
-            if topic in await admin.list_topics():  # metadata lists authorised topics only
-                return
-        except Exception:
+    quiet = logging.getLogger("aiokafka")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # refusals are expected for a moment
+    try:
+        while True:
+            admin = AIOKafkaAdminClient(**client, request_timeout_ms=5000)
+            try:
+                await admin.start()
+                if topic in await admin.list_topics():  # metadata lists authorised topics only
+                    return
+            except Exception:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+            finally:
+                await admin.close()
             if asyncio.get_running_loop().time() > deadline:
-                raise
-        finally:
-            await admin.close()
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError(f"{topic} not granted within {timeout:.0f}s")
-        await asyncio.sleep(0.2)
+                raise TimeoutError(f"{topic} not granted within {timeout:.0f}s")
+            await asyncio.sleep(0.2)
+    finally:
+        quiet.setLevel(level)

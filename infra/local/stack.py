@@ -182,6 +182,9 @@ class Stack:
         return proc.stop(self._pidfile(name), timeout=30.0, sig=sig)
 
     def up(self) -> None:
+        if self.kafka.unsecured:  # its services speak plaintext: start them again with credentials
+            for name in self.service_ports:
+                self.stop_service(name)
         self.start_infra()
         for name in self.service_ports:
             self.start_service(name)

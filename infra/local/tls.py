@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from .credentials import write_private
 
 BROKER_CN = "tsunagu-broker"  # the broker's principal on the controller listener: User:CN=...
 HOSTS = ("localhost", "kafka")  # `kafka` is the broker's name in infra/deploy/compose.yaml
@@ -59,16 +60,10 @@ def ensure(tls_dir: Path) -> tuple[Path, Path]:
     # the file is readable by this user only, as a JKS password would be kept anyway.
     key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
-    _write_private(broker_pem, key_pem + cert.public_bytes(pem) + ca.public_bytes(pem))
+    write_private(broker_pem, key_pem + cert.public_bytes(pem) + ca.public_bytes(pem))
     # The CA's key is not kept: a new broker certificate means a new CA (start over).
     ca_pem.write_bytes(ca.public_bytes(pem))
     return ca_pem, broker_pem
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
 
 
 if __name__ == "__main__":  # e.g. python -m infra.local.tls infra/deploy/tls (for compose)
