@@ -36,15 +36,14 @@ async def _trail(http: httpx.AsyncClient, stack: Stack, **params: str) -> list[d
 
 async def test_n_reads_make_exactly_n_audit_records(world: World, stack: Stack,
                                                     http: httpx.AsyncClient) -> None:
-    # Where a user acts is the directory's: the readers are seeded users, counted from now on.
-    since = datetime.now(UTC).isoformat()
+    since = datetime.now(UTC).isoformat()  # the world's users also read while it was built
     url = stack.url("intake") + f"/consultations/{world.ids['consultation']}"
     for _ in range(5):
         assert (await http.get(url, headers=world.headers["same_agency"])).status_code == 200
     for _ in range(3):
         assert (await http.get(url, headers=world.headers["other_agency"])).status_code == 403
-    rows = [*await _trail(http, stack, user_id="w-kaigo", since=since),
-            *await _trail(http, stack, user_id="a-soudan", since=since)]
+    rows = [*await _trail(http, stack, user_id=world.users["same_agency"], since=since),
+            *await _trail(http, stack, user_id=world.users["other_agency"], since=since)]
     assert [r["outcome"] for r in rows] == ["permitted"] * 5 + ["denied"] * 3
     for r in rows:
         assert r["object_type"] == "consultation" and r["object_id"] == world.ids["consultation"]

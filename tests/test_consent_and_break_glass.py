@@ -24,12 +24,13 @@ async def world(stack: Stack) -> World:
 
 async def test_a_withdrawal_takes_effect_everywhere_within_seconds(world: World, stack: Stack,
                                                                     http: httpx.AsyncClient) -> None:
-    reader = world.headers["expired_consent"]  # 自立相談支援機関, whose consent had expired
+    reader = world.headers["expired_consent"]  # an agency whose consent had expired
     urls = [stack.url("intake") + f"/consultations/{world.ids['consultation']}",
             stack.url("referral") + f"/referrals/{world.ids['referral']}"]
     consent = (await http.post(stack.url("intake") + f"/persons/{world.ids['person']}/consents",
                                headers=world.headers["same_agency"],
-                               json={"agencies": ["konkyu-hojin"], "method": "oral"})).json()
+                               json={"agencies": [world.agencies["expired_consent"]],
+                                     "method": "oral"})).json()
 
     async def statuses() -> Any:
         return [(await http.get(u, headers=reader)).status_code for u in urls]
