@@ -10,9 +10,10 @@ views, the decision and the audit record (its own transaction, on the chain lock
 Baseline, same run and database: `SELECT * FROM <table> WHERE id = $1` of the same row through
 an asyncpg pool of the service's size (pool_max, 10), at the same concurrency for the same time.
 
-The audit write's cost, measured apart on the same database and pool: the raw SELECT, and the
-raw SELECT followed by the audit write a read makes (kit.audit.write in a transaction of its own,
-as kit/access.py does on a read's connection), at concurrency 1 and 32.
+The audit write's cost, measured apart on the same database and pool, at concurrency 1 and 32:
+the raw SELECT alone (`audit_c<N>_raw_*`); followed by the audit write as a read makes it, in
+group commits (kit/audit_writer.py; `audit_c<N>_*`); and followed by the audit write in a
+transaction of its own per read (`audit_c<N>_single_*`), as reads did before the writer.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import httpx
 from infra.local.catalog import MUNICIPALITY_CODE
 from infra.local.databases import service_dsn
 from kit import audit
+from kit.audit_writer import AuditWriter
+from kit.db import connect
 from kit.principal import Principal
 from kit.settings import ServiceSettings
 
@@ -94,28 +97,46 @@ async def seed(client: httpx.AsyncClient, base: str) -> dict[str, str]:
     return {"person": person.json()["id"], "consultation": consultation.json()["id"]}
 
 
-async def audit_cost(pool: asyncpg.Pool, table: str, row_id: str) -> Figures:
+async def audit_cost(pool: asyncpg.Pool, dsn: str, table: str, row_id: str) -> Figures:
+    """SELECT alone; SELECT + the audit write as a read makes it (kit/audit_writer.py, group
+    commits); SELECT + the audit write one transaction each (as before the writer)."""
     query = f"SELECT * FROM {table} WHERE id = $1"
+
+    def entry() -> audit.AuditEntry:
+        return audit.AuditEntry(municipality=MUNICIPALITY_CODE, at=datetime.now(UTC),
+                                service="intake", principal=READER, action="read",
+                                object_type="bench", object_id=row_id, outcome="permitted",
+                                reason="bench")
 
     async def raw() -> bool:
         async with pool.acquire() as conn:
             await conn.fetchrow(query, row_id)
         return True
 
-    async def audited() -> bool:
+    async def grouped() -> bool:
+        async with pool.acquire() as conn:
+            await conn.fetchrow(query, row_id)
+            await writer.write(entry(), [])
+        return True
+
+    async def single() -> bool:
         async with pool.acquire() as conn:
             await conn.fetchrow(query, row_id)
             async with conn.transaction():
-                await audit.write(conn, audit.AuditEntry(
-                    municipality=MUNICIPALITY_CODE, at=datetime.now(UTC), service="intake",
-                    principal=READER, action="read", object_type="bench", object_id=row_id,
-                    outcome="permitted", reason="bench"))
+                await audit.write(conn, entry())
         return True
 
+    writer = AuditWriter(lambda: connect(dsn))
+    writing = asyncio.create_task(writer.run())
     figures: Figures = {}
-    for c in (1, 32):
-        figures |= figures_of(f"audit_c{c}_", await closed_loop(c, SECONDS, audited))
-        figures |= figures_of(f"audit_c{c}_raw_", await closed_loop(c, SECONDS, raw))
+    try:
+        for c in (1, 32):
+            figures |= figures_of(f"audit_c{c}_", await closed_loop(c, SECONDS, grouped))
+            figures |= figures_of(f"audit_c{c}_single_", await closed_loop(c, SECONDS, single))
+            figures |= figures_of(f"audit_c{c}_raw_", await closed_loop(c, SECONDS, raw))
+    finally:
+        writer.stop()
+        await writing
     return figures
 
 
@@ -151,7 +172,8 @@ async def run(stack_factory: StackFactory) -> Figures:
                                               await closed_loop(c, SECONDS, raw))
                         note(f"{what} at {c}: {figures[f'{what}_c{c}_throughput_per_s']:.0f}/s, "
                              f"raw {figures[f'{what}_c{c}_baseline_throughput_per_s']:.0f}/s")
-            figures |= await audit_cost(pool, "persons", ids["person"])
+            figures |= await audit_cost(pool, service_dsn(stack.postgres_port, "intake"),
+                                        "persons", ids["person"])
         finally:
             await pool.close()
     for what in READS:

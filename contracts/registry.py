@@ -21,7 +21,13 @@ from contracts.events.intake import (
     PersonsMerged,
     PersonsUnmerged,
 )
-from contracts.events.meetings import CaseTabled, MeetingScheduled, MemberJoined
+from contracts.events.meetings import (
+    CaseTabled,
+    DecisionCorrected,
+    MeetingDecided,
+    MeetingScheduled,
+    MemberJoined,
+)
 from contracts.events.notifications import NotificationDelivered
 from contracts.events.referral import DirectoryChanged, ReferralRequested
 
@@ -70,6 +76,9 @@ SPECS: tuple[EventSpec, ...] = (
     EventSpec(MeetingScheduled, "meetings", "meeting_id", "general"),
     EventSpec(MemberJoined, "meetings", "meeting_id", "general"),
     EventSpec(CaseTabled, "meetings", "meeting_id", "personal"),
+    # keyed by meeting: a decision and its correction stay in order on one partition
+    EventSpec(MeetingDecided, "meetings", "meeting_id", "personal"),
+    EventSpec(DecisionCorrected, "meetings", "meeting_id", "personal"),
     EventSpec(BreakGlassAccessed, "access", "object_id", "personal"),
     EventSpec(ReferralRequested, "referral", "referral_id", "personal"),
     # the whole directory at each revision: a view keeps the highest revision it has seen

@@ -5,10 +5,10 @@ refuse or redact.
 
 Everything runs on the caller's own database connection (never a second one from the pool:
 a request holding one connection while waiting for another deadlocks the pool under load).
-Inside a unit of work the audit record commits with the write; on a bare connection (a read)
-it is written at once. Every decision is audited, denials included. A break-glass access is
-also announced as a BreakGlassAccessed event, in the same transaction as its audit record, for
-the auditors.
+Inside a unit of work the audit record commits with the write; a read's is committed before it
+answers, by the audit writer (kit/audit_writer.py: group commits on its own connection). Every
+decision is audited, denials included. A break-glass access is also announced as a
+BreakGlassAccessed event, in the same transaction as its audit record, for the auditors.
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ from fastapi import Depends, Request
 from pydantic import TypeAdapter, ValidationError
 
 from contracts.bounds import Reason
+from contracts.envelope import EventData
 from contracts.events.access import BreakGlassAccessed
 from kit import audit, outbox, views
+from kit.audit_writer import AuditWriter
 from kit.clock import now
 from kit.policy import Action, Decision, Outcome, Record, decide
 from kit.policy import Request as PolicyRequest
@@ -38,8 +40,9 @@ Db: TypeAlias = asyncpg.Connection | UnitOfWork  # a read's connection, or a wri
 
 
 class Access:
-    def __init__(self, settings: ServiceSettings) -> None:
+    def __init__(self, settings: ServiceSettings, writer: AuditWriter | None = None) -> None:
         self.settings = settings
+        self.writer = writer  # reads' records in group commits; without it, on the read's connection
 
     async def check(self, db: Db, request: Request, principal: Principal, record: Record,
                     action: Action, object_type: str, object_id: str | None,
@@ -106,7 +109,7 @@ class Access:
     async def refuse(self, db: Db, entry: audit.AuditEntry, detail: str) -> None:
         """Raise the refusal; it is on record whether or not the caller's transaction survives."""
         if isinstance(db, asyncpg.Connection):
-            await audit.append(db, entry)
+            await self._append(db, entry, [])
         raise audit.Denied(entry, detail)  # a unit of work writes it after its rollback
 
     def entry(self, principal: Principal, action: Action, object_type: str, object_id: str | None,
@@ -120,7 +123,7 @@ class Access:
 
     async def _record(self, db: Db, entry: audit.AuditEntry,
                       break_glass_reason: str | None = None) -> None:
-        events = [] if break_glass_reason is None else [BreakGlassAccessed(
+        events: list[EventData] = [] if break_glass_reason is None else [BreakGlassAccessed(
             audit_id=entry.id, service=entry.service, user_id=entry.principal.user_id,
             agency=entry.principal.agency, object_type=entry.object_type,
             object_id=entry.object_id or "", reason=break_glass_reason, accessed_at=entry.at)]
@@ -128,9 +131,18 @@ class Access:
             db.audit(entry)
             db.record(*events)
             return
-        async with db.transaction():
-            await audit.write(db, entry)
-            await outbox.write(db, events, self.settings.service, self.settings.municipality_code)
+        await self._append(db, entry, events)
+
+    async def _append(self, conn: asyncpg.Connection, entry: audit.AuditEntry,
+                      events: list[EventData]) -> None:
+        """A read's record (and its events), committed before the read answers."""
+        rows = outbox.rows_for(events, self.settings.service, self.settings.municipality_code)
+        if self.writer is not None:
+            await self.writer.write(entry, rows)
+            return
+        async with conn.transaction():
+            await audit.write(conn, entry)
+            await outbox.write_rows(conn, rows)
 
 
 def _reason(text: str) -> str:

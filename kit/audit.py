@@ -1,7 +1,7 @@
 """Writing and verifying the audit trail.
 
 A write's audit record commits in the write's own transaction (kit/uow.py appends it last, so
-the chain lock is held only until COMMIT); a read's is written on the request's own connection.
+the chain lock is held only until COMMIT); a read's by kit/audit_writer.py, in group commits.
 A refusal is on record even though the request fails: `Denied` carries its record, and whoever
 rolls back writes it afterwards. Records are chained: hash = sha256(previous hash + canonical
 JSON), taken under a transaction-scoped advisory lock so concurrent writers cannot fork the chain.
@@ -106,11 +106,21 @@ async def append(conn: asyncpg.Connection, entry: AuditEntry) -> None:
 
 async def write(conn: asyncpg.Connection, entry: AuditEntry) -> None:
     """Append one record; call inside a transaction (the chain lock is held until it ends)."""
-    row = entry.row()
+    await write_many(conn, [entry])
+
+
+async def write_many(conn: asyncpg.Connection, entries: list[AuditEntry]) -> None:
+    """Append records in order, each chained to the one before; inside a transaction."""
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext('tsunagu.audit'))")
     prev = await conn.fetchval("SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1")
     prev = prev or GENESIS
-    await conn.execute(_INSERT, *(row[k] for k in _CHAINED), prev, chain_hash(prev, row))
+    rows = []
+    for entry in entries:
+        row = entry.row()
+        digest = chain_hash(prev, row)
+        rows.append((*(row[k] for k in _CHAINED), prev, digest))
+        prev = digest
+    await conn.executemany(_INSERT, rows)
 
 
 async def recent(conn: asyncpg.Connection, user_id: str, action: str, seconds: int) -> int:

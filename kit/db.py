@@ -66,6 +66,13 @@ async def _init(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(typ, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def connect(dsn: str) -> asyncpg.Connection:
+    """One connection outside the pool, set up as the pool's are."""
+    conn = await asyncpg.connect(dsn, command_timeout=30)
+    await _init(conn)
+    return conn
+
+
 async def create_pool(dsn: str, max_size: int = 10) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=max_size, init=_init,
                                      command_timeout=30)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import asyncpg
 from opentelemetry import propagate
@@ -13,6 +14,7 @@ from contracts.registry import source, spec_for
 from kit.clock import now
 
 NOTIFY_CHANNEL = "tsunagu_outbox"
+Row = tuple[Any, ...]  # (id, municipality, topic, key, type, payload, headers)
 
 _INSERT = """
 INSERT INTO outbox (id, municipality, topic, key, type, payload, headers)
@@ -32,17 +34,26 @@ def envelope_for(event: EventData, service: str, municipality: str) -> Envelope:
         tracestate=carrier.get("tracestate"))
 
 
-async def write(conn: asyncpg.Connection, events: Sequence[EventData], service: str,
-                municipality: str) -> None:
-    if not events:
-        return
-    rows = []
+def rows_for(events: Sequence[EventData], service: str, municipality: str) -> list[Row]:
+    """Outbox rows, enveloped in the current trace context (take them inside the request)."""
+    rows: list[Row] = []
     for event in events:
         spec = spec_for(event)
         env = envelope_for(event, service, municipality)
         headers = {k: v.decode() for k, v in env.headers()}
         rows.append((env.id, municipality, spec.topic, env.subject, env.type,
                      event.model_dump(mode="json"), headers))
+    return rows
+
+
+async def write(conn: asyncpg.Connection, events: Sequence[EventData], service: str,
+                municipality: str) -> None:
+    await write_rows(conn, rows_for(events, service, municipality))
+
+
+async def write_rows(conn: asyncpg.Connection, rows: list[Row]) -> None:
+    if not rows:
+        return
     await conn.executemany(_INSERT, rows)
     # Delivered at commit: wakes the relay at once instead of at its next poll.
     await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)

@@ -21,8 +21,9 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from kit import audit_api, idempotency, kafka, ops, problems, views
 from kit.access import Access
+from kit.audit_writer import AuditWriter
 from kit.auth import TokenVerifier
-from kit.db import AcquireWatch, create_pool
+from kit.db import AcquireWatch, connect, create_pool
 from kit.inbox import Handlers, InboxConsumer
 from kit.limits import BodyLimit, clean_parameters
 from kit.logging import setup_logging
@@ -71,7 +72,8 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
                       definition.name, definition.migrations)
         pool = await create_pool(settings.database_url, settings.pool_max)
         app.state.pool = pool
-        app.state.access = Access(settings)
+        writer = AuditWriter(lambda: connect(settings.database_url))
+        app.state.access = Access(settings, writer)
         relay = app.state.relay = OutboxRelay(pool, settings, app.state.metrics)
         # Every service keeps its own view of consents and meetings for access decisions.
         handlers = merge_handlers(views.HANDLERS, definition.handlers)
@@ -82,6 +84,7 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
             runner = PeriodicRunner(job, lambda: UnitOfWork(pool, settings.service,
                                                             settings.municipality_code))
             workers.append((runner.stop, asyncio.create_task(runner.run())))
+        workers.append((writer.stop, asyncio.create_task(writer.run())))  # its events: relayed
         workers.append((relay.stop, asyncio.create_task(relay.run())))
         try:
             yield

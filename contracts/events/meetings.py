@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 from uuid import UUID
 
-from contracts.bounds import Id, Instant, Uuids
+from contracts.bounds import Codes, Id, Instant, Uuids
 from contracts.envelope import EventData, Sensitivity
 
 # 支援会議 (Social Welfare Act Art. 106-6): may discuss people without consent; members bound
@@ -41,3 +41,58 @@ class CaseTabled(EventData):
 
     def sensitivity_label(self) -> Sensitivity | None:
         return "confidential-106-6" if self.kind == "support_meeting" else None
+
+
+# What a meeting decides (plan ch. 2, ④). A 重層的支援会議 decides all of them for consented
+# cases; a 支援会議 may decide to start outreach (or table the case elsewhere) for people who
+# have not consented, and its decisions carry the confidential-106-6 label.
+DecisionKind = Literal[
+    "assign_lead",                   # who takes an unassigned case and leads it (主担当)
+    "approve_assessment",            # the assessment of `assessment_id`
+    "approve_plan",                  # the plan `plan_id` at `plan_version` (first or a revision)
+    "start_participation_support",   # 参加支援: referral starts matching
+    "start_outreach",                # アウトリーチ: outreach opens or continues a case
+    "close",                         # 終結, with the evaluation
+    "resource_gap",                  # a resource the city lacks (社会資源の不足), by need codes
+]
+Evaluation = Literal["met", "partly_met", "not_met"]
+
+
+class MeetingDecided(EventData):
+    """A decision the chair recorded: final once recorded. A correction is a new decision whose
+    `supersedes` names the one it replaces (with DecisionCorrected beside it); every consumer
+    then acts on the new one in place of the old. Carries ids and codes only: the minutes and
+    the reasons stay in meetings."""
+
+    decision_id: UUID
+    meeting_id: UUID
+    meeting_kind: MeetingKind
+    kind: DecisionKind
+    person_ids: Uuids = ()             # whose case it is
+    consultation_ids: Uuids = ()
+    plan_id: UUID | None = None          # approve_plan, close
+    plan_version: int | None = None      # approve_plan: the version approved
+    assessment_id: UUID | None = None    # approve_assessment
+    outreach_case_id: UUID | None = None  # start_outreach, when a case exists already
+    lead_agency: Id | None = None        # assign_lead: the lead agency (an office of the directory)
+    lead_worker: Id | None = None        # assign_lead: the lead worker's user id
+    evaluation: Evaluation | None = None  # close
+    need_codes: Codes = ()               # start_participation_support, resource_gap
+    supersedes: UUID | None = None       # the decision this one corrects
+    decided_at: Instant
+
+    def sensitivity_label(self) -> Sensitivity | None:
+        return "confidential-106-6" if self.meeting_kind == "support_meeting" else None
+
+
+class DecisionCorrected(EventData):
+    """A decision was superseded by a later one (`superseded_by`); the old one no longer holds."""
+
+    decision_id: UUID
+    superseded_by: UUID
+    meeting_id: UUID
+    meeting_kind: MeetingKind
+    corrected_at: Instant
+
+    def sensitivity_label(self) -> Sensitivity | None:
+        return "confidential-106-6" if self.meeting_kind == "support_meeting" else None

@@ -100,6 +100,19 @@ class Stack:
     def _pidfile(self, name: str) -> Path:
         return self.home / "pids" / f"{name}.pid"
 
+    @property
+    def clock_file(self) -> Path:
+        """Test stacks only (TSUNAGU_CLOCK_FILE in extra_env): seconds every service adds to its
+        clock (kit/clock.py)."""
+        return self.home / "clock-offset"
+
+    def shift_clock(self, seconds: float) -> float:
+        """Move every service's clock forward (or back) by `seconds`; returns the total offset."""
+        before = float(self.clock_file.read_text() or 0) if self.clock_file.exists() else 0.0
+        total = before + seconds
+        self.clock_file.write_text(repr(total))
+        return total
+
     def service_env(self, name: str) -> dict[str, str]:
         p = name.upper()
         env = {

@@ -20,24 +20,30 @@ SERVICE = "kittest"
 NO_MIGRATIONS = Path(__file__).parent / "no-migrations"
 
 
-@pytest.fixture(scope="module")
-async def settings(stack: Stack) -> ServiceSettings:
-    await databases.provision(stack.postgres.superuser_dsn(), SERVICE)
+async def kit_settings(stack: Stack, service: str, **overrides: object) -> ServiceSettings:
+    """Settings of a kit test's own little "service": its database, its dead-letter topic, and
+    the admin's Kafka credentials (it is no service of the ACL file)."""
+    await databases.provision(stack.postgres.superuser_dsn(), service)
     admin = AIOKafkaAdminClient(**stack.kafka.client())
     await admin.start()
     try:
-        if f"{SERVICE}.dlt" not in await admin.list_topics():
-            await admin.create_topics([NewTopic(f"{SERVICE}.dlt", 1, 1)])
+        if f"{service}.dlt" not in await admin.list_topics():
+            await admin.create_topics([NewTopic(f"{service}.dlt", 1, 1)])
     finally:
         await admin.close()
-    # The kit under test is no service of the ACL file: it connects as the admin.
-    return ServiceSettings(service=SERVICE, kafka_bootstrap=stack.kafka.bootstrap,
-                           kafka_username="admin",
-                           kafka_password=SecretStr(stack.kafka.credentials.password("admin")),
-                           kafka_ca_file=str(stack.kafka.ca_file),
-                           database_url=databases.service_dsn(stack.postgres_port, SERVICE),
-                           migration_database_url=databases.owner_dsn(stack.postgres_port, SERVICE),
-                           consumer_retry_seconds=0.05)
+    values: dict[str, object] = {
+        "service": service, "kafka_bootstrap": stack.kafka.bootstrap, "kafka_username": "admin",
+        "kafka_password": SecretStr(stack.kafka.credentials.password("admin")),
+        "kafka_ca_file": str(stack.kafka.ca_file),
+        "database_url": databases.service_dsn(stack.postgres_port, service),
+        "migration_database_url": databases.owner_dsn(stack.postgres_port, service),
+        "consumer_retry_seconds": 0.05, **overrides}
+    return ServiceSettings.model_validate(values)
+
+
+@pytest.fixture(scope="module")
+async def settings(stack: Stack) -> ServiceSettings:
+    return await kit_settings(stack, SERVICE)
 
 
 @pytest.fixture

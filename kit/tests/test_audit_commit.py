@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,9 +14,11 @@ from starlette.requests import Request
 
 from infra.local import databases
 from infra.local.stack import Stack
+from kit import audit
 from kit.access import Access
 from kit.audit import Denied
-from kit.db import create_pool
+from kit.audit_writer import AuditUnavailable, AuditWriter
+from kit.db import connect, create_pool
 from kit.migrate import migrate
 from kit.policy import Record
 from kit.principal import Principal
@@ -85,3 +88,32 @@ async def test_a_refused_read_on_a_bare_connection_is_on_record(pool: asyncpg.Po
         with pytest.raises(Denied):
             await _access().check(conn, _request(), WINDOW, other, "read", "thing", object_id)
     assert await _rows(pool, object_id) == ["denied"]
+
+
+async def test_reads_records_committed_together_chain_and_a_failed_batch_refuses(
+        pool: asyncpg.Pool, stack: Stack) -> None:
+    writer = AuditWriter(lambda: connect(databases.service_dsn(stack.postgres_port, SERVICE)))
+    running = asyncio.create_task(writer.run())
+    object_id = str(uuid.uuid4())
+    try:
+        await asyncio.gather(*(writer.write(_access().entry(WINDOW, "read", "thing", object_id,
+                                                            "permitted", "bench"), [])
+                               for _ in range(20)))
+    finally:
+        writer.stop()
+        await running
+    assert await _rows(pool, object_id) == ["permitted"] * 20
+    async with pool.acquire() as conn:
+        assert await audit.verify(conn) == []
+
+    async def unreachable() -> asyncpg.Connection:
+        raise OSError("the database is away")
+    broken = AuditWriter(unreachable)
+    running = asyncio.create_task(broken.run())
+    try:
+        with pytest.raises(AuditUnavailable):  # not served without its record
+            await broken.write(_access().entry(WINDOW, "read", "thing", object_id, "permitted",
+                                               "lost"), [])
+    finally:
+        broken.stop()
+        await running

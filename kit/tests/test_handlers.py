@@ -12,8 +12,6 @@ from pathlib import Path
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from pydantic import SecretStr
 
 from contracts.envelope import Envelope, EventData
 from contracts.events.intake import ConsentGranted, ConsentWithdrawn
@@ -27,6 +25,7 @@ from kit.metrics import Metrics
 from kit.migrate import migrate
 from kit.service import merge_handlers
 from kit.settings import ServiceSettings
+from kit.tests.conftest import kit_settings
 from tests.helpers import eventually
 
 SERVICE = "kithandlers"
@@ -34,21 +33,7 @@ SERVICE = "kithandlers"
 
 @pytest.fixture
 async def settings(stack: Stack) -> ServiceSettings:
-    await databases.provision(stack.postgres.superuser_dsn(), SERVICE)
-    admin = AIOKafkaAdminClient(**stack.kafka.client())
-    await admin.start()
-    try:
-        if f"{SERVICE}.dlt" not in await admin.list_topics():
-            await admin.create_topics([NewTopic(f"{SERVICE}.dlt", 1, 1)])
-    finally:
-        await admin.close()
-    # The kit under test is no service of the ACL file: it connects as the admin.
-    return ServiceSettings(service=SERVICE, kafka_bootstrap=stack.kafka.bootstrap,
-                           kafka_username="admin",
-                           kafka_password=SecretStr(stack.kafka.credentials.password("admin")),
-                           kafka_ca_file=str(stack.kafka.ca_file),
-                           database_url=databases.service_dsn(stack.postgres_port, SERVICE),
-                           consumer_retry_seconds=0.05)
+    return await kit_settings(stack, SERVICE)
 
 
 @pytest.fixture
