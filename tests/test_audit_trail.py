@@ -36,8 +36,7 @@ async def _trail(http: httpx.AsyncClient, stack: Stack, **params: str) -> list[d
 
 async def test_n_reads_make_exactly_n_audit_records(world: World, stack: Stack,
                                                     http: httpx.AsyncClient) -> None:
-    # Where a user acts is the directory's: the readers are seeded users, counted from now on.
-    since = datetime.now(UTC).isoformat()
+    since = datetime.now(UTC).isoformat()  # the world's users also read while it was built
     url = stack.url("intake") + f"/consultations/{world.ids['consultation']}"
     for _ in range(5):
         assert (await http.get(url, headers=world.headers["same_agency"])).status_code == 200

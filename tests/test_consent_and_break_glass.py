@@ -24,12 +24,12 @@ async def world(stack: Stack) -> World:
 
 async def test_a_withdrawal_takes_effect_everywhere_within_seconds(world: World, stack: Stack,
                                                                     http: httpx.AsyncClient) -> None:
-    reader = world.headers["expired_consent"]  # 自立相談支援機関, whose consent had expired
+    reader = world.headers["expired_consent"]  # an agency whose consent had expired
     urls = [stack.url("intake") + f"/consultations/{world.ids['consultation']}",
             stack.url("referral") + f"/referrals/{world.ids['referral']}"]
     consent = (await http.post(stack.url("intake") + f"/persons/{world.ids['person']}/consents",
                                headers=world.headers["same_agency"],
-                               json={"agencies": [_legal_body(world, "expired_consent")],
+                               json={"agencies": [world.agencies["expired_consent"]],
                                      "method": "oral"})).json()
 
     async def statuses() -> Any:
@@ -43,11 +43,6 @@ async def test_a_withdrawal_takes_effect_everywhere_within_seconds(world: World,
     assert (await http.get(urls[0], headers=reader)).status_code == 403  # intake: at once
     await eventually(lambda: _is(statuses, [403, 403]), timeout=10, what="withdrawal everywhere")
     print(f"withdrawal effective everywhere after {time.monotonic() - withdrawn_at:.2f}s")
-
-
-def _legal_body(world: World, kind: str) -> str:
-    """The legal body of a world principal's office (tests/helpers.enlist makes one per office)."""
-    return f"{world.agencies[kind]}-hojin"
 
 
 async def _is(probe: Any, expected: list[int]) -> bool:

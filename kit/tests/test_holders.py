@@ -14,7 +14,7 @@ CASES = [
     ("named only, handled here", "handled_here", None, False, set()),
     ("named only, sent to the general desk", "general_desk", None, False, set()),
     ("named only, sent to the promoter", "promoter", None, False, set()),
-    # An agency keeps its copy of what it was handed; the live record only under consent (hole 5).
+    # an agency keeps its copy of what it was handed, and reads the person only under consent
     ("handed to an agency with consent", "agency", "konkyu", False, set()),
     ("handed to the coordinators with consent", "coordinator", None, False, {"coordinators"}),
     ("came, and handed to an agency", "agency", "konkyu", True, {"div-kaigo"}),
@@ -28,8 +28,7 @@ def test_who_holds_a_person(situation: str, kind: str, agency: str | None, prese
     assert of_person_on("div-kaigo", kind, agency, present) == frozenset(expected)  # type: ignore[arg-type]
 
 
-def test_a_consultation_is_held_by_its_window_and_where_it_went() -> None:
-    # The agency it went to reads its hand-over copy, and the live record only under consent.
-    assert of_consultation("div-kaigo", "agency", "konkyu") == {"div-kaigo"}
-    assert of_consultation("div-kaigo", "coordinator", None) == {"div-kaigo", "coordinators"}
+def test_a_consultation_is_held_by_its_window_and_the_city_office_it_went_to() -> None:
+    assert of_consultation("div-kaigo", "general_desk", None) == {"div-kaigo", "general-desk"}
+    assert of_consultation("div-kaigo", "agency", "konkyu") == {"div-kaigo"}  # konkyu: its copy
     assert of_consultation("div-kaigo", "handled_here", None) == {"div-kaigo"}

@@ -179,7 +179,7 @@ async def test_unknown_types_are_dead_lettered_unless_a_declared_rule_ignores_th
     async def handler(event: ConsultationReceived, ctx: HandlerContext) -> None:
         seen.append(event.consultation_id)
 
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka.bootstrap)
+    producer = AIOKafkaProducer(**stack.kafka.client())
     await producer.start()
     try:
         for event, ce_type in ((ignored, "jp.example.other_city.thing.v1"),
@@ -191,7 +191,7 @@ async def test_unknown_types_are_dead_lettered_unless_a_declared_rule_ignores_th
         await producer.stop()
     await _publish(stack, last)
     metrics = Metrics()
-    consumer = InboxConsumer(pool, declared, {ConsultationReceived: handler}, metrics)
+    consumer = InboxConsumer(pool, declared, {ConsultationReceived: [handler]}, metrics)
     task = asyncio.create_task(consumer.run())
     try:
         await eventually(lambda: _true(last.consultation_id in seen), timeout=60,
