@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
 from contracts.bounds import Id, Instant, Note, Title
-from contracts.events.meetings import MeetingKind
+from contracts.events.meetings import MeetingKind, PledgeSigned
 from kit import views
 from kit.access import Access, AccessDep, redact
 from kit.api import ConnDep, SettingsDep, UowDep
@@ -50,6 +50,8 @@ class MeetingOut(BaseModel):
     scheduled_for: AwareDatetime
     members: list[dict[str, Any]] = []
     agenda: list[dict[str, Any]] = []
+    session: dict[str, Any] | None = None
+    decisions: list[dict[str, Any]] = []
 
 
 async def _meeting(conn: Any, meeting_id: uuid.UUID, municipality: str) -> dict[str, Any]:
@@ -108,6 +110,9 @@ async def add_member(meeting_id: uuid.UUID, body: MemberIn, principal: Principal
         if await store.add_member(uow.conn, meeting_id, body.user_id, body.agency, body.pledged_at):
             await views.apply_member_joined(uow.conn, joined, m)  # this service's view: at once
             uow.record(joined)
+            if body.pledged_at is not None:
+                uow.record(PledgeSigned(meeting_id=meeting_id, user_id=body.user_id,
+                                        pledged_at=body.pledged_at))
         await access.audit_only(uow, principal, "write", "meeting_members", str(meeting_id),
                                 tuple(persons), reason=f"the chair added {body.user_id} "
                                 f"({body.agency})", purpose="meeting")
@@ -184,12 +189,18 @@ async def get(meeting_id: uuid.UUID, request: Request, principal: PrincipalDep, 
     decision = await access.check(conn, request, principal,
                                   _material(meeting, m, frozenset().union(*(p for _, p in items))),
                                   "read", "meeting", str(meeting_id), purpose="meeting")
+    decided = [(d, d.pop("concerns")) for d in await store.decisions(conn, meeting_id)]
     if meeting["kind"] == "multilayer_meeting":  # an item shows only where consent covers the reader
-        consents = await views.consents_for(conn, frozenset().union(*(p for _, p in items)))
+        concerned = frozenset().union(*(p for _, p in items), *(p for _, p in decided))
+        consents = await views.consents_for(conn, concerned)
         reader = await _places(conn, [principal.user_id])
         items = [(a, p) for a, p in items if not domain.uncovered(p, reader, consents, now())]
+        decided = [(d, p) for d, p in decided if not domain.uncovered(p, reader, consents, now())]
     agenda = [redact(a, decision, {"notes": MEETING_NOTES}) for a, _ in items]
-    return {**meeting, "members": details["members"], "agenda": agenda}
+    session = await store.session(conn, meeting_id)
+    return {**meeting, "members": details["members"], "agenda": agenda,
+            "session": session and redact(session, decision, {"minutes": MEETING_NOTES}),
+            "decisions": [d for d, _ in decided]}
 
 
 _COORDINATORS_ONLY = ("会議を設定できるのは地域福祉コーディネーターです / meetings are scheduled by the "
