@@ -72,10 +72,6 @@ async def decide(meeting_id: uuid.UUID, body: DecisionIn, principal: PrincipalDe
                              "meeting_decision", str(meeting_id), _CHAIR_ONLY)
         persons_of = await store.persons_of(uow.conn, body.consultation_ids)
         persons = frozenset(body.person_ids).union(*persons_of.values())
-        if meeting["kind"] == "multilayer_meeting":  # decided only where consent covers everyone
-            gaps = uncovered(persons, await _places(uow.conn, await store.members(uow.conn, meeting_id)),
-                             await views.consents_for(uow.conn, persons), at)
-            await _covered(uow, access, principal, meeting_id, "meeting_decision", persons, gaps)
         previous = await store.decision(uow.conn, body.supersedes) if body.supersedes else None
         facts = body.model_dump(exclude={"reason"})
         try:
@@ -84,6 +80,10 @@ async def decide(meeting_id: uuid.UUID, body: DecisionIn, principal: PrincipalDe
                                                   previous, body.reason, at)
         except MeetingRuleBroken as exc:
             raise _refused(exc) from exc
+        if meeting["kind"] == "multilayer_meeting":  # decided only where consent covers everyone
+            gaps = uncovered(persons, await _places(uow.conn, await store.members(uow.conn, meeting_id)),
+                             await views.consents_for(uow.conn, persons), at)
+            await _covered(uow, access, principal, meeting_id, "meeting_decision", persons, gaps)
         await store.add_decision(uow.conn, decided, sorted(persons), body.reason, principal.user_id)
         uow.record(decided)
         if corrected is not None:
