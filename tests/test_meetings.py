@@ -40,6 +40,11 @@ async def test_a_support_meeting_decides_on_a_person_without_consent_for_its_mem
     consented_reader = _user(http, stack, "a-kodomo", "meetings", agency=reader_agency)
     window_m = Client(http, stack, "w-kaigo", "meetings", sub=window.user_id)
     p = await window.post("/persons", person(tag()))  # no consent at all
+    # the other bodies are configured with their regime: a 地域ケア会議 binds its members too
+    care = {"kind": "multilayer_meeting", "body": "community_care_meeting", "title": "地域ケア会議",
+            "scheduled_for": "2026-12-24T10:00:00+09:00"}
+    await chair.post("/meetings", care, 422)
+    assert (await chair.post("/meetings", care | {"kind": "support_meeting"}))["body_label"] == "地域ケア会議"
     meeting = await _meeting(chair, "support_meeting", [(member, agency), (window_m, "div-kaigo")])
     # nobody joins a 支援会議 without the pledge
     await chair.post(f"/meetings/{meeting}/members", {"user_id": consented_reader.user_id,

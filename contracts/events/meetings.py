@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 from uuid import UUID
 
-from contracts.bounds import Codes, Id, Ids, Instant, Uuids
+from contracts.bounds import Code, Codes, Id, Ids, Instant, Uuids
 from contracts.envelope import EventData, Sensitivity
 
 # 支援会議 (Social Welfare Act Art. 106-6): may discuss people without consent; members bound
@@ -19,6 +19,7 @@ class MeetingScheduled(EventData):
     meeting_id: UUID
     kind: MeetingKind
     scheduled_for: Instant
+    body: Code | None = None  # the body holding it (services/meetings/bodies.json), e.g. 地域ケア会議
 
 
 class MemberJoined(EventData):

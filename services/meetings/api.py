@@ -9,7 +9,7 @@ import asyncpg
 from fastapi import APIRouter, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
-from contracts.bounds import Id, Instant, Note, Title
+from contracts.bounds import Code, Id, Instant, Note, Title
 from contracts.events.meetings import MeetingKind, PledgeSigned
 from kit import views
 from kit.access import Access, AccessDep, redact
@@ -20,13 +20,14 @@ from kit.policy import MEETING_NOTES, Record, Workplace
 from kit.problems import Problem
 from kit.uow import UnitOfWork
 
-from . import domain, store
+from . import bodies, domain, store
 
 router = APIRouter(tags=["支援会議・重層的支援会議"])
 
 
 class MeetingIn(BaseModel):
     kind: MeetingKind
+    body: Code | None = Field(None, description="会議体 (bodies.json; by default the one named like kind)")
     title: Title = Field(min_length=1)
     scheduled_for: Instant
 
@@ -46,6 +47,8 @@ class AgendaIn(BaseModel):
 class MeetingOut(BaseModel):
     id: uuid.UUID
     kind: MeetingKind
+    body: str
+    body_label: str
     title: str
     scheduled_for: AwareDatetime
     members: list[dict[str, Any]] = []
@@ -76,17 +79,22 @@ def _material(meeting: dict[str, Any], municipality: str, persons: frozenset[uui
 @router.post("/meetings", status_code=201, response_model=MeetingOut, summary="会議を設定する")
 async def schedule(body: MeetingIn, principal: PrincipalDep, uow: UowDep, settings: SettingsDep,
                    access: AccessDep) -> dict[str, Any]:
-    event = domain.schedule(body.kind, body.scheduled_for)
+    try:
+        held_by = bodies.body_for(body.kind, body.body)
+    except domain.MeetingRuleBroken as exc:
+        raise _refused(exc) from exc
+    event = domain.schedule(body.kind, body.scheduled_for, held_by.id)
     async with uow:
         await access.require(uow, principal, principal.has("coordinator"), "write", "meeting", None,
                              _COORDINATORS_ONLY)
-        await store.add(uow.conn, event.meeting_id, settings.municipality_code, body.kind, body.title,
-                        body.scheduled_for, principal.user_id, now())
+        await store.add(uow.conn, event.meeting_id, settings.municipality_code, body.kind, held_by.id,
+                        body.title, body.scheduled_for, principal.user_id, now())
         uow.record(event)
         await access.audit_only(uow, principal, "write", "meeting", str(event.meeting_id),
                                 reason="scheduled; the user chairs it", purpose="meeting")
         await uow.commit()
-    return {"id": event.meeting_id, **body.model_dump()}
+    return {"id": event.meeting_id, **body.model_dump(), "body": held_by.id,
+            "body_label": held_by.label}
 
 
 @router.post("/meetings/{meeting_id}/members", status_code=201,
@@ -198,7 +206,8 @@ async def get(meeting_id: uuid.UUID, request: Request, principal: PrincipalDep, 
         decided = [(d, p) for d, p in decided if not domain.uncovered(p, reader, consents, now())]
     agenda = [redact(a, decision, {"notes": MEETING_NOTES}) for a, _ in items]
     session = await store.session(conn, meeting_id)
-    return {**meeting, "members": details["members"], "agenda": agenda,
+    return {**meeting, "body_label": bodies.BODIES[meeting["body"]].label,
+            "members": details["members"], "agenda": agenda,
             "session": session and redact(session, decision, {"minutes": MEETING_NOTES}),
             "decisions": [d for d, _ in decided]}
 

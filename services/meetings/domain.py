@@ -20,8 +20,8 @@ class MeetingRuleBroken(ValueError):
     """A request the meeting rules refuse."""
 
 
-def schedule(kind: MeetingKind, scheduled_for: datetime) -> MeetingScheduled:
-    return MeetingScheduled(meeting_id=uuid.uuid4(), kind=kind, scheduled_for=scheduled_for)
+def schedule(kind: MeetingKind, scheduled_for: datetime, body: str) -> MeetingScheduled:
+    return MeetingScheduled(meeting_id=uuid.uuid4(), kind=kind, scheduled_for=scheduled_for, body=body)
 
 
 def join(meeting_id: uuid.UUID, kind: MeetingKind, user_id: str, agency: str,

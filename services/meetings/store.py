@@ -12,10 +12,10 @@ from contracts.events.meetings import MeetingDecided
 
 
 async def add(conn: asyncpg.Connection, meeting_id: uuid.UUID, municipality: str, kind: str,
-              title: str, scheduled_for: datetime, user: str, at: datetime) -> None:
-    await conn.execute("INSERT INTO meetings (id, municipality, kind, title, scheduled_for, "
-                       "created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                       meeting_id, municipality, kind, title, scheduled_for, user, at)
+              body: str, title: str, scheduled_for: datetime, user: str, at: datetime) -> None:
+    await conn.execute("INSERT INTO meetings (id, municipality, kind, body, title, scheduled_for, "
+                       "created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                       meeting_id, municipality, kind, body, title, scheduled_for, user, at)
 
 
 async def get(conn: asyncpg.Connection, meeting_id: uuid.UUID, municipality: str) -> dict[str, Any] | None:
