@@ -126,3 +126,43 @@ async def test_a_multilayer_meeting_decides_each_kind_and_corrects_by_supersedin
     # and the member whose agency is not covered sees neither the item nor its decisions
     seen = await member.get(f"/meetings/{meeting}")
     assert seen["agenda"] == [] and seen["decisions"] == []
+
+
+async def test_a_joint_session_keeps_each_bodys_rule_for_its_own_items(http: httpx.AsyncClient,
+                                                                      stack: Stack) -> None:
+    chair, window = _user(http, stack, "c-desk", "meetings"), _user(http, stack, "w-kaigo")
+    agency, covered = f"soudan-{uuid.uuid4().hex[:6]}", f"kodomo-{uuid.uuid4().hex[:6]}"
+    pledged = _user(http, stack, "a-soudan", "meetings", agency=agency)
+    consented = _user(http, stack, "a-kodomo", "meetings", agency=covered)
+    window_m = Client(http, stack, "w-kaigo", "meetings", sub=window.user_id)
+    hidden = await window.post("/persons", person(tag()))
+    shared = await window.post("/persons", person(tag()))
+    await window.post(f"/persons/{shared['id']}/consents",
+                      {"agencies": ["div-kaigo", covered], "method": "oral"})
+    support = await _meeting(chair, "support_meeting", [(pledged, agency), (window_m, "div-kaigo")])
+    # the 重層的支援会議 joins the same session as a part of its own, with members of its own
+    part = await chair.post("/meetings", {"kind": "multilayer_meeting", "title": "合同開催",
+                                          "scheduled_for": "2026-12-24T10:00:00+09:00",
+                                          "joint_with": support})
+    for member, office in ((window_m, "div-kaigo"), (consented, covered)):
+        await chair.post(f"/meetings/{part['id']}/members", {"user_id": member.user_id, "agency": office})
+    await _tables(window_m, support, {"person_ids": [hidden["id"]], "notes": "同意なし"}, 201)
+    await _tables(window_m, part["id"], {"person_ids": [shared["id"]]}, 201)
+    # a joint session holds one part per body
+    await chair.post("/meetings", {"kind": "support_meeting", "title": "重複", "joint_with": part["id"],
+                                   "scheduled_for": "2026-12-24T10:00:00+09:00"}, 422)
+
+    seen = await consented.get(f"/meetings/{part['id']}")
+    assert [a["person_ids"] for a in seen["agenda"]] == [[shared["id"]]]
+    assert {p["body_label"] for p in seen["joint_parts"]} == {"支援会議", "重層的支援会議"}
+    # the 重層的支援会議's member sees nothing of the 支援会議's item, here or at intake
+    await consented.get(f"/meetings/{support}", 403)
+    await Client(http, stack, "a-kodomo", sub=consented.user_id, agency=covered).get(
+        f"/persons/{hidden['id']}", 403)
+    # and the pledged member of the 支援会議 sees its item, not the consent-based part
+    assert [a["person_ids"] for a in (await pledged.get(f"/meetings/{support}"))["agenda"]] == \
+        [[hidden["id"]]]
+    await pledged.get(f"/meetings/{part['id']}", 403)
+    both = [await window_m.get(f"/meetings/{m}") for m in (support, part["id"])]
+    assert [len(m["agenda"]) for m in both] == [1, 1]
+    assert both[0]["joint_session"] == both[1]["joint_session"] == support

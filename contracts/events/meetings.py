@@ -20,6 +20,7 @@ class MeetingScheduled(EventData):
     kind: MeetingKind
     scheduled_for: Instant
     body: Code | None = None  # the body holding it (services/meetings/bodies.json), e.g. 地域ケア会議
+    joint_session: UUID | None = None  # 合同開催: the session this body's part belongs to
 
 
 class MemberJoined(EventData):

@@ -28,6 +28,8 @@ router = APIRouter(tags=["支援会議・重層的支援会議"])
 class MeetingIn(BaseModel):
     kind: MeetingKind
     body: Code | None = Field(None, description="会議体 (bodies.json; by default the one named like kind)")
+    joint_with: uuid.UUID | None = Field(None, description="合同開催: a meeting of another body, "
+                                         "chaired by the same user, whose session this part joins")
     title: Title = Field(min_length=1)
     scheduled_for: Instant
 
@@ -49,6 +51,8 @@ class MeetingOut(BaseModel):
     kind: MeetingKind
     body: str
     body_label: str
+    joint_session: uuid.UUID | None = None
+    joint_parts: list[dict[str, Any]] = []
     title: str
     scheduled_for: AwareDatetime
     members: list[dict[str, Any]] = []
@@ -83,18 +87,37 @@ async def schedule(body: MeetingIn, principal: PrincipalDep, uow: UowDep, settin
         held_by = bodies.body_for(body.kind, body.body)
     except domain.MeetingRuleBroken as exc:
         raise _refused(exc) from exc
-    event = domain.schedule(body.kind, body.scheduled_for, held_by.id)
     async with uow:
         await access.require(uow, principal, principal.has("coordinator"), "write", "meeting", None,
                              _COORDINATORS_ONLY)
+        session = await _joint_session(uow, access, principal, body.joint_with, held_by.id,
+                                       settings.municipality_code)
+        event = domain.schedule(body.kind, body.scheduled_for, held_by.id, session)
         await store.add(uow.conn, event.meeting_id, settings.municipality_code, body.kind, held_by.id,
-                        body.title, body.scheduled_for, principal.user_id, now())
+                        session, body.title, body.scheduled_for, principal.user_id, now())
         uow.record(event)
         await access.audit_only(uow, principal, "write", "meeting", str(event.meeting_id),
                                 reason="scheduled; the user chairs it", purpose="meeting")
         await uow.commit()
     return {"id": event.meeting_id, **body.model_dump(), "body": held_by.id,
-            "body_label": held_by.label}
+            "body_label": held_by.label, "joint_session": session}
+
+
+async def _joint_session(uow: UnitOfWork, access: Access, principal: Principal,
+                         joint_with: uuid.UUID | None, body: str, m: str) -> uuid.UUID | None:
+    """合同開催: the session of `joint_with` (its chair's, another body's), which it starts if
+    it had none. Each part stays a meeting of its own body."""
+    if joint_with is None:
+        return None
+    other = await _meeting(uow.conn, joint_with, m)
+    await access.require(uow, principal, principal.user_id == other["created_by"], "write",
+                         "meeting", str(joint_with), _CHAIR_ONLY)
+    session: uuid.UUID = other["joint_session"] or other["id"]
+    if body in {p["body"] for p in await store.joint_parts(uow.conn, session)} | {other["body"]}:
+        raise _refused(domain.MeetingRuleBroken("合同開催では会議体ごとに一つの部です / a joint "
+                                                "session holds one part per body"))
+    await store.join_session(uow.conn, other["id"], session)
+    return session
 
 
 @router.post("/meetings/{meeting_id}/members", status_code=201,
@@ -206,7 +229,9 @@ async def get(meeting_id: uuid.UUID, request: Request, principal: PrincipalDep, 
         decided = [(d, p) for d, p in decided if not domain.uncovered(p, reader, consents, now())]
     agenda = [redact(a, decision, {"notes": MEETING_NOTES}) for a, _ in items]
     session = await store.session(conn, meeting_id)
+    parts = await store.joint_parts(conn, meeting["joint_session"]) if meeting["joint_session"] else []
     return {**meeting, "body_label": bodies.BODIES[meeting["body"]].label,
+            "joint_parts": [{**p, "body_label": bodies.BODIES[p["body"]].label} for p in parts],
             "members": details["members"], "agenda": agenda,
             "session": session and redact(session, decision, {"minutes": MEETING_NOTES}),
             "decisions": [d for d, _ in decided]}

@@ -20,8 +20,11 @@ class MeetingRuleBroken(ValueError):
     """A request the meeting rules refuse."""
 
 
-def schedule(kind: MeetingKind, scheduled_for: datetime, body: str) -> MeetingScheduled:
-    return MeetingScheduled(meeting_id=uuid.uuid4(), kind=kind, scheduled_for=scheduled_for, body=body)
+def schedule(kind: MeetingKind, scheduled_for: datetime, body: str,
+             joint_session: uuid.UUID | None = None) -> MeetingScheduled:
+    """A meeting of one body; with `joint_session`, that body's part of a joint session (合同開催)."""
+    return MeetingScheduled(meeting_id=uuid.uuid4(), kind=kind, scheduled_for=scheduled_for, body=body,
+                            joint_session=joint_session)
 
 
 def join(meeting_id: uuid.UUID, kind: MeetingKind, user_id: str, agency: str,

@@ -12,16 +12,23 @@ from contracts.events.meetings import MeetingDecided
 
 
 async def add(conn: asyncpg.Connection, meeting_id: uuid.UUID, municipality: str, kind: str,
-              body: str, title: str, scheduled_for: datetime, user: str, at: datetime) -> None:
-    await conn.execute("INSERT INTO meetings (id, municipality, kind, body, title, scheduled_for, "
-                       "created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                       meeting_id, municipality, kind, body, title, scheduled_for, user, at)
+              body: str, joint_session: uuid.UUID | None, title: str, scheduled_for: datetime,
+              user: str, at: datetime) -> None:
+    await conn.execute("INSERT INTO meetings (id, municipality, kind, body, joint_session, title, "
+                       "scheduled_for, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                       meeting_id, municipality, kind, body, joint_session, title, scheduled_for, user, at)
 
 
 async def get(conn: asyncpg.Connection, meeting_id: uuid.UUID, municipality: str) -> dict[str, Any] | None:
     row = await conn.fetchrow("SELECT * FROM meetings WHERE id = $1 AND municipality = $2",
                               meeting_id, municipality)
     return dict(row) if row else None
+
+
+async def joint_parts(conn: asyncpg.Connection, session_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The parts of a joint session: each body's meeting (ids and bodies only)."""
+    return [dict(r) for r in await conn.fetch("SELECT id, body FROM meetings WHERE joint_session = $1 "
+                                              "ORDER BY created_at, id", session_id)]
 
 
 async def add_member(conn: asyncpg.Connection, meeting_id: uuid.UUID, user_id: str, agency: str,
@@ -138,3 +145,9 @@ async def decisions(conn: asyncpg.Connection, meeting_id: uuid.UUID) -> list[dic
                             "WHERE meeting_id = $1 ORDER BY decided_at, id", meeting_id)
     return [{**r["facts"], "superseded_by": r["superseded_by"], "reason": r["reason"],
              "concerns": frozenset(r["person_ids"])} for r in rows]
+
+
+async def join_session(conn: asyncpg.Connection, meeting_id: uuid.UUID, session: uuid.UUID) -> None:
+    """The first part of a joint session names it (its own id)."""
+    await conn.execute("UPDATE meetings SET joint_session = $2 WHERE id = $1 AND joint_session IS NULL",
+                       meeting_id, session)
