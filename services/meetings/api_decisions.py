@@ -18,7 +18,7 @@ from kit.clock import now
 
 from . import decisions, store
 from .api import _covered, _meeting, _places, _refused
-from .domain import MeetingRuleBroken, uncovered
+from .domain import MeetingRuleBroken, attendance, uncovered
 
 router = APIRouter(tags=["支援会議・重層的支援会議"])
 
@@ -52,9 +52,14 @@ async def held(meeting_id: uuid.UUID, body: HeldIn, principal: PrincipalDep, uow
         meeting = await _meeting(uow.conn, meeting_id, settings.municipality_code)
         await access.require(uow, principal, principal.user_id == meeting["created_by"], "write",
                              "meeting_session", str(meeting_id), _CHAIR_ONLY)
-        if await store.hold(uow.conn, meeting_id, at, body.attendee_ids, body.minutes, principal.user_id):
+        try:
+            attended = attendance(body.attendee_ids, await store.members(uow.conn, meeting_id),
+                                  meeting["created_by"])
+        except MeetingRuleBroken as exc:
+            raise _refused(exc) from exc
+        if await store.hold(uow.conn, meeting_id, at, list(attended), body.minutes, principal.user_id):
             uow.record(MeetingHeld(meeting_id=meeting_id, kind=meeting["kind"],
-                                   attendee_ids=tuple(body.attendee_ids), held_at=at))
+                                   attendee_ids=attended, held_at=at))
         await access.audit_only(uow, principal, "write", "meeting_session", str(meeting_id),
                                 reason="the chair recorded the session", purpose="meeting")
         await uow.commit()

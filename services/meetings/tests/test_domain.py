@@ -61,3 +61,9 @@ def test_every_body_the_plan_names_is_configured_with_its_regime() -> None:
         bodies.body_for("multilayer_meeting", "child_protection_council")
     with pytest.raises(domain.MeetingRuleBroken, match="unknown"):
         bodies.body_for("support_meeting", "nonexistent")
+
+
+def test_only_the_chair_and_members_attend() -> None:
+    assert domain.attendance(["m", "chair", "m"], ["m"], "chair") == ("m", "chair")
+    with pytest.raises(domain.MeetingRuleBroken, match="stranger"):
+        domain.attendance(["stranger"], ["m"], "chair")
