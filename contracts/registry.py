@@ -25,8 +25,10 @@ from contracts.events.meetings import (
     CaseTabled,
     DecisionCorrected,
     MeetingDecided,
+    MeetingHeld,
     MeetingScheduled,
     MemberJoined,
+    PledgeSigned,
 )
 from contracts.events.notifications import NotificationDelivered
 from contracts.events.referral import DirectoryChanged, ReferralRequested
@@ -76,6 +78,8 @@ SPECS: tuple[EventSpec, ...] = (
     EventSpec(MeetingScheduled, "meetings", "meeting_id", "general"),
     EventSpec(MemberJoined, "meetings", "meeting_id", "general"),
     EventSpec(CaseTabled, "meetings", "meeting_id", "personal"),
+    EventSpec(PledgeSigned, "meetings", "meeting_id", "general"),
+    EventSpec(MeetingHeld, "meetings", "meeting_id", "general"),
     # keyed by meeting: a decision and its correction stay in order on one partition
     EventSpec(MeetingDecided, "meetings", "meeting_id", "personal"),
     EventSpec(DecisionCorrected, "meetings", "meeting_id", "personal"),

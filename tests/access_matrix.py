@@ -131,6 +131,16 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("join a 重層的支援会議", "meetings", "/meetings/{id}/members", "multilayer",
              _kinds("same_agency", "other_with_consent"), method="POST", ok=201, sent_by="chair",
              body=lambda w, k, _: {"user_id": w.users[k], "agency": w.agencies[k]}),
+    # -- issue 10: the session and the decisions are the chair's to record (members read them) ---
+    Endpoint("record a meeting's session", "meetings", "/meetings/{id}/held", "meeting",
+             _kinds("chair"), method="POST", ok=201, body=lambda w, k, _: {"attendee_ids": []}),
+    Endpoint("decide at a 支援会議", "meetings", "/meetings/{id}/decisions", "meeting",
+             _kinds("chair"), method="POST", ok=201, body=lambda w, k, _: {
+                 "kind": "start_outreach", "person_ids": [w.ids["person"]]}),
+    Endpoint("decide at a 重層的支援会議", "meetings", "/meetings/{id}/decisions", "multilayer",
+             _kinds("chair"), method="POST", ok=201, body=lambda w, k, _: {
+                 "kind": "approve_assessment", "person_ids": [w.ids["person"]],
+                 "assessment_id": w.ids["person"]}),
     # -- the register cannot be harvested (hole 8) ------------------------------------------------
     Endpoint("search without a name key", "intake", "/persons/candidates?family_kana=AAA&"
              "birth_date=1980-04-01", "person", frozenset(STAFF), ok=422),

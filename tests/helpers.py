@@ -64,26 +64,34 @@ async def delivered(http: Any, stack: Any, office: str, headers: dict[str, str],
     return (mine[0], items[0]) if items else None
 
 
-async def read_dead_letters(stack: Stack, topic: str, keys: set[str]) -> dict[str, dict[str, Any]]:
-    """The dead letters with these keys on `topic`, read as an operator (the admin): value and
-    headers, including the dlt_* ones."""
+async def read_topic(stack: Stack, topic: str, done: Callable[[list[dict[str, Any]]], bool],
+                     what: str = "events") -> list[dict[str, Any]]:
+    """Every record on `topic` (key, value, headers), read as an operator (the admin) from the
+    start until `done` holds for what was read."""
     consumer = AIOKafkaConsumer(topic, **stack.kafka.client(), group_id=f"test-{uuid.uuid4()}",
                                 auto_offset_reset="earliest")
     await consumer.start()
-    found: dict[str, dict[str, Any]] = {}
+    found: list[dict[str, Any]] = []
     try:
         async def collect() -> bool:
             for records in (await consumer.getmany(timeout_ms=500)).values():
-                for r in records:
-                    key = (r.key or b"").decode()
-                    if key in keys:
-                        found[key] = {"value": r.value, **{k: v.decode() for k, v in r.headers}}
-            return found.keys() == keys
+                found.extend({"key": (r.key or b"").decode(), "value": r.value,
+                              **{k: v.decode() for k, v in r.headers}} for r in records)
+            return done(found)
 
-        await eventually(collect, what="dead letters")
+        await eventually(collect, what=what)
     finally:
         await consumer.stop()
     return found
+
+
+async def read_dead_letters(stack: Stack, topic: str, keys: set[str]) -> dict[str, dict[str, Any]]:
+    """The dead letters with these keys on `topic`, read as an operator (the admin): value and
+    headers, including the dlt_* ones."""
+    def mine(found: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        return {r["key"]: r for r in found if r["key"] in keys}
+    return mine(await read_topic(stack, topic, lambda found: mine(found).keys() == keys,
+                                 what="dead letters"))
 
 
 class Client:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 from uuid import UUID
 
-from contracts.bounds import Codes, Id, Instant, Uuids
+from contracts.bounds import Code, Codes, Id, Ids, Instant, Uuids
 from contracts.envelope import EventData, Sensitivity
 
 # 支援会議 (Social Welfare Act Art. 106-6): may discuss people without consent; members bound
@@ -19,6 +19,8 @@ class MeetingScheduled(EventData):
     meeting_id: UUID
     kind: MeetingKind
     scheduled_for: Instant
+    body: Code | None = None  # the body holding it (services/meetings/bodies.json), e.g. 地域ケア会議
+    joint_session: UUID | None = None  # 合同開催: the session this body's part belongs to
 
 
 class MemberJoined(EventData):
@@ -28,6 +30,23 @@ class MemberJoined(EventData):
     user_id: Id
     agency: Id
     pledged_at: Instant | None = None
+
+
+class PledgeSigned(EventData):
+    """A member signed the confidentiality pledge (守秘義務, Art. 106-6 (5)) for this meeting."""
+
+    meeting_id: UUID
+    user_id: Id
+    pledged_at: Instant
+
+
+class MeetingHeld(EventData):
+    """The meeting took place; who attended. The minutes stay in meetings."""
+
+    meeting_id: UUID
+    kind: MeetingKind
+    attendee_ids: Ids = ()
+    held_at: Instant
 
 
 class CaseTabled(EventData):

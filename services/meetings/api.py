@@ -9,8 +9,8 @@ import asyncpg
 from fastapi import APIRouter, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
-from contracts.bounds import Id, Instant, Note, Title
-from contracts.events.meetings import MeetingKind
+from contracts.bounds import Code, Id, Instant, Note, Title
+from contracts.events.meetings import MeetingKind, PledgeSigned
 from kit import views
 from kit.access import Access, AccessDep, redact
 from kit.api import ConnDep, SettingsDep, UowDep
@@ -20,13 +20,16 @@ from kit.policy import MEETING_NOTES, Record, Workplace
 from kit.problems import Problem
 from kit.uow import UnitOfWork
 
-from . import domain, store
+from . import bodies, domain, store
 
 router = APIRouter(tags=["支援会議・重層的支援会議"])
 
 
 class MeetingIn(BaseModel):
     kind: MeetingKind
+    body: Code | None = Field(None, description="会議体 (bodies.json; by default the one named like kind)")
+    joint_with: uuid.UUID | None = Field(None, description="合同開催: a meeting of another body, "
+                                         "chaired by the same user, whose session this part joins")
     title: Title = Field(min_length=1)
     scheduled_for: Instant
 
@@ -46,10 +49,16 @@ class AgendaIn(BaseModel):
 class MeetingOut(BaseModel):
     id: uuid.UUID
     kind: MeetingKind
+    body: str
+    body_label: str
+    joint_session: uuid.UUID | None = None
+    joint_parts: list[dict[str, Any]] = []
     title: str
     scheduled_for: AwareDatetime
     members: list[dict[str, Any]] = []
     agenda: list[dict[str, Any]] = []
+    session: dict[str, Any] | None = None
+    decisions: list[dict[str, Any]] = []
 
 
 async def _meeting(conn: Any, meeting_id: uuid.UUID, municipality: str) -> dict[str, Any]:
@@ -74,17 +83,41 @@ def _material(meeting: dict[str, Any], municipality: str, persons: frozenset[uui
 @router.post("/meetings", status_code=201, response_model=MeetingOut, summary="会議を設定する")
 async def schedule(body: MeetingIn, principal: PrincipalDep, uow: UowDep, settings: SettingsDep,
                    access: AccessDep) -> dict[str, Any]:
-    event = domain.schedule(body.kind, body.scheduled_for)
+    try:
+        held_by = bodies.body_for(body.kind, body.body)
+    except domain.MeetingRuleBroken as exc:
+        raise _refused(exc) from exc
     async with uow:
         await access.require(uow, principal, principal.has("coordinator"), "write", "meeting", None,
                              _COORDINATORS_ONLY)
-        await store.add(uow.conn, event.meeting_id, settings.municipality_code, body.kind, body.title,
-                        body.scheduled_for, principal.user_id, now())
+        session = await _joint_session(uow, access, principal, body.joint_with, held_by.id,
+                                       settings.municipality_code)
+        event = domain.schedule(body.kind, body.scheduled_for, held_by.id, session)
+        await store.add(uow.conn, event.meeting_id, settings.municipality_code, body.kind, held_by.id,
+                        session, body.title, body.scheduled_for, principal.user_id, now())
         uow.record(event)
         await access.audit_only(uow, principal, "write", "meeting", str(event.meeting_id),
                                 reason="scheduled; the user chairs it", purpose="meeting")
         await uow.commit()
-    return {"id": event.meeting_id, **body.model_dump()}
+    return {"id": event.meeting_id, **body.model_dump(), "body": held_by.id,
+            "body_label": held_by.label, "joint_session": session}
+
+
+async def _joint_session(uow: UnitOfWork, access: Access, principal: Principal,
+                         joint_with: uuid.UUID | None, body: str, m: str) -> uuid.UUID | None:
+    """合同開催: the session of `joint_with` (its chair's, another body's), which it starts if
+    it had none. Each part stays a meeting of its own body."""
+    if joint_with is None:
+        return None
+    other = await _meeting(uow.conn, joint_with, m)
+    await access.require(uow, principal, principal.user_id == other["created_by"], "write",
+                         "meeting", str(joint_with), _CHAIR_ONLY)
+    session: uuid.UUID = other["joint_session"] or other["id"]
+    if body in {p["body"] for p in await store.joint_parts(uow.conn, session)} | {other["body"]}:
+        raise _refused(domain.MeetingRuleBroken("合同開催では会議体ごとに一つの部です / a joint "
+                                                "session holds one part per body"))
+    await store.join_session(uow.conn, other["id"], session)
+    return session
 
 
 @router.post("/meetings/{meeting_id}/members", status_code=201,
@@ -108,6 +141,9 @@ async def add_member(meeting_id: uuid.UUID, body: MemberIn, principal: Principal
         if await store.add_member(uow.conn, meeting_id, body.user_id, body.agency, body.pledged_at):
             await views.apply_member_joined(uow.conn, joined, m)  # this service's view: at once
             uow.record(joined)
+            if body.pledged_at is not None:
+                uow.record(PledgeSigned(meeting_id=meeting_id, user_id=body.user_id,
+                                        pledged_at=body.pledged_at))
         await access.audit_only(uow, principal, "write", "meeting_members", str(meeting_id),
                                 tuple(persons), reason=f"the chair added {body.user_id} "
                                 f"({body.agency})", purpose="meeting")
@@ -184,12 +220,21 @@ async def get(meeting_id: uuid.UUID, request: Request, principal: PrincipalDep, 
     decision = await access.check(conn, request, principal,
                                   _material(meeting, m, frozenset().union(*(p for _, p in items))),
                                   "read", "meeting", str(meeting_id), purpose="meeting")
+    decided = [(d, d.pop("concerns")) for d in await store.decisions(conn, meeting_id)]
     if meeting["kind"] == "multilayer_meeting":  # an item shows only where consent covers the reader
-        consents = await views.consents_for(conn, frozenset().union(*(p for _, p in items)))
+        concerned = frozenset().union(*(p for _, p in items), *(p for _, p in decided))
+        consents = await views.consents_for(conn, concerned)
         reader = await _places(conn, [principal.user_id])
         items = [(a, p) for a, p in items if not domain.uncovered(p, reader, consents, now())]
+        decided = [(d, p) for d, p in decided if not domain.uncovered(p, reader, consents, now())]
     agenda = [redact(a, decision, {"notes": MEETING_NOTES}) for a, _ in items]
-    return {**meeting, "members": details["members"], "agenda": agenda}
+    session = await store.session(conn, meeting_id)
+    parts = await store.joint_parts(conn, meeting["joint_session"]) if meeting["joint_session"] else []
+    return {**meeting, "body_label": bodies.BODIES[meeting["body"]].label,
+            "joint_parts": [{**p, "body_label": bodies.BODIES[p["body"]].label} for p in parts],
+            "members": details["members"], "agenda": agenda,
+            "session": session and redact(session, decision, {"minutes": MEETING_NOTES}),
+            "decisions": [d for d, _ in decided]}
 
 
 _COORDINATORS_ONLY = ("会議を設定できるのは地域福祉コーディネーターです / meetings are scheduled by the "

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from kit.service import ServiceDefinition, build_app
 
 from .api import router
+from .api_decisions import router as decisions_router
 from .handlers import HANDLERS
 
 DEFINITION = ServiceDefinition(
@@ -17,6 +18,9 @@ DEFINITION = ServiceDefinition(
     migrations=Path(__file__).parent / "migrations",
     handlers=HANDLERS,
 )
+
+
+router.include_router(decisions_router)
 
 
 def create_app() -> FastAPI:

@@ -20,8 +20,11 @@ class MeetingRuleBroken(ValueError):
     """A request the meeting rules refuse."""
 
 
-def schedule(kind: MeetingKind, scheduled_for: datetime) -> MeetingScheduled:
-    return MeetingScheduled(meeting_id=uuid.uuid4(), kind=kind, scheduled_for=scheduled_for)
+def schedule(kind: MeetingKind, scheduled_for: datetime, body: str,
+             joint_session: uuid.UUID | None = None) -> MeetingScheduled:
+    """A meeting of one body; with `joint_session`, that body's part of a joint session (合同開催)."""
+    return MeetingScheduled(meeting_id=uuid.uuid4(), kind=kind, scheduled_for=scheduled_for, body=body,
+                            joint_session=joint_session)
 
 
 def join(meeting_id: uuid.UUID, kind: MeetingKind, user_id: str, agency: str,
@@ -55,3 +58,11 @@ def uncovered_message(gaps: list[tuple[uuid.UUID, str]]) -> str:
             f"保持機関が同意を記録するか、支援会議に付議してください / a 重層的支援会議 rests on "
             f"consent: record a consent of each person that covers {agencies}, or table the case "
             f"at a 支援会議 instead")
+
+
+def attendance(attendees: Sequence[str], members: Iterable[str], chair: str) -> tuple[str, ...]:
+    """Who attended: the chair and members only (attendance is a fact about the meeting)."""
+    strangers = set(attendees) - set(members) - {chair}
+    if strangers:
+        raise MeetingRuleBroken(f"not members of this meeting: {', '.join(sorted(strangers))}")
+    return tuple(dict.fromkeys(attendees))

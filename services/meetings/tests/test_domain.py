@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kit.policy import Consent, Workplace
-from services.meetings import domain
+from services.meetings import bodies, domain
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 MOTHER, SON = uuid.uuid4(), uuid.uuid4()
@@ -49,3 +49,21 @@ def test_a_support_meeting_member_pledges_first() -> None:
 def test_something_must_be_tabled() -> None:
     with pytest.raises(domain.MeetingRuleBroken):
         domain.table(uuid.uuid4(), "support_meeting", [], [], NOW)
+
+
+def test_every_body_the_plan_names_is_configured_with_its_regime() -> None:
+    labels = {b.label.split("（")[0]: b.kind for b in bodies.BODIES.values()}
+    assert labels["地域ケア会議"] == labels["要保護児童対策地域協議会"] == "support_meeting"
+    assert labels["重層的支援会議"] == labels["福祉連携会議"] == "multilayer_meeting"
+    assert {"地域自立支援協議会", "支援調整会議", "支援会議"} <= labels.keys()
+    assert bodies.body_for("support_meeting", None).label == "支援会議"
+    with pytest.raises(domain.MeetingRuleBroken, match="regime"):
+        bodies.body_for("multilayer_meeting", "child_protection_council")
+    with pytest.raises(domain.MeetingRuleBroken, match="unknown"):
+        bodies.body_for("support_meeting", "nonexistent")
+
+
+def test_only_the_chair_and_members_attend() -> None:
+    assert domain.attendance(["m", "chair", "m"], ["m"], "chair") == ("m", "chair")
+    with pytest.raises(domain.MeetingRuleBroken, match="stranger"):
+        domain.attendance(["stranger"], ["m"], "chair")
