@@ -38,7 +38,13 @@ def stack() -> Iterator[Stack]:
               extra_env={"TSUNAGU_RELAY_POLL_SECONDS": "0.5", "TSUNAGU_LOG_LEVEL": "INFO",
                          "REFERRAL_DIRECTORY_FILE": str(directory),
                          "REFERRAL_DIRECTORY_RELOAD_SECONDS": "0.25",
-                         "TSUNAGU_CLOCK_FILE": str(home / "clock-offset")})
+                         "TSUNAGU_CLOCK_FILE": str(home / "clock-offset"),
+                         # notifications: webhooks to the tests' loopback receivers, retried fast
+                         "NOTIFICATIONS_WEBHOOK_ALLOW_LOOPBACK": "true",
+                         "NOTIFICATIONS_WEBHOOK_RETRY_BASE_SECONDS": "0.1",
+                         "NOTIFICATIONS_WEBHOOK_RETRY_CAP_SECONDS": "0.5",
+                         "NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS": "3",
+                         "NOTIFICATIONS_WEBHOOK_POLL_SECONDS": "0.2"})
     try:
         s.start_infra()
         for name in SERVICES:

@@ -4,10 +4,16 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from kit.periodic import Periodic
 from kit.service import ServiceDefinition, build_app
 
 from .api import router
 from .handlers import HANDLERS
+from .settings import load
+from .webhooks.worker import WebhookWorker
+
+SETTINGS = load()
+WORKER = WebhookWorker(SETTINGS)
 
 DEFINITION = ServiceDefinition(
     name="notifications",
@@ -16,6 +22,7 @@ DEFINITION = ServiceDefinition(
     router=router,
     migrations=Path(__file__).parent / "migrations",
     handlers=HANDLERS,
+    periodic=(Periodic("webhooks", SETTINGS.webhook_poll_seconds, WORKER.round),),
 )
 
 
