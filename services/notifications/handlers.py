@@ -9,12 +9,15 @@ from contracts.registry import SPECS
 from kit.clock import now
 from kit.inbox import Handler, HandlerContext, Handlers
 
-from . import domain, store
+from . import domain, settings, store
+from .email.sender import Mailer
 from .rules import Rule, load, meeting_ids, recipients
 from .webhooks import routing
 from .webhooks import store as webhooks
 
 RULES = load()
+SETTINGS = settings.load()
+MAILER = Mailer(SETTINGS)
 
 
 def _handler(rule: Rule) -> Handler:
@@ -27,6 +30,7 @@ def _handler(rule: Rule) -> Handler:
             # Redelivered after a crash: the item is there already, and so is its event.
             if await store.add(conn, item, env.municipality):
                 ctx.uow.record(item.delivered())
+                await MAILER.queue(conn, item, env.municipality, at)
         body = None
         for sub in await webhooks.subscribed_to(conn, env.municipality, rule.event_type):
             if routing.hears(env, sub["support_meeting_member"]):

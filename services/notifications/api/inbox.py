@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import AwareDatetime, BaseModel
 
 from contracts.bounds import Id
@@ -23,6 +23,7 @@ from kit.problems import Problem
 
 from .. import store
 from ..domain import AUDITORS
+from ..email import store as email_store
 
 router = APIRouter(tags=["お知らせ inbox"])
 Office = Annotated[str, Path(max_length=100, pattern=r"^[A-Za-z0-9_.:\-]+$")]
@@ -76,7 +77,7 @@ async def _list(conn: Any, access: Access, principal: Principal, municipality: s
 
 @router.get("/me/inbox", response_model=list[InboxItemOut], summary="自分の受信箱")
 async def my_inbox(principal: PrincipalDep, conn: ConnDep, settings: SettingsDep, access: AccessDep,
-                   response: Response, f: Annotated[Filters, Query()]) -> list[dict[str, Any]]:
+                   response: Response, f: Annotated[Filters, Depends()]) -> list[dict[str, Any]]:
     return await _list(conn, access, principal, settings.municipality_code, "user",
                        principal.user_id, f, response)
 
@@ -84,7 +85,7 @@ async def my_inbox(principal: PrincipalDep, conn: ConnDep, settings: SettingsDep
 @router.get("/inbox/{office}", response_model=list[InboxItemOut], summary="所属の受信箱")
 async def office_inbox(office: Office, principal: PrincipalDep, conn: ConnDep, settings: SettingsDep,
                        access: AccessDep, response: Response,
-                       f: Annotated[Filters, Query()]) -> list[dict[str, Any]]:
+                       f: Annotated[Filters, Depends()]) -> list[dict[str, Any]]:
     await _office_staff(conn, conn, access, principal, office, "read")
     return await _list(conn, access, principal, settings.municipality_code, "office", office, f, response)
 
@@ -130,3 +131,25 @@ async def office_item_read(office: Office, item_id: uuid.UUID, principal: Princi
     async with uow:
         await _office_staff(uow, uow.conn, access, principal, office, "write")
         return await _mark(uow, access, principal, settings.municipality_code, "office", office, item_id)
+
+
+class Digest(BaseModel):
+    enabled: bool  # a daily e-mail, on working days, counting one's unread items
+
+
+@router.get("/me/digest", response_model=Digest, summary="日次まとめメールの設定")
+async def my_digest(principal: PrincipalDep, conn: ConnDep, access: AccessDep) -> dict[str, bool]:
+    await access.audit_only(conn, principal, "read", "digest", principal.user_id, reason="the user's own")
+    return {"enabled": await email_store.digest_enabled(conn, principal.user_id)}
+
+
+@router.put("/me/digest", response_model=Digest, summary="日次まとめメールを受け取る・やめる")
+async def set_my_digest(body: Digest, principal: PrincipalDep, uow: UowDep, settings: SettingsDep,
+                        access: AccessDep) -> dict[str, bool]:
+    async with uow:
+        await email_store.set_digest(uow.conn, principal.user_id, settings.municipality_code,
+                                     body.enabled, now())
+        await access.audit_only(uow, principal, "write", "digest", principal.user_id,
+                                reason="the user's own")
+        await uow.commit()
+    return {"enabled": body.enabled}

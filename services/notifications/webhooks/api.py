@@ -19,8 +19,7 @@ from kit.clock import now
 from kit.principal import Principal
 from kit.problems import Problem
 
-from ..handlers import RULES
-from ..settings import load
+from ..handlers import RULES, SETTINGS
 from . import routing, signing, store
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
@@ -93,7 +92,7 @@ def _checked_url(url: str) -> str:
         literal = True
     except ValueError:
         loopback, literal = host == "localhost", False
-    if loopback and load().webhook_allow_loopback and parts.scheme in ("http", "https"):
+    if loopback and SETTINGS.webhook_allow_loopback and parts.scheme in ("http", "https"):
         return url
     if parts.scheme != "https" or not host or literal or loopback:
         raise Problem(422, "Unprocessable Content",

@@ -13,7 +13,8 @@ _SUBSCRIBER_COLUMNS = "id, url, event_types, support_meeting_member, created_by,
 _ENQUEUE = """
 INSERT INTO webhook_deliveries (id, municipality, subscriber_id, event_id, event_type, body,
     next_attempt_at, created_at)
-SELECT $1::uuid, $2, $3::uuid, $4, $5, $6, $7, $7 ON CONFLICT (subscriber_id, event_id) DO NOTHING
+SELECT $1::uuid, $2::text, $3::uuid, $4::uuid, $5::text, $6::bytea, $7::timestamptz, $7::timestamptz
+ON CONFLICT (subscriber_id, event_id) DO NOTHING
 """
 # A lease: the claimed deliveries are not due again until their attempt has had its time.
 _CLAIM = """
@@ -89,7 +90,8 @@ async def claim(conn: asyncpg.Connection, sid: uuid.UUID, limit: int, at: dateti
 async def attempt(conn: asyncpg.Connection, delivery_id: uuid.UUID, at: datetime,
                   status_code: int | None, error: str | None, duration_ms: int) -> int:
     return int(await conn.fetchval(
-        "INSERT INTO webhook_attempts SELECT $1, coalesce(max(n), 0) + 1, $2, $3, $4, $5 "
+        "INSERT INTO webhook_attempts SELECT $1::uuid, coalesce(max(n), 0) + 1, $2::timestamptz, $3::int, "
+        "$4::text, $5::int "
         "FROM webhook_attempts WHERE delivery_id = $1 RETURNING n",
         delivery_id, at, status_code, error, duration_ms))
 
@@ -97,8 +99,9 @@ async def attempt(conn: asyncpg.Connection, delivery_id: uuid.UUID, at: datetime
 async def settle(conn: asyncpg.Connection, delivery_id: uuid.UUID, status: str, failures: int,
                  next_at: datetime, error: str | None, at: datetime) -> None:
     await conn.execute(
-        "UPDATE webhook_deliveries SET status = $2, failures = $3, next_attempt_at = $4, "
-        "last_error = $5, delivered_at = CASE WHEN $2 = 'delivered' THEN $6 END WHERE id = $1",
+        "UPDATE webhook_deliveries SET status = $2::text, failures = $3, next_attempt_at = $4, "
+        "last_error = $5, delivered_at = CASE WHEN $2::text = 'delivered' THEN $6::timestamptz END "
+        "WHERE id = $1",
         delivery_id, status, failures, next_at, error, at)
 
 

@@ -115,9 +115,3 @@ class WebhookWorker:
                                              event_type=d["event_type"], failures=failures,
                                              parked_at=at))
             await uow.commit()
-
-    async def close(self) -> None:
-        for task in list(self._drains.values()):
-            task.cancel()
-        if self._client is not None:
-            await self._client.aclose()
