@@ -31,7 +31,6 @@ class Rule:
     to: tuple[tuple[str, str], ...]  # (spec key, field name or fixed office)
     urgency: str | None = None  # fixed urgency, or None: see urgency_field
     urgency_field: str | None = None
-    reminder: bool = False
 
 
 def load(path: Path = Path(__file__).parent / "rules.json") -> dict[str, Rule]:
@@ -57,8 +56,7 @@ def _rule(name: str, entry: dict[str, Any], fields: set[str]) -> Rule:
     urgency = entry.get("urgency", "normal")
     rule = Rule(name, entry["title"], entry["body"], entry["link"], entry["about"], tuple(to),
                 urgency if isinstance(urgency, str) else None,
-                urgency.get("urgency_field") if isinstance(urgency, dict) else None,
-                bool(entry.get("reminder", False)))
+                urgency.get("urgency_field") if isinstance(urgency, dict) else None)
     known = fields | set(DERIVED)
     for template in (rule.title, rule.body, rule.link):
         for _, field, _, _ in string.Formatter().parse(template):
