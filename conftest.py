@@ -54,6 +54,7 @@ def stack() -> Iterator[Stack]:
                          "NOTIFICATIONS_SMTP_HOST": "127.0.0.1",
                          "NOTIFICATIONS_SMTP_PORT": str(SMTP_PORT), "NOTIFICATIONS_SMTP_STARTTLS": "false",
                          "NOTIFICATIONS_EMAIL_POLL_SECONDS": "0.3",
+                         "NOTIFICATIONS_DIGEST_HOUR": "0", "NOTIFICATIONS_DIGEST_POLL_SECONDS": "1",
                          "NOTIFICATIONS_EMAIL_ADDRESSES_FILE": str(addresses)})
     try:
         s.start_infra()

@@ -9,7 +9,7 @@ import email.policy
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -19,6 +19,7 @@ from aiosmtpd.controller import Controller
 
 from infra.examples.webhook_receiver import Receiver
 from infra.local.stack import Stack
+from services.notifications import digest
 from tests.helpers import Connect, bearer, consultation, delivered, eventually
 
 OFFSET = int(os.environ.get("TSUNAGU_TEST_PORT_OFFSET", "0"))
@@ -243,3 +244,33 @@ async def test_no_duplicates_after_a_restart_mid_batch(
     finally:
         await conn.close()
         await referral.close()
+
+
+async def test_the_daily_digest_counts_unread_items_once_a_working_day(
+        stack: Stack, http: httpx.AsyncClient, mailbox: Mailbox) -> None:
+    url, office = stack.url("notifications"), bearer(stack.token("a-houkatsu"))
+    await _consultations(http, stack, 1)  # something unread in houkatsu-1's inbox
+
+    async def unread() -> Any:
+        r = await http.get(url + "/inbox/houkatsu-1", params={"unread": "true"}, headers=office)
+        return int(r.headers["x-unread-count"]) or None
+
+    count = await eventually(unread, what="an unread item")
+    shift = 0.0
+    while digest.due(datetime.now(UTC) + timedelta(seconds=shift), 0) is None:
+        shift += 86400  # the digest goes on working days only: move every clock to the next one
+    stack.shift_clock(shift)
+    try:
+        assert (await http.put(url + "/me/digest", json={"enabled": True}, headers=office)).json() == \
+            {"enabled": True}
+
+        async def digested() -> Any:
+            return [_text(raw) for to, raw in mailbox.mails if "未読のお知らせ" in str(
+                email.message_from_bytes(raw, policy=email.policy.default)["subject"])]
+
+        [text] = await eventually(digested, what="the digest")
+        assert "ReferralRequested" in text and "/me/inbox?unread=true" in text and count >= 1
+        await asyncio.sleep(2)  # the job runs every second: a second digest today would be here
+        assert len(await digested()) == 1
+    finally:
+        stack.shift_clock(-shift)
