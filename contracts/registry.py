@@ -30,7 +30,11 @@ from contracts.events.meetings import (
     MemberJoined,
     PledgeSigned,
 )
-from contracts.events.notifications import NotificationDelivered
+from contracts.events.notifications import (
+    NotificationDelivered,
+    WebhookDeliveryFailed,
+    WebhookParked,
+)
 from contracts.events.referral import DirectoryChanged, ReferralRequested
 
 NAMESPACE = "jp.tsunagu"
@@ -88,6 +92,9 @@ SPECS: tuple[EventSpec, ...] = (
     # the whole directory at each revision: a view keeps the highest revision it has seen
     EventSpec(DirectoryChanged, "referral", "revision", "general"),
     EventSpec(NotificationDelivered, "notifications", "notification_id", "general"),
+    # keyed by delivery: a delivery's failures and its parking stay in order
+    EventSpec(WebhookDeliveryFailed, "notifications", "delivery_id", "general"),
+    EventSpec(WebhookParked, "notifications", "delivery_id", "general"),
 )
 
 BY_MODEL: dict[type[EventData], EventSpec] = {s.model: s for s in SPECS}

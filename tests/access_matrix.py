@@ -185,4 +185,13 @@ ENDPOINTS: list[Endpoint] = [
                  "person_ids": [w.ids["person"], w.ids["son"]],
                  "destination": {"kind": "agency", "agency": w.agencies["holding_agency"]},
                  "handover": {"reason": "母子の支援", "consent_id": w.ids["consent_handover"]}}),
+    # -- notifications (issue 13): inboxes are their staff's or their user's; webhooks operators' --
+    Endpoint("mark the general desk's inbox read", "notifications", "/inbox/general-desk/read",
+             "person", _kinds("chair"), method="POST"),
+    Endpoint("one's own personal inbox", "notifications", "/me/inbox", "person", frozenset(KINDS)),
+    Endpoint("webhook deliveries", "notifications", "/webhooks/deliveries", "person",
+             _kinds("operator")),
+    Endpoint("register a webhook subscriber", "notifications", "/webhooks/subscribers", "person",
+             _kinds("operator"), method="POST", ok=201, body=lambda w, k, _: {
+                 "url": "http://127.0.0.1:9/nowhere", "event_types": ["MemberJoined"]}),
 ]

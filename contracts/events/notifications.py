@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Literal
 from uuid import UUID
 
+from pydantic import Field
+
 from contracts.bounds import Id, Instant
 from contracts.envelope import EventData
 
@@ -19,3 +21,25 @@ class NotificationDelivered(EventData):
     about_id: UUID
     channel: Literal["inbox", "webhook", "email"]
     delivered_at: Instant
+
+
+class WebhookDeliveryFailed(EventData):
+    """One attempt to deliver an event to a division's system by webhook failed (it is retried
+    with backoff until parked)."""
+
+    delivery_id: UUID  # the webhook-id of every attempt of this delivery
+    subscriber_id: UUID
+    event_type: Id  # the type delivered
+    attempt: int = Field(ge=1, le=10_000)
+    status_code: int | None = Field(None, ge=100, le=599)  # None: no answer (timeout, refused)
+    failed_at: Instant
+
+
+class WebhookParked(EventData):
+    """A delivery failed too often and waits in the dead-letter store for an operator's replay."""
+
+    delivery_id: UUID
+    subscriber_id: UUID
+    event_type: Id
+    failures: int = Field(ge=1, le=10_000)
+    parked_at: Instant

@@ -4,10 +4,14 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from kit.periodic import Periodic
 from kit.service import ServiceDefinition, build_app
 
 from .api import router
-from .handlers import HANDLERS
+from .handlers import HANDLERS, MAILER, SETTINGS
+from .webhooks.worker import WebhookWorker
+
+WORKER = WebhookWorker(SETTINGS)
 
 DEFINITION = ServiceDefinition(
     name="notifications",
@@ -16,6 +20,9 @@ DEFINITION = ServiceDefinition(
     router=router,
     migrations=Path(__file__).parent / "migrations",
     handlers=HANDLERS,
+    periodic=(Periodic("webhooks", SETTINGS.webhook_poll_seconds, WORKER.round),
+              Periodic("email", SETTINGS.email_poll_seconds, MAILER.round),
+              Periodic("digest", SETTINGS.digest_poll_seconds, MAILER.digests)),
 )
 
 

@@ -1,61 +1,83 @@
-"""Everyone hears what concerns them. Rules only; no I/O."""
+"""What a message says, by the rules. No I/O.
+
+A message carries a title, the kind of event and a link to the record; its body only ids,
+codes and labels. The recipient opens the record under the access policy, which decides what
+they may see. Of a 支援会議 (an event labelled confidential-106-6) a message says only that the
+meeting has an item, and links to the meeting.
+"""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from contracts.events.access import BreakGlassAccessed
+from contracts.envelope import Envelope, EventData
 from contracts.events.notifications import NotificationDelivered
-from contracts.events.referral import ReferralRequested
 from contracts.taxonomy import category_label
 
+from .rules import RecipientKind, Rule
+
 AUDITORS = "audit"  # the auditors' office inbox
+CONFIDENTIAL = "confidential-106-6"
 URGENCY_LABELS = {"low": "低", "normal": "通常", "high": "高", "emergency": "緊急"}
 DESTINATION_LABELS = {"agency": "支援関係機関", "promoter": "断らない相談窓口推進員",
                       "general_desk": "福祉総合相談窓口", "coordinator": "地域福祉コーディネーター"}
+SUPPORT_MEETING_TITLE = "支援会議に案件があります"
+SUPPORT_MEETING_BODY = "詳細は会議の画面でご確認ください。"
+
+
+@dataclass(frozen=True)
+class Message:
+    """What every recipient of one event is told (the same for each)."""
+
+    kind: str  # the event type
+    event_id: uuid.UUID  # the envelope id: one item per recipient per event
+    about_id: uuid.UUID
+    title: str
+    body: str
+    link: str
+    urgency: str
+    created_at: datetime
 
 
 @dataclass(frozen=True)
 class InboxItem:
     id: uuid.UUID
-    recipient_id: str  # an agency or office
-    about_type: str
-    about_id: uuid.UUID
-    title: str
-    body: str
-    urgency: str
-    created_at: datetime
-    events: list[NotificationDelivered] = field(default_factory=list, compare=False)
+    recipient_kind: RecipientKind
+    recipient_id: str
+    message: Message
+
+    def delivered(self, channel: str = "inbox") -> NotificationDelivered:
+        return NotificationDelivered(
+            notification_id=self.id, recipient_kind="user" if self.recipient_kind == "user" else "agency",
+            recipient_id=self.recipient_id, about_type=self.message.kind,
+            about_id=self.message.about_id, channel=channel,  # type: ignore[arg-type]
+            delivered_at=self.message.created_at)
 
 
-def for_referral(event: ReferralRequested, at: datetime) -> InboxItem:
-    """A new routing task for an office: say what kind and how urgent, not who (no personal
-    data in the inbox; the recipient opens the referral under the access policy)."""
-    label = DESTINATION_LABELS.get(event.destination_kind, event.destination_kind)
-    item = InboxItem(
-        id=uuid.uuid4(), recipient_id=event.to_agency, about_type="ReferralRequested",
-        about_id=event.referral_id,
-        title=f"新しいつなぎ依頼（緊急度: {URGENCY_LABELS[event.urgency]}）",
-        body=f"{label}あての相談が届きました。分野: "
-             f"{'、'.join(category_label(c) for c in event.categories) or '未分類'}",
-        urgency=event.urgency, created_at=at)
-    item.events.append(NotificationDelivered(
-        notification_id=item.id, recipient_kind="agency", recipient_id=item.recipient_id,
-        about_type=item.about_type, about_id=item.about_id, channel="inbox", delivered_at=at))
-    return item
+def message(rule: Rule, event: EventData, envelope: Envelope, at: datetime) -> Message:
+    fields: dict[str, Any] = dict(event)
+    urgency = rule.urgency or str(fields.get(rule.urgency_field or "", "normal"))
+    about = fields[rule.about]
+    if envelope.sensitivity == CONFIDENTIAL:
+        meeting = fields.get("meeting_id", about)
+        return Message(rule.event_type, envelope.id, meeting, SUPPORT_MEETING_TITLE,
+                       SUPPORT_MEETING_BODY, f"/meetings/{meeting}", urgency, at)
+    fields.update(_derived(fields, urgency))
+    return Message(rule.event_type, envelope.id, about, rule.title.format(**fields),
+                   rule.body.format(**fields), rule.link.format(**fields), urgency, at)
 
 
-def for_break_glass(event: BreakGlassAccessed, at: datetime) -> InboxItem:
-    """Every break-glass access reaches the auditors, with who, where and the stated reason."""
-    item = InboxItem(
-        id=uuid.uuid4(), recipient_id=AUDITORS, about_type="BreakGlassAccessed",
-        about_id=event.audit_id, title="緊急閲覧（ブレークグラス）が行われました",
-        body=f"{event.user_id}（{event.agency}）が {event.service} の {event.object_type} "
-             f"{event.object_id} を閲覧。理由: {event.reason}",
-        urgency="high", created_at=at)
-    item.events.append(NotificationDelivered(
-        notification_id=item.id, recipient_kind="agency", recipient_id=AUDITORS,
-        about_type=item.about_type, about_id=item.about_id, channel="inbox", delivered_at=at))
-    return item
+def items(msg: Message, recipients: list[tuple[RecipientKind, str]]) -> list[InboxItem]:
+    # Deterministic ids: a redelivered event names the same items (one per recipient).
+    return [InboxItem(uuid.uuid5(msg.event_id, f"{kind}:{rid}"), kind, rid, msg)
+            for kind, rid in dict.fromkeys(recipients)]
+
+
+def _derived(fields: dict[str, Any], urgency: str) -> dict[str, str]:
+    categories = fields.get("categories") or ()
+    return {"urgency_label": URGENCY_LABELS.get(urgency, urgency),
+            "destination_label": DESTINATION_LABELS.get(str(fields.get("destination_kind")), ""),
+            "categories_label": "、".join(category_label(c) for c in categories) or "未分類"}

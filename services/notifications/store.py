@@ -1,7 +1,8 @@
-"""notifications' SQL."""
+"""notifications' SQL for inboxes."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import asyncpg
@@ -9,25 +10,56 @@ import asyncpg
 from .domain import InboxItem
 
 _INSERT = """
-INSERT INTO inbox_items (id, municipality, recipient_id, about_type, about_id, title, body,
-    urgency, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-ON CONFLICT (municipality, recipient_id, about_type, about_id) DO NOTHING
+INSERT INTO inbox_items (id, municipality, recipient_kind, recipient_id, about_type, about_id,
+    title, body, urgency, created_at, link, event_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+ON CONFLICT (municipality, recipient_kind, recipient_id, event_id) DO NOTHING
 RETURNING id
 """
-_FOR = """
-SELECT id, recipient_id, about_type, about_id, title, body, urgency, created_at, read_at
-FROM inbox_items WHERE municipality = $1 AND recipient_id = $2
-ORDER BY created_at DESC LIMIT $3
+_LIST = """
+SELECT id, recipient_kind, recipient_id, about_type AS kind, about_type, about_id, title, body,
+    link, urgency, created_at, read_at
+FROM inbox_items
+WHERE municipality = $1 AND recipient_kind = $2 AND recipient_id = $3
+  AND ($4::boolean IS NOT TRUE OR read_at IS NULL)
+  AND (cardinality($5::text[]) = 0 OR about_type = ANY($5::text[]))
+ORDER BY created_at DESC, id DESC LIMIT $6 OFFSET $7
 """
+_UNREAD = """
+SELECT count(*) FROM inbox_items
+WHERE municipality = $1 AND recipient_kind = $2 AND recipient_id = $3 AND read_at IS NULL
+"""
+_MARK = """
+UPDATE inbox_items SET read_at = coalesce(read_at, $5)
+WHERE municipality = $1 AND recipient_kind = $2 AND recipient_id = $3
+  AND ($4::uuid IS NULL OR id = $4)
+RETURNING id
+"""
+_MEETING_MEMBERS = "SELECT user_id FROM meeting_members_view WHERE meeting_id = ANY($1::uuid[])"
 
 
 async def add(conn: asyncpg.Connection, item: InboxItem, municipality: str) -> bool:
-    return await conn.fetchval(_INSERT, item.id, municipality, item.recipient_id, item.about_type,
-                               item.about_id, item.title, item.body, item.urgency,
-                               item.created_at) is not None
+    m = item.message
+    return await conn.fetchval(_INSERT, item.id, municipality, item.recipient_kind,
+                               item.recipient_id, m.kind, m.about_id, m.title, m.body, m.urgency,
+                               m.created_at, m.link, m.event_id) is not None
 
 
-async def for_recipient(conn: asyncpg.Connection, recipient: str, municipality: str,
-                        limit: int) -> list[dict[str, Any]]:
-    return [dict(r) for r in await conn.fetch(_FOR, municipality, recipient, limit)]
+async def listing(conn: asyncpg.Connection, municipality: str, kind: str, recipient: str,
+                  unread_only: bool, kinds: list[str], limit: int, offset: int) -> list[dict[str, Any]]:
+    return [dict(r) for r in await conn.fetch(_LIST, municipality, kind, recipient, unread_only,
+                                              kinds, limit, offset)]
+
+
+async def unread(conn: asyncpg.Connection, municipality: str, kind: str, recipient: str) -> int:
+    return int(await conn.fetchval(_UNREAD, municipality, kind, recipient))
+
+
+async def mark_read(conn: asyncpg.Connection, municipality: str, kind: str, recipient: str,
+                    item_id: uuid.UUID | None, at: Any) -> int:
+    """Mark one item (or, with None, all) read; the first read's time is kept."""
+    return len(await conn.fetch(_MARK, municipality, kind, recipient, item_id, at))
+
+
+async def meeting_members(conn: asyncpg.Connection, meeting_ids: list[Any]) -> list[str]:
+    return [r["user_id"] for r in await conn.fetch(_MEETING_MEMBERS, meeting_ids)] if meeting_ids else []

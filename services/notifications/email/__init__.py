@@ -1,0 +1,1 @@
+"""E-mail: each inbox item also reaches its recipients' mailboxes, when they have an address."""

@@ -1,0 +1,1 @@
+"""Webhooks: the divisions' own systems hear events as signed CloudEvents over HTTPS."""
