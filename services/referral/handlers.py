@@ -1,6 +1,7 @@
 """What referral does besides answering requests.
 
-Consumed: ConsultationReceived (a routing task for the receiving office).
+Consumed: ConsultationReceived (its routing facts, and a routing task for the receiving office,
+which joins the referral lifecycle like any referral).
 Periodic: read the directory file an operator edits and publish each change as
 DirectoryChanged, so every service's view (kit/views.py) follows it. An unreadable or
 inconsistent file is logged and the last good revision stays in force.
@@ -29,6 +30,8 @@ REPUBLISH_AFTER = timedelta(days=7)  # streams keep 30 days (infra/kafka/topics.
 
 
 async def on_consultation_received(event: ConsultationReceived, ctx: HandlerContext) -> None:
+    # kept so that a referral is made from it later without retyping anything
+    await store.add_consultation(ctx.uow.conn, event, ctx.envelope.municipality)
     referral = domain.open_routing_task(event, now())
     if referral is None:
         return

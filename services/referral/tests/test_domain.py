@@ -12,7 +12,14 @@ import pytest
 from pydantic import ValidationError
 
 from contracts.events.intake import ConsultationReceived
+from contracts.events.referral import (
+    EscalatedToPromoter,
+    ReferralCompleted,
+    ReferralDeclined,
+    ReferralRequested,
+)
 from contracts.taxonomy import COORDINATORS, GENERAL_DESK
+from kit.policy import Consent, Office
 from services.referral import domain
 
 AT = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
@@ -36,6 +43,7 @@ def test_each_destination_gets_a_routing_task(kind: str, agency: str | None, off
     referral = domain.open_routing_task(event, AT)
     assert referral is not None and referral.to_agency == office
     [requested] = referral.events
+    assert isinstance(requested, ReferralRequested)
     assert requested.consultation_id == event.consultation_id and requested.urgency == "high"
 
 
@@ -68,3 +76,58 @@ def test_an_inconsistent_directory_is_refused(change: Any, error: str) -> None:
     change(raw)
     with pytest.raises(ValidationError, match=error):
         domain.DirectoryFile.model_validate(raw)
+
+
+# -- referrals a holder makes, and their lifecycle (pure rules) --------------------------------
+KONKYU = Office("konkyu", "konkyu-hojin", "agency", True, True)
+PROMOTER = Office("promoter:div-kaigo", "city", "promoter_desk", True, True)
+P = uuid.uuid4()
+
+
+def _refer(to: Office, *consents: Consent) -> domain.Referral:
+    return domain.refer(uuid.uuid4(), (P,), ("debt",), "normal", "div-kaigo", to,
+                        "specialist_support", "w-kaigo", consents, AT)
+
+
+def test_a_referral_shares_only_what_consent_covers() -> None:
+    city_only = Consent(P, frozenset({"city"}), frozenset({"support"}), AT)
+    with pytest.raises(domain.NotCovered) as refused:
+        _refer(KONKYU, city_only)
+    assert refused.value.persons == [P] and "同意" in str(refused.value) and "consent" in str(refused.value)
+    covered = Consent(P, frozenset({"konkyu-hojin"}), frozenset({"support"}), AT)
+    [requested] = _refer(KONKYU, covered).events
+    assert isinstance(requested, ReferralRequested) and requested.from_office == "div-kaigo"
+
+
+def test_an_office_that_takes_no_handovers_is_refused() -> None:
+    with pytest.raises(domain.ReferralRuleBroken):
+        _refer(Office("minsei", "minsei-kyogikai", "partner", False, False))
+
+
+def test_a_referral_to_the_promoter_is_an_escalation() -> None:
+    consent = Consent(P, frozenset({"city"}), frozenset({"support"}), AT)
+    referral = _refer(PROMOTER, consent)
+    assert referral.destination_kind == "promoter"
+    assert isinstance(referral.events[1], EscalatedToPromoter)
+
+
+@pytest.mark.parametrize(("status", "action", "reaches"), [
+    ("requested", "accept", "accepted"), ("requested", "decline", "declined"),
+    ("accepted", "start", "in_progress"), ("in_progress", "complete", "completed"),
+    ("requested", "complete", "completed"), ("accepted", "withdraw", "withdrawn"),
+])
+def test_each_lifecycle_step(status: str, action: domain.Action, reaches: str) -> None:
+    state, event = domain.move(P, P, "a", "b", status, action, AT, "no_capacity", "partly")
+    assert state == reaches and event.from_office == "a" and event.to_office == "b"  # type: ignore[attr-defined]
+    if action == "decline":
+        assert isinstance(event, ReferralDeclined) and event.decline_reason == "no_capacity"
+    if action == "complete":
+        assert isinstance(event, ReferralCompleted) and event.outcome == "partly"
+
+
+@pytest.mark.parametrize(("status", "action"), [
+    ("declined", "accept"), ("completed", "withdraw"), ("withdrawn", "complete"), ("requested", "start"),
+])
+def test_no_step_out_of_a_closed_state(status: str, action: domain.Action) -> None:
+    with pytest.raises(domain.ReferralRuleBroken):
+        domain.move(P, P, "a", "b", status, action, AT, "no_capacity", "partly")
