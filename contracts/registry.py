@@ -36,6 +36,8 @@ from contracts.events.referral import (
     ReferralAccepted,
     ReferralCompleted,
     ReferralDeclined,
+    ReferralFollowUpDue,
+    ReferralOverdue,
     ReferralRequested,
     ReferralStarted,
     ReferralWithdrawn,
@@ -97,6 +99,8 @@ SPECS: tuple[EventSpec, ...] = (
     EventSpec(ReferralDeclined, "referral", "referral_id", "personal"),
     EventSpec(ReferralCompleted, "referral", "referral_id", "personal"),
     EventSpec(ReferralWithdrawn, "referral", "referral_id", "personal"),
+    EventSpec(ReferralOverdue, "referral", "referral_id", "personal"),
+    EventSpec(ReferralFollowUpDue, "referral", "referral_id", "personal"),
     EventSpec(EscalatedToPromoter, "referral", "referral_id", "personal"),
     EventSpec(EscalatedToCoordinator, "referral", "referral_id", "personal"),
     # the whole directory at each revision: a view keeps the highest revision it has seen

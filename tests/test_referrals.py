@@ -6,7 +6,9 @@ progresses it; only the referrer withdraws; each change is an event naming both 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
@@ -165,3 +167,64 @@ async def test_the_intake_handover_joins_the_lifecycle(u: dict[str, User], http:
     done = await u["c-desk"].act(r, "complete", {"outcome": "not_helped"})
     assert done["outcome"] == "not_helped"
     assert uuid.UUID(done["id"])
+
+
+# -- timers on the city's working days -----------------------------------------------------------
+JST = ZoneInfo("Asia/Tokyo")
+
+
+def _clock_at(stack: Stack, at: datetime) -> None:
+    """Move every service's clock so that it reads `at` now."""
+    offset = stack.shift_clock(0)
+    stack.shift_clock((at - datetime.now(UTC)).total_seconds() - offset)
+
+
+async def _once_set(user: User, referral: dict[str, Any], field: str) -> dict[str, Any]:
+    async def probe() -> dict[str, Any] | None:
+        r = await user.call("GET", "referral", f"/referrals/{referral['id']}", status=200)
+        return r if r[field] is not None else None
+    found: dict[str, Any] = await eventually(probe, what=f"{field} of the referral")
+    return found
+
+
+async def test_timers_count_the_citys_working_days(u: dict[str, User], stack: Stack) -> None:
+    before = stack.shift_clock(0)
+    try:
+        _clock_at(stack, datetime(2026, 12, 25, 10, tzinfo=JST))  # Friday before the closure
+        _, a = await _case(u["w-kaigo"], "konkyu-hojin")
+        first = await _refer(u["w-kaigo"], a, "konkyu")
+        # 12/28, then the closure 12/29-1/3, then 1/4-1/7: answer by the end of 1/7
+        assert datetime.fromisoformat(first["answer_due_at"]) == datetime(2027, 1, 8, tzinfo=JST)
+        _clock_at(stack, datetime(2027, 1, 5, 10, tzinfo=JST))
+        _, b = await _case(u["w-kaigo"], "konkyu-hojin")
+        sentinel = await _refer(u["w-kaigo"], b, "konkyu")  # due at the end of 1/13
+
+        _clock_at(stack, datetime(2027, 1, 8, 10, tzinfo=JST))
+        assert (await _once_set(u["w-kaigo"], first, "overdue_at"))["status"] == "requested"
+        _, c = await _case(u["w-kaigo"], "konkyu-hojin", "houkatsu-hojin")
+        second = await _refer(u["w-kaigo"], c, "konkyu")
+        # Coming of Age Day (Mon 1/11) is no working day: 1/12-1/15 and 1/18
+        assert datetime.fromisoformat(second["answer_due_at"]) == datetime(2027, 1, 19, tzinfo=JST)
+        third = await _refer(u["w-kaigo"], c, "houkatsu-1")
+        await u["a-houkatsu"].act(third, "accept")
+        no_outcome = await u["a-houkatsu"].act(third, "complete", {})
+        assert datetime.fromisoformat(no_outcome["follow_up_due_at"]) == datetime(2027, 1, 19, tzinfo=JST)
+
+        # Monday 1/18, late: the round that finds the sentinel overdue finds nothing else due.
+        _clock_at(stack, datetime(2027, 1, 18, 23, tzinfo=JST))
+        await _once_set(u["w-kaigo"], sentinel, "overdue_at")
+        for r, field in ((second, "overdue_at"), (third, "follow_up_at")):
+            assert (await u["w-kaigo"].call("GET", "referral", f"/referrals/{r['id']}"))[field] is None
+
+        _clock_at(stack, datetime(2027, 1, 19, 0, 30, tzinfo=JST))
+        await _once_set(u["w-kaigo"], second, "overdue_at")
+        await _once_set(u["w-kaigo"], third, "follow_up_at")
+        late = await u["a-houkatsu"].act(third, "complete", {"outcome": "partly"})
+        assert late["outcome"] == "partly"
+        await u["a-houkatsu"].act(third, "complete", {"outcome": "got_help"}, status=409)
+    finally:
+        stack.shift_clock(before - stack.shift_clock(0))
+    assert (await _events(stack, first["id"])).count("referral_overdue") == 1  # raised once
+    assert await _events(stack, third["id"]) == [
+        "referral_requested", "referral_accepted", "referral_completed",
+        "referral_follow_up_due", "referral_completed"]

@@ -53,13 +53,26 @@ class ReferralDeclined(_Answer):
 
 
 class ReferralCompleted(_Answer):
-    """The receiving office finished: got_help, partly or not_helped."""
+    """The receiving office finished: got_help, partly or not_helped; none yet when the outcome
+    is not known (a later ReferralCompleted carries it, or ReferralFollowUpDue is raised)."""
 
-    outcome: Code
+    outcome: Code | None = None
 
 
 class ReferralWithdrawn(_Answer):
     """The referrer's office withdrew it."""
+
+
+class ReferralOverdue(_Answer):
+    """Unanswered after the city's working days allowed (raised once): the referrer follows up."""
+
+    due_at: Instant
+
+
+class ReferralFollowUpDue(_Answer):
+    """Completed without an outcome, and still none after the working days allowed (raised once)."""
+
+    due_at: Instant
 
 
 class EscalatedToPromoter(_Answer):

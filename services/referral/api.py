@@ -39,6 +39,10 @@ class ReferralOut(BaseModel):
     outcome: str | None = None
     escalated_from: uuid.UUID | None = None
     changed_at: AwareDatetime | None = None
+    answer_due_at: AwareDatetime | None = None  # answer by (the city's working days)
+    overdue_at: AwareDatetime | None = None
+    follow_up_due_at: AwareDatetime | None = None
+    follow_up_at: AwareDatetime | None = None
 
 
 class ReferralIn(BaseModel):
@@ -60,7 +64,7 @@ class DeclineIn(BaseModel):
 
 class CompleteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    outcome: domain.Outcome
+    outcome: domain.Outcome | None = None  # not known yet: recorded later, or followed up
 
 
 @router.get("/directory", summary="機関・窓口の名簿 (the directory: legal bodies, offices, who staffs them)")

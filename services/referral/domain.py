@@ -26,7 +26,11 @@ from contracts.events.referral import (
     ReferralWithdrawn,
 )
 from contracts.taxonomy import DestinationKind, LegalBodyKind, OfficeKind, Urgency, receiving_office
+from kit import workdays
 from kit.policy import Consent, Office
+
+ANSWER_WORKING_DAYS = 5  # unanswered this many of the city's working days: overdue
+FOLLOW_UP_WORKING_DAYS = 5  # completed without an outcome this long: follow up
 
 
 @dataclass(frozen=True)
@@ -44,10 +48,12 @@ class Referral:
     reason: str | None = None
     referred_by: str | None = None
     escalated_from: uuid.UUID | None = None
+    answer_due_at: datetime | None = None
     events: list[EventData] = field(default_factory=list, compare=False)
 
 
-def open_routing_task(event: ConsultationReceived, at: datetime) -> Referral | None:
+def open_routing_task(event: ConsultationReceived, at: datetime,
+                      answer_days: int = ANSWER_WORKING_DAYS) -> Referral | None:
     office = receiving_office(event.destination_kind, event.destination_agency,
                               event.receiving_division)
     if office is None:
@@ -55,7 +61,8 @@ def open_routing_task(event: ConsultationReceived, at: datetime) -> Referral | N
     referral = Referral(id=uuid.uuid4(), consultation_id=event.consultation_id,
                         destination_kind=event.destination_kind, to_agency=office,
                         categories=event.categories, urgency=event.urgency, requested_at=at,
-                        from_division=event.receiving_division, person_ids=event.person_ids)
+                        from_division=event.receiving_division, person_ids=event.person_ids,
+                        answer_due_at=workdays.deadline(at, answer_days))
     referral.events.append(ReferralRequested(
         referral_id=referral.id, consultation_id=referral.consultation_id, requested_at=at,
         destination_kind=referral.destination_kind, to_agency=office,
@@ -103,7 +110,8 @@ class NotCovered(ReferralRuleBroken):
 def refer(consultation_id: uuid.UUID, person_ids: tuple[uuid.UUID, ...], categories: tuple[str, ...],
           urgency: Urgency, from_office: str, to: Office, reason: Reason, referred_by: str,
           consents: tuple[Consent, ...], at: datetime,
-          escalated_from: uuid.UUID | None = None) -> Referral:
+          escalated_from: uuid.UUID | None = None,
+          answer_days: int = ANSWER_WORKING_DAYS) -> Referral:
     """A referral of an existing consultation: to an office that takes hand-overs, sharing only
     what every person's consent covers (nothing is shared when someone's does not)."""
     if not to.takes_handovers:
@@ -120,7 +128,8 @@ def refer(consultation_id: uuid.UUID, person_ids: tuple[uuid.UUID, ...], categor
     r = Referral(id=uuid.uuid4(), consultation_id=consultation_id, destination_kind=kind,
                  to_agency=to.office_id, categories=categories, urgency=urgency, requested_at=at,
                  from_division=from_office, person_ids=person_ids, reason=reason,
-                 referred_by=referred_by, escalated_from=escalated_from)
+                 referred_by=referred_by, escalated_from=escalated_from,
+                 answer_due_at=workdays.deadline(at, answer_days))
     r.events.append(ReferralRequested(
         referral_id=r.id, consultation_id=consultation_id, requested_at=at,
         destination_kind=kind, to_agency=to.office_id, categories=categories,
@@ -136,10 +145,12 @@ def refer(consultation_id: uuid.UUID, person_ids: tuple[uuid.UUID, ...], categor
 
 def move(referral_id: uuid.UUID, consultation_id: uuid.UUID, from_office: str, to_office: str,
          status: str, action: Action, at: datetime, decline_reason: DeclineReason | None = None,
-         outcome: Outcome | None = None) -> tuple[str, EventData]:
-    """The state a lifecycle action reaches, and the event telling both offices."""
+         outcome: Outcome | None = None, has_outcome: bool = False) -> tuple[str, EventData]:
+    """The state a lifecycle action reaches, and the event telling both offices. A completion
+    may come before its outcome is known; the outcome is then recorded by completing again."""
     leaves, reaches = MOVES[action]
-    if status not in leaves:
+    late_outcome = action == "complete" and status == "completed" and not has_outcome
+    if status not in leaves and not late_outcome:
         raise ReferralRuleBroken(f"{status} のつなぎは {action} できません / a referral that is "
                                  f"{status} cannot be {action}ed")
     facts: dict[str, Any] = dict(referral_id=referral_id, consultation_id=consultation_id,
@@ -149,11 +160,15 @@ def move(referral_id: uuid.UUID, consultation_id: uuid.UUID, from_office: str, t
             raise ReferralRuleBroken("断る理由を選んでください / a decline needs a reason code")
         return reaches, ReferralDeclined(**facts, decline_reason=decline_reason)
     if action == "complete":
-        if outcome is None:
-            raise ReferralRuleBroken("結果を選んでください / completing needs an outcome")
+        if late_outcome and outcome is None:
+            raise ReferralRuleBroken("結果を選んでください / choose the outcome")
         return reaches, ReferralCompleted(**facts, outcome=outcome)
     plain = {"accept": ReferralAccepted, "start": ReferralStarted, "withdraw": ReferralWithdrawn}
     return reaches, plain[action](**facts)
+
+
+def follow_up_due(completed_at: datetime, days: int = FOLLOW_UP_WORKING_DAYS) -> datetime:
+    return workdays.deadline(completed_at, days)
 
 
 # -- the directory (legal bodies, offices, who staffs them) ---------------------------------

@@ -21,7 +21,7 @@ from kit.clock import now
 from kit.inbox import HandlerContext, Handlers
 from kit.periodic import NewUow, Periodic
 
-from . import domain, store
+from . import domain, store, timers
 
 DIRECTORY_FILE = Path(os.environ.get("REFERRAL_DIRECTORY_FILE",
                                      Path(__file__).with_name("directory.json")))
@@ -32,7 +32,7 @@ REPUBLISH_AFTER = timedelta(days=7)  # streams keep 30 days (infra/kafka/topics.
 async def on_consultation_received(event: ConsultationReceived, ctx: HandlerContext) -> None:
     # kept so that a referral is made from it later without retyping anything
     await store.add_consultation(ctx.uow.conn, event, ctx.envelope.municipality)
-    referral = domain.open_routing_task(event, now())
+    referral = domain.open_routing_task(event, now(), timers.ANSWER_DAYS)
     if referral is None:
         return
     if await store.add(ctx.uow.conn, referral, ctx.envelope.municipality):
@@ -64,4 +64,4 @@ async def publish_directory(new_uow: NewUow) -> None:
 
 
 HANDLERS: Handlers = {ConsultationReceived: [on_consultation_received]}
-PERIODIC = (Periodic("publish the directory", RELOAD_SECONDS, publish_directory),)
+PERIODIC = (Periodic("publish the directory", RELOAD_SECONDS, publish_directory), timers.PERIODIC)

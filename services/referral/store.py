@@ -15,8 +15,8 @@ from .domain import Referral
 _INSERT = """
 INSERT INTO referrals (id, municipality, consultation_id, destination_kind, to_agency, categories,
     urgency, status, requested_at, from_division, person_ids, reason, referred_by, escalated_from,
-    changed_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $9)
+    changed_at, answer_due_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $9, $15)
 ON CONFLICT (municipality, consultation_id, to_agency)
     WHERE status IN ('requested', 'accepted', 'in_progress') DO NOTHING
 RETURNING id
@@ -24,9 +24,19 @@ RETURNING id
 _GET = "SELECT * FROM referrals WHERE id = $1 AND municipality = $2"
 _MOVE = """
 UPDATE referrals SET status = $3, decline_reason = coalesce($4, decline_reason),
-    outcome = coalesce($5, outcome), changed_at = $6
+    outcome = coalesce($5, outcome), changed_at = $6, follow_up_due_at = $7
 WHERE id = $1 AND municipality = $2
 """
+# Each timer is raised once: the rows it marks are the ones whose event is recorded with it.
+_DUE = """
+UPDATE referrals SET {mark} = $2 WHERE id IN (
+    SELECT id FROM referrals WHERE municipality = $1 AND {due} <= $2 AND {mark} IS NULL AND {state}
+    ORDER BY {due} LIMIT $3 FOR UPDATE SKIP LOCKED)
+RETURNING id, consultation_id, from_division, to_agency, {due} AS due_at
+"""
+OVERDUE = _DUE.format(mark="overdue_at", due="answer_due_at", state="status = 'requested'")
+NO_OUTCOME = _DUE.format(mark="follow_up_at", due="follow_up_due_at",
+                         state="status = 'completed' AND outcome IS NULL")
 _CONSULTATION = """
 INSERT INTO consultations_view VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (consultation_id) DO NOTHING
@@ -48,7 +58,7 @@ async def add(conn: asyncpg.Connection, r: Referral, municipality: str) -> bool:
     return await conn.fetchval(_INSERT, r.id, municipality, r.consultation_id, r.destination_kind,
                                r.to_agency, list(r.categories), r.urgency, r.status,
                                r.requested_at, r.from_division, list(r.person_ids), r.reason,
-                               r.referred_by, r.escalated_from) is not None
+                               r.referred_by, r.escalated_from, r.answer_due_at) is not None
 
 
 async def get(conn: asyncpg.Connection, referral_id: uuid.UUID, municipality: str,
@@ -58,8 +68,16 @@ async def get(conn: asyncpg.Connection, referral_id: uuid.UUID, municipality: st
 
 
 async def move(conn: asyncpg.Connection, referral_id: uuid.UUID, municipality: str, status: str,
-               at: datetime, decline_reason: str | None = None, outcome: str | None = None) -> None:
-    await conn.execute(_MOVE, referral_id, municipality, status, decline_reason, outcome, at)
+               at: datetime, decline_reason: str | None = None, outcome: str | None = None,
+               follow_up_due_at: datetime | None = None) -> None:
+    await conn.execute(_MOVE, referral_id, municipality, status, decline_reason, outcome, at,
+                       follow_up_due_at)
+
+
+async def mark_due(conn: asyncpg.Connection, sql: str, municipality: str, at: datetime,
+                   limit: int = 500) -> list[dict[str, Any]]:
+    """Mark the referrals whose timer (OVERDUE or NO_OUTCOME) ran out by `at`, a batch at a time."""
+    return [dict(r) for r in await conn.fetch(sql, municipality, at, limit)]
 
 
 async def add_consultation(conn: asyncpg.Connection, e: ConsultationReceived, municipality: str) -> None:

@@ -15,7 +15,7 @@ from kit.principal import Principal
 from kit.problems import Problem
 from kit.uow import UnitOfWork
 
-from . import domain, store
+from . import domain, store, timers
 
 
 def _not_found(what: str) -> Problem:
@@ -54,7 +54,7 @@ async def refer(consultation_id: uuid.UUID, to_office: str, reason: domain.Reaso
         referral = domain.refer(consultation_id, tuple(c["person_ids"]), tuple(c["categories"]),
                                 c["urgency"], referrer, to, reason, principal.user_id,
                                 await views.consents_for(uow.conn, c["person_ids"]), now(),
-                                escalated_from)
+                                escalated_from, timers.ANSWER_DAYS)
     except domain.NotCovered as exc:  # refused, on record, with the ways forward
         await access.require(uow, principal, False, "disclose", "referral", str(consultation_id), str(exc))
         raise
@@ -86,12 +86,14 @@ async def move(referral_id: uuid.UUID, action: domain.Action, uow: UnitOfWork, p
     try:
         status, event = domain.move(referral_id, row["consultation_id"], row["from_division"],
                                     row["to_agency"], row["status"], action, at,
-                                    decline_reason, outcome)
+                                    decline_reason, outcome, row["outcome"] is not None)
     except domain.ReferralRuleBroken as exc:
         raise Problem(409, "Not in that state", str(exc)) from exc
     await access.audit_only(uow, principal, "write", "referral", str(referral_id),
                             tuple(row["person_ids"]), reason=f"{action}: the user's own office")
-    await store.move(uow.conn, referral_id, m, status, at, decline_reason, outcome)
+    follow_up = (domain.follow_up_due(at, timers.FOLLOW_UP_DAYS)
+                 if status == "completed" and outcome is None else None)
+    await store.move(uow.conn, referral_id, m, status, at, decline_reason, outcome, follow_up)
     uow.record(event)
     moved = await store.get(uow.conn, referral_id, m)
     assert moved is not None

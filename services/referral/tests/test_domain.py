@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
@@ -131,3 +132,27 @@ def test_each_lifecycle_step(status: str, action: domain.Action, reaches: str) -
 def test_no_step_out_of_a_closed_state(status: str, action: domain.Action) -> None:
     with pytest.raises(domain.ReferralRuleBroken):
         domain.move(P, P, "a", "b", status, action, AT, "no_capacity", "partly")
+
+
+def test_an_outcome_may_come_after_the_completion_but_only_once() -> None:
+    state, event = domain.move(P, P, "a", "b", "in_progress", "complete", AT)
+    assert state == "completed" and isinstance(event, ReferralCompleted) and event.outcome is None
+    state, event = domain.move(P, P, "a", "b", "completed", "complete", AT, outcome="got_help")
+    assert isinstance(event, ReferralCompleted) and event.outcome == "got_help"
+    with pytest.raises(domain.ReferralRuleBroken):
+        domain.move(P, P, "a", "b", "completed", "complete", AT, outcome="partly", has_outcome=True)
+
+
+JST = ZoneInfo("Asia/Tokyo")
+
+
+@pytest.mark.parametrize(("made", "due"), [
+    # Fri 12/25: 12/28, then the closure 12/29-1/3, then 1/4-1/7 -> answer by the end of 1/7
+    (datetime(2026, 12, 25, 10, tzinfo=JST), datetime(2027, 1, 8, tzinfo=JST)),
+    # Fri 1/8: Coming of Age Day (Mon 1/11) does not count -> 1/12-1/15, 1/18
+    (datetime(2027, 1, 8, 10, tzinfo=JST), datetime(2027, 1, 19, tzinfo=JST)),
+])
+def test_answer_by_counts_the_citys_working_days(made: datetime, due: datetime) -> None:
+    referral = domain.refer(uuid.uuid4(), (), ("debt",), "normal", "div-kaigo", KONKYU,
+                            "specialist_support", "w-kaigo", (), made)
+    assert referral.answer_due_at == due and domain.follow_up_due(made) == due
