@@ -83,12 +83,12 @@ def _to(office: str) -> Body:
 
 
 async def _consultation_known(w: World, http: httpx.AsyncClient, kind: str) -> str:
-    """A fresh consultation of the world's person, recorded by the holding window and sent to the
-    general desk; returned once referral knows it (the desk's routing task is there)."""
+    """A fresh consultation naming the world's person (not as present: that would make the desk
+    a holder of her), recorded by the holding window and sent to the general desk; returned once
+    referral knows it (the desk's routing task is there)."""
     r = await http.post(w.stack.url("intake") + "/consultations", headers=w.headers["same_agency"], json={
         "channel": "visit", "main_complaint": COMPLAINT_OF_CELL, "categories": ["debt"],
-        "person_ids": [w.ids["person"]], "present_ids": [w.ids["person"]],
-        "destination": {"kind": "general_desk"}})
+        "person_ids": [w.ids["person"]], "destination": {"kind": "general_desk"}})
     assert r.status_code == 201, r.text
     consultation: str = r.json()["id"]
 
