@@ -35,7 +35,19 @@ from contracts.events.notifications import (
     WebhookDeliveryFailed,
     WebhookParked,
 )
-from contracts.events.referral import DirectoryChanged, ReferralRequested
+from contracts.events.referral import (
+    DirectoryChanged,
+    EscalatedToCoordinator,
+    EscalatedToPromoter,
+    ReferralAccepted,
+    ReferralCompleted,
+    ReferralDeclined,
+    ReferralFollowUpDue,
+    ReferralOverdue,
+    ReferralRequested,
+    ReferralStarted,
+    ReferralWithdrawn,
+)
 
 NAMESPACE = "jp.tsunagu"
 
@@ -89,6 +101,16 @@ SPECS: tuple[EventSpec, ...] = (
     EventSpec(DecisionCorrected, "meetings", "meeting_id", "personal"),
     EventSpec(BreakGlassAccessed, "access", "object_id", "personal"),
     EventSpec(ReferralRequested, "referral", "referral_id", "personal"),
+    # a referral's lifecycle, keyed by the referral so its changes arrive in order
+    EventSpec(ReferralAccepted, "referral", "referral_id", "personal"),
+    EventSpec(ReferralStarted, "referral", "referral_id", "personal"),
+    EventSpec(ReferralDeclined, "referral", "referral_id", "personal"),
+    EventSpec(ReferralCompleted, "referral", "referral_id", "personal"),
+    EventSpec(ReferralWithdrawn, "referral", "referral_id", "personal"),
+    EventSpec(ReferralOverdue, "referral", "referral_id", "personal"),
+    EventSpec(ReferralFollowUpDue, "referral", "referral_id", "personal"),
+    EventSpec(EscalatedToPromoter, "referral", "referral_id", "personal"),
+    EventSpec(EscalatedToCoordinator, "referral", "referral_id", "personal"),
     # the whole directory at each revision: a view keeps the highest revision it has seen
     EventSpec(DirectoryChanged, "referral", "revision", "general"),
     EventSpec(NotificationDelivered, "notifications", "notification_id", "general"),

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from tests.access_world import KINDS, STAFF, World, schedule
+from tests.helpers import eventually
 
 Prepare = Callable[[World, httpx.AsyncClient, str], Awaitable[str]]  # (world, http, kind) -> id
 Body = Callable[[World, str, str | None], dict[str, Any]]  # (world, kind, prepared id) -> JSON
@@ -81,6 +82,41 @@ def _to(office: str) -> Body:
                             "destination": {"kind": "agency", "agency": office}}
 
 
+async def _consultation_known(w: World, http: httpx.AsyncClient, kind: str) -> str:
+    """A fresh consultation naming the world's person (not as present: that would make the desk
+    a holder of her), recorded by the holding window and sent to the general desk; returned once
+    referral knows it (the desk's routing task is there)."""
+    r = await http.post(w.stack.url("intake") + "/consultations", headers=w.headers["same_agency"], json={
+        "channel": "visit", "main_complaint": COMPLAINT_OF_CELL, "categories": ["debt"],
+        "person_ids": [w.ids["person"]], "destination": {"kind": "general_desk"}})
+    assert r.status_code == 201, r.text
+    consultation: str = r.json()["id"]
+
+    async def known() -> bool:
+        rows = await http.get(w.stack.url("referral") + "/referrals", headers=w.headers["chair"],
+                              params={"agency": "general-desk", "limit": 200})
+        return consultation in [x["consultation_id"] for x in rows.json()]
+    await eventually(known, what="referral knows the consultation")
+    return consultation
+
+
+async def _referred(w: World, http: httpx.AsyncClient, kind: str) -> str:
+    """The holding window referred a fresh consultation to other_with_consent's office (the
+    person's consent covers it)."""
+    consultation = await _consultation_known(w, http, kind)
+    r = await http.post(w.stack.url("referral") + "/referrals", headers=w.headers["same_agency"],
+                        json=_referral_of(w, kind, consultation))
+    assert r.status_code == 201, r.text
+    referral: str = r.json()["id"]
+    return referral
+
+
+def _referral_of(w: World, kind: str, consultation: str | None) -> dict[str, Any]:
+    return {"consultation_id": consultation, "to_office": w.agencies["other_with_consent"],
+            "reason": "specialist_support", "from_office": "div-kaigo" if kind == "same_agency" else None}
+
+
+COMPLAINT_OF_CELL = "つなぎの相談"
 CASE_READERS = _kinds("same_agency", "other_with_consent", "meeting_member", "chair", "break_glass")
 NOT_HEALTH = frozenset({"health_notes"})
 HOLDER = _kinds("same_agency")
@@ -102,6 +138,8 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("the auditors' inbox", "notifications", "/inbox/audit", "person", _kinds("auditor")),
     Endpoint("another office's referral list", "referral", "/referrals?agency={id}", "holding_agency",
              frozenset()),
+    Endpoint("the referrals another office made", "referral", "/referrals?agency={id}&sent=true",
+             "holding_agency", frozenset()),
     # -- writes: a holder's act; consent, membership or break-glass readers write nothing ---------
     Endpoint("record a consent", "intake", "/persons/{id}/consents", "person", HOLDER,
              method="POST", ok=201, body=lambda w, k, _: {"agencies": ["konkyu"], "method": "oral"}),
@@ -141,6 +179,20 @@ ENDPOINTS: list[Endpoint] = [
              _kinds("chair"), method="POST", ok=201, body=lambda w, k, _: {
                  "kind": "approve_assessment", "person_ids": [w.ids["person"]],
                  "assessment_id": w.ids["person"]}),
+    # -- referrals (issue 9): a holder refers; only the receiver answers; only the referrer withdraws
+    Endpoint("refer a consultation", "referral", "/referrals", "prepared",
+             HOLDER | _kinds("chair"), method="POST", ok=201, prepare=_consultation_known,
+             body=_referral_of),
+    Endpoint("accept a referral", "referral", "/referrals/{id}/accept", "prepared",
+             _kinds("other_with_consent"), method="POST", prepare=_referred),
+    Endpoint("decline a referral", "referral", "/referrals/{id}/decline", "prepared",
+             _kinds("other_with_consent"), method="POST", prepare=_referred,
+             body=lambda w, k, _: {"reason": "no_capacity"}),
+    Endpoint("complete a referral", "referral", "/referrals/{id}/complete", "prepared",
+             _kinds("other_with_consent"), method="POST", prepare=_referred,
+             body=lambda w, k, _: {"outcome": "got_help"}),
+    Endpoint("withdraw a referral", "referral", "/referrals/{id}/withdraw", "prepared", HOLDER,
+             method="POST", prepare=_referred),
     # -- the register cannot be harvested (hole 8) ------------------------------------------------
     Endpoint("search without a name key", "intake", "/persons/candidates?family_kana=AAA&"
              "birth_date=1980-04-01", "person", frozenset(STAFF), ok=422),

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.bounds import Codes, Id, Instant
+from contracts.bounds import Code, Codes, Id, Instant
 from contracts.envelope import EventData
 from contracts.taxonomy import DestinationKind, LegalBodyKind, OfficeKind, Urgency
 
@@ -22,6 +22,71 @@ class ReferralRequested(EventData):
     to_agency: Id  # agency id, or the role's office for promoter/desk/coordinator
     categories: Codes
     urgency: Urgency
+    # A referral a holder made from a consultation (absent on an intake hand-over's routing task):
+    from_office: Id | None = None  # the referrer's office, told of every change
+    reason: Code | None = None  # why (REFERRAL_REASONS in referral's domain)
+
+
+class _Answer(EventData):
+    """Each change carries both offices, so notifications can tell the referrer (ids only)."""
+
+    referral_id: UUID
+    consultation_id: UUID
+    from_office: Id  # the referrer's office (the receiving division for an intake hand-over)
+    to_office: Id
+    at: Instant
+
+
+class ReferralAccepted(_Answer):
+    """The receiving office took the referral on."""
+
+
+class ReferralStarted(_Answer):
+    """The receiving office began working with the person (in progress)."""
+
+
+class ReferralDeclined(_Answer):
+    """The receiving office declined, with a reason code (not_eligible, no_capacity,
+    could_not_contact, referred_elsewhere, person_declined)."""
+
+    decline_reason: Code
+
+
+class ReferralCompleted(_Answer):
+    """The receiving office finished: got_help, partly or not_helped; none yet when the outcome
+    is not known (a later ReferralCompleted carries it, or ReferralFollowUpDue is raised)."""
+
+    outcome: Code | None = None
+
+
+class ReferralWithdrawn(_Answer):
+    """The referrer's office withdrew it."""
+
+
+class ReferralOverdue(_Answer):
+    """Unanswered after the city's working days allowed (raised once): the referrer follows up."""
+
+    due_at: Instant
+
+
+class ReferralFollowUpDue(_Answer):
+    """Completed without an outcome, and still none after the working days allowed (raised once)."""
+
+    due_at: Instant
+
+
+class EscalatedToPromoter(_Answer):
+    """Window staff could not tell where to go: the case went to their division's promoter
+    (`promoter:<division>`) as a referral `referral_id`, opened from `escalated_from` if any."""
+
+    escalated_from: UUID | None = None
+
+
+class EscalatedToCoordinator(_Answer):
+    """Several agencies are needed: the case went to the general desk / coordinators, on the
+    common hand-over form, as referral `referral_id`."""
+
+    escalated_from: UUID | None = None
 
 
 # A city's directory: hundreds of offices, not millions (the event stays well under 1 MiB).

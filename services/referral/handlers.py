@@ -1,6 +1,7 @@
 """What referral does besides answering requests.
 
-Consumed: ConsultationReceived (a routing task for the receiving office).
+Consumed: ConsultationReceived (its routing facts, and a routing task for the receiving office,
+which joins the referral lifecycle like any referral).
 Periodic: read the directory file an operator edits and publish each change as
 DirectoryChanged, so every service's view (kit/views.py) follows it. An unreadable or
 inconsistent file is logged and the last good revision stays in force.
@@ -20,7 +21,7 @@ from kit.clock import now
 from kit.inbox import HandlerContext, Handlers
 from kit.periodic import NewUow, Periodic
 
-from . import domain, store
+from . import domain, store, timers
 
 DIRECTORY_FILE = Path(os.environ.get("REFERRAL_DIRECTORY_FILE",
                                      Path(__file__).with_name("directory.json")))
@@ -29,7 +30,9 @@ REPUBLISH_AFTER = timedelta(days=7)  # streams keep 30 days (infra/kafka/topics.
 
 
 async def on_consultation_received(event: ConsultationReceived, ctx: HandlerContext) -> None:
-    referral = domain.open_routing_task(event, now())
+    # kept so that a referral is made from it later without retyping anything
+    await store.add_consultation(ctx.uow.conn, event, ctx.envelope.municipality)
+    referral = domain.open_routing_task(event, now(), timers.ANSWER_DAYS)
     if referral is None:
         return
     if await store.add(ctx.uow.conn, referral, ctx.envelope.municipality):
@@ -61,4 +64,4 @@ async def publish_directory(new_uow: NewUow) -> None:
 
 
 HANDLERS: Handlers = {ConsultationReceived: [on_consultation_received]}
-PERIODIC = (Periodic("publish the directory", RELOAD_SECONDS, publish_directory),)
+PERIODIC = (Periodic("publish the directory", RELOAD_SECONDS, publish_directory), timers.PERIODIC)

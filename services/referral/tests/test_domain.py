@@ -7,12 +7,20 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
 
 from contracts.events.intake import ConsultationReceived
+from contracts.events.referral import (
+    EscalatedToPromoter,
+    ReferralCompleted,
+    ReferralDeclined,
+    ReferralRequested,
+)
 from contracts.taxonomy import COORDINATORS, GENERAL_DESK
+from kit.policy import Consent, Office
 from services.referral import domain
 
 AT = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
@@ -36,6 +44,7 @@ def test_each_destination_gets_a_routing_task(kind: str, agency: str | None, off
     referral = domain.open_routing_task(event, AT)
     assert referral is not None and referral.to_agency == office
     [requested] = referral.events
+    assert isinstance(requested, ReferralRequested)
     assert requested.consultation_id == event.consultation_id and requested.urgency == "high"
 
 
@@ -68,3 +77,82 @@ def test_an_inconsistent_directory_is_refused(change: Any, error: str) -> None:
     change(raw)
     with pytest.raises(ValidationError, match=error):
         domain.DirectoryFile.model_validate(raw)
+
+
+# -- referrals a holder makes, and their lifecycle (pure rules) --------------------------------
+KONKYU = Office("konkyu", "konkyu-hojin", "agency", True, True)
+PROMOTER = Office("promoter:div-kaigo", "city", "promoter_desk", True, True)
+P = uuid.uuid4()
+
+
+def _refer(to: Office, *consents: Consent) -> domain.Referral:
+    return domain.refer(uuid.uuid4(), (P,), ("debt",), "normal", "div-kaigo", to,
+                        "specialist_support", "w-kaigo", consents, AT)
+
+
+def test_a_referral_shares_only_what_consent_covers() -> None:
+    city_only = Consent(P, frozenset({"city"}), frozenset({"support"}), AT)
+    with pytest.raises(domain.NotCovered) as refused:
+        _refer(KONKYU, city_only)
+    assert refused.value.persons == [P] and "同意" in str(refused.value) and "consent" in str(refused.value)
+    covered = Consent(P, frozenset({"konkyu-hojin"}), frozenset({"support"}), AT)
+    [requested] = _refer(KONKYU, covered).events
+    assert isinstance(requested, ReferralRequested) and requested.from_office == "div-kaigo"
+
+
+def test_an_office_that_takes_no_handovers_is_refused() -> None:
+    with pytest.raises(domain.ReferralRuleBroken):
+        _refer(Office("minsei", "minsei-kyogikai", "partner", False, False))
+
+
+def test_a_referral_to_the_promoter_is_an_escalation() -> None:
+    consent = Consent(P, frozenset({"city"}), frozenset({"support"}), AT)
+    referral = _refer(PROMOTER, consent)
+    assert referral.destination_kind == "promoter"
+    assert isinstance(referral.events[1], EscalatedToPromoter)
+
+
+@pytest.mark.parametrize(("status", "action", "reaches"), [
+    ("requested", "accept", "accepted"), ("requested", "decline", "declined"),
+    ("accepted", "start", "in_progress"), ("in_progress", "complete", "completed"),
+    ("requested", "complete", "completed"), ("accepted", "withdraw", "withdrawn"),
+])
+def test_each_lifecycle_step(status: str, action: domain.Action, reaches: str) -> None:
+    state, event = domain.move(P, P, "a", "b", status, action, AT, "no_capacity", "partly")
+    assert state == reaches and event.from_office == "a" and event.to_office == "b"  # type: ignore[attr-defined]
+    if action == "decline":
+        assert isinstance(event, ReferralDeclined) and event.decline_reason == "no_capacity"
+    if action == "complete":
+        assert isinstance(event, ReferralCompleted) and event.outcome == "partly"
+
+
+@pytest.mark.parametrize(("status", "action"), [
+    ("declined", "accept"), ("completed", "withdraw"), ("withdrawn", "complete"), ("requested", "start"),
+])
+def test_no_step_out_of_a_closed_state(status: str, action: domain.Action) -> None:
+    with pytest.raises(domain.ReferralRuleBroken):
+        domain.move(P, P, "a", "b", status, action, AT, "no_capacity", "partly")
+
+
+def test_an_outcome_may_come_after_the_completion_but_only_once() -> None:
+    state, event = domain.move(P, P, "a", "b", "in_progress", "complete", AT)
+    assert state == "completed" and isinstance(event, ReferralCompleted) and event.outcome is None
+    state, event = domain.move(P, P, "a", "b", "completed", "complete", AT, outcome="got_help")
+    assert isinstance(event, ReferralCompleted) and event.outcome == "got_help"
+    with pytest.raises(domain.ReferralRuleBroken):
+        domain.move(P, P, "a", "b", "completed", "complete", AT, outcome="partly", has_outcome=True)
+
+
+JST = ZoneInfo("Asia/Tokyo")
+
+
+@pytest.mark.parametrize(("made", "due"), [
+    # Fri 12/25: 12/28, then the closure 12/29-1/3, then 1/4-1/7 -> answer by the end of 1/7
+    (datetime(2026, 12, 25, 10, tzinfo=JST), datetime(2027, 1, 8, tzinfo=JST)),
+    # Fri 1/8: Coming of Age Day (Mon 1/11) does not count -> 1/12-1/15, 1/18
+    (datetime(2027, 1, 8, 10, tzinfo=JST), datetime(2027, 1, 19, tzinfo=JST)),
+])
+def test_answer_by_counts_the_citys_working_days(made: datetime, due: datetime) -> None:
+    referral = domain.refer(uuid.uuid4(), (), ("debt",), "normal", "div-kaigo", KONKYU,
+                            "specialist_support", "w-kaigo", (), made)
+    assert referral.answer_due_at == due and domain.follow_up_due(made) == due
