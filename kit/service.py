@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-from kit import audit_api, docs, idempotency, kafka, ops, problems, views
+from kit import audit_api, docs, idempotency, kafka, operators_api, ops, problems, views
 from kit.access import Access
 from kit.audit_writer import AuditWriter
 from kit.auth import TokenVerifier
@@ -109,6 +109,7 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
     docs.install(app)
     app.include_router(ops.router)
     app.include_router(audit_api.router)
+    app.include_router(operators_api.router)
     app.include_router(definition.router)
 
     # Innermost (added first): its refusal is raised into FastAPI's own reading of the body.
