@@ -8,6 +8,9 @@ lets through, so "once" is counted, not inferred."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sys
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -128,10 +131,9 @@ async def test_a_dead_letter_is_listed_replayed_once_after_the_fix_or_discarded(
         # The other is given up on, with the reason; it stays failed again, never applied.
         still = (await http.get(base + f"/dead-letters/{other['id']}", headers=ops)).json()
         assert still["attempts"] == 4 and still["last_failed_at"] > still["dead_lettered_at"]
-        discarded = await http.post(base + f"/dead-letters/{other['id']}/discard", headers=ops,
-                                    json={"reason": "同意は窓口で取り直し済み / re-recorded"})
-        assert discarded.status_code == 200, discarded.text
-        assert (discarded.json()["status"], discarded.json()["resolution"]) == (
+        discarded = await _make_deadletters(stack, "--discard", str(other["id"]), "--reason",
+                                            "同意は窓口で取り直し済み / re-recorded")
+        assert (discarded["status"], discarded["resolution"]) == (
             "discarded", "同意は窓口で取り直し済み / re-recorded")
         assert (await http.post(base + "/dead-letters/replay", headers=ops)).json()[
             "replayed"] == []
@@ -147,6 +149,16 @@ async def test_a_dead_letter_is_listed_replayed_once_after_the_fix_or_discarded(
     finally:
         await plans.execute("DROP TRIGGER IF EXISTS mending_check ON consent_view")
         await plans.close()
+
+
+async def _make_deadletters(stack: Stack, *args: str) -> Any:
+    """What `make deadletters SERVICE=plans …` runs, pointed at the test stack."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "infra.local.mending", SERVICE, *args, "--url", stack.url(SERVICE),
+        "--key", str(stack.idp_key), stdout=asyncio.subprocess.PIPE)
+    out, _ = await process.communicate()
+    assert process.returncode == 0, out
+    return json.loads(out)
 
 
 async def test_a_parked_outbox_row_is_listed_and_sent_again(stack: Stack,
