@@ -1,5 +1,5 @@
-"""What an operator relies on: documentation that opens without the internet, and a trace id on
-every response for staff to quote."""
+"""What an operator relies on: documentation that opens without the internet, a trace id on
+every response for staff to quote, and alert rules on what the services really expose."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import re
 import secrets
 
 import httpx
+import yaml
 
-from infra.local.catalog import SERVICES
+from infra.local.catalog import ROOT, SERVICES
 from infra.local.stack import Stack
 from tests.helpers import bearer, consultation
 
+ALERTS = ROOT / "infra" / "monitoring" / "alerts.yml"
 _REFERENCE = re.compile(r"""(?:src|href|url)\s*[=:]\s*['"]([^'"]+)['"]""")
 
 
@@ -48,3 +50,21 @@ async def test_every_response_carries_its_trace_id(stack: Stack, http: httpx.Asy
                    await http.get(stack.url("referral") + "/no-such-route")):  # 404
         assert answer.headers["content-type"].startswith("application/problem+json")
         assert re.fullmatch(r"[0-9a-f]{32}", answer.headers["X-Trace-Id"]), answer.status_code
+
+
+async def test_alert_rules_name_only_what_the_services_expose(stack: Stack,
+                                                              http: httpx.AsyncClient) -> None:
+    rules = yaml.safe_load(ALERTS.read_text())["groups"][0]["rules"]
+    exposed = {"up"}  # Prometheus's own, per scrape target
+    for name in SERVICES:
+        scraped = await http.get(stack.url(name) + "/metrics")
+        exposed |= {line.split()[2] for line in scraped.text.splitlines()
+                    if line.startswith("# TYPE ")}
+    for rule in rules:
+        assert rule["alert"] and rule["annotations"]["runbook"], rule
+        named = set(re.findall(r"\b([a-z_]+)\b\s*(?:[<>=!]=?|\)|\{)", rule["expr"]))
+        named -= {"by", "max", "instance", "consumer", "topic"}
+        assert named and named <= exposed, (rule["alert"], named - exposed)
+    assert {"outbox_oldest_age_seconds", "consumer_lag", "dead_letters_stored",
+            "outbox_parked_stored", "database_reachable", "pool_starved_seconds"} <= {
+        m for rule in rules for m in exposed if m in rule["expr"]}
