@@ -175,4 +175,18 @@ ENDPOINTS: list[Endpoint] = [
                  "person_ids": [w.ids["person"], w.ids["son"]],
                  "destination": {"kind": "agency", "agency": w.agencies["holding_agency"]},
                  "handover": {"reason": "母子の支援", "consent_id": w.ids["consent_handover"]}}),
+    # -- the operator's mending (kit/operators_api.py): operators only, reads and writes apart ---
+    Endpoint("dead letters", "referral", "/operators/dead-letters?consumer={id}", "holding_agency",
+             _kinds("operator")),
+    Endpoint("one dead letter", "notifications", "/operators/dead-letters/999999999", "person",
+             _kinds("operator"), ok=404),
+    Endpoint("parked outbox rows", "intake", "/operators/outbox/parked", "person",
+             _kinds("operator")),
+    Endpoint("replay a dead letter", "plans", "/operators/dead-letters/999999999/replay", "person",
+             _kinds("operator"), method="POST", ok=404),
+    Endpoint("discard a dead letter", "outreach", "/operators/dead-letters/999999999/discard",
+             "person", _kinds("operator"), method="POST", ok=404,
+             body=lambda w, k, _: {"reason": "試験"}),
+    Endpoint("re-queue a parked outbox row", "meetings", "/operators/outbox/parked/999999999/replay",
+             "person", _kinds("operator"), method="POST"),
 ]
