@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 BENCH ?=
 
-.PHONY: up down status bootstrap infra test lint typecheck unit schemas bench chaos token division
+.PHONY: up down status bootstrap infra test lint typecheck unit schemas bench chaos token division deadletters
 
 up: bootstrap  ## install what is missing, start Kafka, PostgreSQL and every service
 	$(PY) -m infra.local up
@@ -31,6 +31,11 @@ schemas: bootstrap  ## regenerate contracts/schemas and contracts/asyncapi.yaml 
 
 token:  ## print a bearer token for a seeded user: make token USER=w-kaigo
 	@$(PY) -m infra.idp token $(USER)
+
+deadletters:  ## make deadletters SERVICE=referral [REPLAY=id|all] [DISCARD=id REASON=…] [PARKED=1] [REQUEUE=seq|all]
+	@$(PY) -m infra.local.mending $(SERVICE) $(if $(REPLAY),--replay $(REPLAY)) \
+		$(if $(DISCARD),--discard $(DISCARD) --reason "$(REASON)") $(if $(PARKED),--parked) \
+		$(if $(REQUEUE),--requeue $(REQUEUE))
 
 division:  ## register a division's system (make up running): make division NAME=kaigo TYPES="ReferralRequested DirectoryChanged" [MEMBER_BODY=1]
 	$(PY) -m infra.local.divisions register $(NAME) --types $(TYPES) $(if $(MEMBER_BODY),--member-body)

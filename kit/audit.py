@@ -19,11 +19,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-from opentelemetry import trace
 
 from kit.policy import Action, Outcome
 from kit.principal import Principal
 from kit.problems import Problem
+from kit.tracing import current_trace_id
 
 GENESIS = "0" * 64
 _INSERT = """
@@ -50,7 +50,7 @@ class AuditEntry:
     purpose: str = "support"
     person_ids: tuple[uuid.UUID, ...] = ()
     id: uuid.UUID = field(default_factory=uuid.uuid4)
-    trace_id: str | None = field(default_factory=lambda: _trace_id())
+    trace_id: str | None = field(default_factory=current_trace_id)
 
     def row(self) -> dict[str, Any]:
         p = self.principal
@@ -60,11 +60,6 @@ class AuditEntry:
                 "object_type": self.object_type, "object_id": self.object_id,
                 "person_ids": sorted(self.person_ids), "purpose": self.purpose,
                 "outcome": self.outcome, "reason": self.reason, "trace_id": self.trace_id}
-
-
-def _trace_id() -> str | None:
-    ctx = trace.get_current_span().get_span_context()
-    return format(ctx.trace_id, "032x") if ctx.is_valid else None
 
 
 def chain_hash(prev: str, row: dict[str, Any]) -> str:

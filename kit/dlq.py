@@ -1,7 +1,8 @@
 """Dead-lettering: the event, untouched, plus why and where it came from.
 
 Recorded first, published second. The row in dead_letters (one per source topic, partition and
-offset) is written before anything else, so from then on the event counts as dead: a redelivery
+offset; it keeps the event's key, value and headers, for an operator's replay through the inbox:
+kit/operators_api.py) is written before anything else, so from then on the event counts as dead: a redelivery
 is not applied again, only its publish is completed. The original key, value and headers then go
 to the consumer's `<service>.dlt` topic with `dlt_*` headers, and `published_at` is set. A publish
 that fails is retried (by the caller, or on redelivery) and the row is never doubled; a crash
@@ -17,8 +18,8 @@ from aiokafka.structs import ConsumerRecord
 
 _RECORD = """
 INSERT INTO dead_letters (consumer, municipality, topic, partition, kafka_offset, message_id,
-                          reason, attempts)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                          reason, attempts, event_key, event_value, header_names, header_values)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 ON CONFLICT (consumer, topic, partition, kafka_offset) DO NOTHING
 """
 _UNPUBLISHED = """
@@ -41,9 +42,11 @@ def header(record: ConsumerRecord, name: str) -> str | None:
 
 async def dead_letter(producer: AIOKafkaProducer, pool: asyncpg.Pool, consumer: str, dlt_topic: str,
                       record: ConsumerRecord, reason: str, attempts: int) -> None:
+    headers = list(record.headers or ())  # kept, with key and value, for an operator's replay
     await pool.execute(_RECORD, consumer, header(record, "ce_municipality"), record.topic,
                        record.partition, record.offset, header(record, "ce_id"), reason[:2000],
-                       attempts)
+                       attempts, record.key, record.value, [k for k, _ in headers],
+                       [bytes(v) for _, v in headers])
     await publish_recorded(producer, pool, consumer, dlt_topic, record)
 
 

@@ -64,6 +64,12 @@ SELECT CASE WHEN EXISTS (SELECT 1 FROM dead) THEN 'dead'
             WHEN EXISTS (SELECT 1 FROM claim) THEN 'fresh' ELSE 'duplicate' END
 """
 
+# A replay claims the event by its id only: the dead letter of its own offset no longer bars it.
+_REPLAY_CLAIM = """
+INSERT INTO inbox (consumer, message_id, topic, partition, kafka_offset)
+VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1
+"""
+
 
 class Poison(Exception):
     """The event cannot be read; retrying will not help."""
@@ -150,6 +156,23 @@ class InboxConsumer:
                             "messaging.message.id": str(envelope.id),
                             "messaging.consumer.group.name": self.name}):
             await self._apply(record, envelope, event, producer)
+
+    async def replay(self, uow: UnitOfWork, record: ConsumerRecord) -> bool:
+        """Apply a dead letter's stored event in `uow`, as a delivery would: read and checked the
+        same way (Poison if it still cannot be), claimed in the inbox, every handler run. False
+        when there was nothing to apply (applied before, or no longer this service's business)."""
+        envelope, event = self._read(record)
+        if event is None:
+            return False
+        with tracer.start_as_current_span(f"{record.topic} replay", kind=SpanKind.CONSUMER,
+                                          attributes={"messaging.message.id": str(envelope.id)}):
+            claimed = await uow.conn.fetchval(_REPLAY_CLAIM, self.name, envelope.id, record.topic,
+                                              record.partition, record.offset)
+            if claimed is None:
+                return False
+            for handler in self.handlers[type(event)]:
+                await handler(event, HandlerContext(uow, envelope))
+        return True
 
     def _read(self, record: ConsumerRecord) -> tuple[Envelope, EventData | None]:
         try:

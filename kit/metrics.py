@@ -24,7 +24,8 @@ class Metrics:
         self.dead_letters = Counter("dead_letters", "Events sent to the dead-letter topic",
                                     ["consumer"], registry=r)
         self.dead_letters_stored = Gauge("dead_letters_stored",
-                                         "Dead-lettered events recorded in the database", registry=r)
+                                         "Dead letters neither replayed nor discarded",
+                                         registry=r)
         self.inbox_duplicates = Counter("inbox_duplicates", "Redelivered events skipped by the inbox",
                                         ["consumer"], registry=r)
         self.outbox_parked = Counter("outbox_parked", "Outbox rows this process's relay set aside",
@@ -33,5 +34,10 @@ class Metrics:
                                           "Outbox rows parked and not re-queued", registry=r)
         self.events_ignored = Counter("events_ignored", "Events on subscribed topics not handled "
                                       "here, by why", ["consumer", "reason"], registry=r)
+        # What /readyz and /healthz answer, for alerting from the same scrape.
+        self.database_reachable = Gauge("database_reachable", "1 when the database answered "
+                                        "this scrape (/readyz)", registry=r)
+        self.pool_starved_seconds = Gauge("pool_starved_seconds", "Seconds without a connection "
+                                          "while requests timed out waiting (/healthz)", registry=r)
         self.outbox_published = Gauge("outbox_published", "Rows this process's relay published",
                                       registry=r)

@@ -66,9 +66,12 @@ async def metrics(request: Request) -> Response:
             m.outbox_backlog.set(row["n"])
             m.outbox_oldest_age.set(float(row["age"]))
             m.outbox_parked_stored.set(row["parked"])
-            m.dead_letters_stored.set(await conn.fetchval("SELECT count(*) FROM dead_letters"))
+            m.dead_letters_stored.set(await conn.fetchval(
+                "SELECT count(*) FROM dead_letters WHERE status = 'dead'"))
+        m.database_reachable.set(1)
     except Exception:
-        pass
+        m.database_reachable.set(0)
+    m.pool_starved_seconds.set(state.acquires.starved_for() or 0)
     relay = getattr(state, "relay", None)
     if relay is not None:
         m.outbox_published.set(relay.published)

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from kit.tracing import redact_url
+from kit.tracing import TRACE_HEADER, current_trace_id, redact_url
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("kit.problems")
@@ -36,6 +36,9 @@ def problem_response(status: int, title: str, detail: str = "", type_: str = "ab
     if instance:
         body["instance"] = instance
     body.update(extra)
+    trace_id = current_trace_id()  # also on a 500, which no middleware of ours sees leave
+    if trace_id:
+        headers = {**(headers or {}), TRACE_HEADER: trace_id}
     return JSONResponse(jsonable_encoder(body), status_code=status, media_type=MEDIA_TYPE,
                         headers=headers)
 

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-from kit import audit_api, idempotency, kafka, ops, problems, views
+from kit import audit_api, docs, idempotency, kafka, operators_api, ops, problems, views
 from kit.access import Access
 from kit.audit_writer import AuditWriter
 from kit.auth import TokenVerifier
@@ -32,7 +32,7 @@ from kit.migrate import migrate
 from kit.periodic import Periodic, PeriodicRunner
 from kit.relay import OutboxRelay
 from kit.settings import ServiceSettings, load_settings
-from kit.tracing import setup_tracing
+from kit.tracing import TRACE_HEADER, current_trace_id, setup_tracing
 from kit.uow import UnitOfWork
 
 
@@ -98,7 +98,7 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
             provider.force_flush()
 
     app = FastAPI(title=definition.title, description=definition.description, version="1.0.0",
-                  lifespan=lifespan, dependencies=[Depends(clean_parameters)])
+                  lifespan=lifespan, docs_url=None, redoc_url=None, dependencies=[Depends(clean_parameters)])
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.acquires = AcquireWatch(settings.pool_starved_after_seconds)
@@ -106,8 +106,10 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
     if definition.on_start:
         definition.on_start(app)
     problems.install(app)
+    docs.install(app)
     app.include_router(ops.router)
     app.include_router(audit_api.router)
+    app.include_router(operators_api.router)
     app.include_router(definition.router)
 
     # Innermost (added first): its refusal is raised into FastAPI's own reading of the body.
@@ -122,6 +124,9 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
         route = getattr(request.scope.get("route"), "path", "unmatched")
         app.state.metrics.request_seconds.labels(request.method, route, response.status_code
                                                  ).observe(time.perf_counter() - started)
+        trace_id = current_trace_id()  # none on /healthz, /readyz, /metrics: not traced
+        if trace_id:
+            response.headers[TRACE_HEADER] = trace_id
         return response
 
     FastAPIInstrumentor.instrument_app(app, tracer_provider=provider,

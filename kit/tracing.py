@@ -48,6 +48,14 @@ _URL_KEYS = frozenset({"http.url", "http.target", "url.full", "url.path", "url.q
 _ID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
 
 
+TRACE_HEADER = "X-Trace-Id"  # on every traced response: staff quote it, operators open the trace
+
+
+def current_trace_id() -> str | None:
+    ctx = trace.get_current_span().get_span_context()
+    return format(ctx.trace_id, "032x") if ctx.is_valid else None
+
+
 def redact_url(value: str) -> str:
     """The URL without its query string, each id replaced by `{id}`."""
     return _ID.sub("{id}", value.split("?", 1)[0])

@@ -246,4 +246,18 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("register a webhook subscriber", "notifications", "/webhooks/subscribers", "person",
              _kinds("operator"), method="POST", ok=201, body=lambda w, k, _: {
                  "url": "http://127.0.0.1:9/nowhere", "event_types": ["MemberJoined"]}),
+    # -- the operator's mending (kit/operators_api.py): operators only, reads and writes apart ---
+    Endpoint("dead letters", "referral", "/operators/dead-letters?consumer={id}", "holding_agency",
+             _kinds("operator")),
+    Endpoint("one dead letter", "notifications", "/operators/dead-letters/999999999", "person",
+             _kinds("operator"), ok=404),
+    Endpoint("parked outbox rows", "intake", "/operators/outbox/parked", "person",
+             _kinds("operator")),
+    Endpoint("replay a dead letter", "plans", "/operators/dead-letters/999999999/replay", "person",
+             _kinds("operator"), method="POST", ok=404),
+    Endpoint("discard a dead letter", "outreach", "/operators/dead-letters/999999999/discard",
+             "person", _kinds("operator"), method="POST", ok=404,
+             body=lambda w, k, _: {"reason": "試験"}),
+    Endpoint("re-queue a parked outbox row", "meetings", "/operators/outbox/parked/999999999/replay",
+             "person", _kinds("operator"), method="POST"),
 ]
