@@ -273,4 +273,4 @@ async def test_refusals_decided_on_role_or_office_are_on_record(http: httpx.Asyn
         rows = await _trail(http, stack, service, user_id=who.user_id)
         assert any(r["outcome"] == "denied" for r in rows), (service, rows)
     reads = await _trail(http, stack, "notifications", user_id=inbox.user_id, outcome="permitted")
-    assert [r["object_id"] for r in reads] == ["div-kaigo"]
+    assert [r["object_id"] for r in reads] == ["office:div-kaigo"]  # an office's, not a user's

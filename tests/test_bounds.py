@@ -67,7 +67,7 @@ async def test_a_nul_anywhere_is_422_not_500(stack: Stack, http: httpx.AsyncClie
     _problem(await http.get(stack.url("referral") + "/referrals", headers=office,
                             params={"agency": "houkatsu-1\u0000"}), 422, "agency")
     _problem(await http.get(stack.url("notifications") + "/inbox/houkatsu-1%00", headers=office),
-             422, "recipient")
+             422, "office")
     posted = await http.post(intake + "/consultations", headers=window, json=consultation("konkyu"))
     _problem(await http.get(intake + f"/consultations/{posted.json()['id']}", headers={
         **window, "X-Break-Glass-Reason": "%00" * 20}), 422, "x-break-glass-reason")

@@ -25,7 +25,7 @@ from aiokafka.helpers import create_ssl_context
 
 from contracts.envelope import Envelope, EventData
 from contracts.events.intake import ConsentGranted, ConsultationReceived
-from contracts.registry import spec_for
+from contracts.registry import SPECS, spec_for
 from infra.examples.division_consumer import Event, consume
 from infra.local import divisions
 from infra.local.acls import grants, secure, service_acls
@@ -166,8 +166,9 @@ async def test_the_acl_step_leaves_each_principal_exactly_its_declared_grants(st
 
 async def test_a_division_reads_its_permitted_topic_and_is_refused_the_others(
         stack: Stack, http: httpx.AsyncClient) -> None:
-    division = divisions.validate(f"kaigo-{uuid.uuid4().hex[:6]}",
-                                  ["ReferralRequested", "DirectoryChanged"], False)
+    # Kafka grants whole topics: a division taking referral.events registers each of its types.
+    on_referral = [s.name for s in SPECS if s.topic == "referral.events"]
+    division = divisions.validate(f"kaigo-{uuid.uuid4().hex[:6]}", on_referral, False)
     connection = await divisions.register(stack.kafka, division)
     client = stack.kafka.client(division.principal)
     posted = await http.post(stack.url("intake") + "/consultations", json=consultation("konkyu"),
