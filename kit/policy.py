@@ -93,6 +93,9 @@ class Record:
     meeting_ids: frozenset[UUID] = frozenset()  # 支援会議 where it is tabled
     confidential_106_6: bool = False  # material of a 支援会議 about people without consent
     meeting_material: bool = False  # the object is a meeting's own agenda or decisions
+    # Material of a meeting resting on consent (重層的支援会議 and the bodies of its regime):
+    # membership opens it only where every person's consent covers the member's agency.
+    consent_regime: bool = False
     field_classes: frozenset[str] = frozenset()
 
 
@@ -134,6 +137,12 @@ def _consented(r: Request, rec: Record) -> bool:
                    for c in r.consents) for pid in rec.person_ids)
 
 
+def _covered_member(r: Request, rec: Record) -> bool:
+    """A member of the meeting whose agency every person's consent (to support) covers; what
+    concerns nobody in particular (a resource gap) is for every member."""
+    return _member(r, rec) and (not rec.person_ids or _consented(replace(r, purpose="support"), rec))
+
+
 def _break_glass(r: Request, rec: Record) -> bool:
     reason = (r.break_glass_reason or "").strip()
     return len(reason) >= 10 and r.principal.has(*STAFF_ROLES) and not rec.confidential_106_6
@@ -167,6 +176,14 @@ RULES: tuple[Rule, ...] = (
          lambda r, rec: not r.principal.has(*STAFF_ROLES), "denied"),
     Rule("the user's office holds it (recorded it for the person who came, or was handed it)",
          HOLDER_ACTIONS, _holder, "permitted"),
+    # -- meeting material (issue 10): each item keeps the rule of the body that tabled it -----
+    Rule("支援会議の資料は構成員が会議のためにだけ見られます / 支援会議 material is read by its "
+         "members for the meeting only", READ,
+         lambda r, rec: rec.confidential_106_6 and rec.meeting_material and r.purpose != "meeting",
+         "denied"),
+    Rule("重層的支援会議の資料は、本人の同意が貴機関に及ぶ構成員だけが扱えます / material of a "
+         "meeting resting on consent is for members whose agency every person's consent covers",
+         EVERY_ACTION, lambda r, rec: rec.consent_regime and not _covered_member(r, rec), "denied"),
     Rule("member of a 支援会議 where it is tabled", READ, _member, "permitted"),
     Rule("member acting in the meeting, on the meeting's own material", WRITE,
          lambda r, rec: rec.meeting_material and _member(r, rec), "permitted"),

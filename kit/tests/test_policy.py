@@ -183,3 +183,45 @@ def test_a_refused_write_names_the_way_forward() -> None:
     assert "保持する機関" in reason and "holding the case" in reason
     reason = decide(Request(OTHER, "read", NOW, place=PLACES[OTHER.user_id]), CASE).reason
     assert "同意" in reason and "支援会議に付議" in reason and "record a consent" in reason
+
+
+# -- issue 10: an item's materials keep the rule of the body that tabled it --------------------
+SUPPORT_ITEM = Record("132187", frozenset(), frozenset({PERSON}), frozenset({MEETING}),
+                      confidential_106_6=True, meeting_material=True)
+CONSENT_ITEM = Record("132187", frozenset(), frozenset({PERSON}), frozenset({MEETING}),
+                      meeting_material=True, consent_regime=True)
+MATERIALS = [
+    # (situation, principal, action, purpose, consents, member_of, glass, record, outcome)
+    ("支援会議 member, for the meeting", OTHER, "read", "meeting", (), {MEETING}, None,
+     SUPPORT_ITEM, "permitted"),
+    ("支援会議 member, for another purpose", OTHER, "read", "support", (), {MEETING}, None,
+     SUPPORT_ITEM, "denied"),
+    ("consent opens no 支援会議 item", OTHER, "read", "meeting", (consent({"soudan-1"}),), set(),
+     None, SUPPORT_ITEM, "denied"),
+    ("member whom consent covers", OTHER, "read", "meeting", (consent({"soudan-1"}),), {MEETING},
+     None, CONSENT_ITEM, "permitted"),
+    ("member whom consent covers writes the item's material", OTHER, "write", "meeting",
+     (consent({"soudan-1"}),), {MEETING}, None, CONSENT_ITEM, "permitted"),
+    ("member whose agency no consent covers (added later)", OTHER, "read", "meeting",
+     (consent({"konkyu"}),), {MEETING}, None, CONSENT_ITEM, "denied"),
+    ("nor writes to it", OTHER, "write", "meeting", (consent({"konkyu"}),), {MEETING}, None,
+     CONSENT_ITEM, "denied"),
+    ("consent without membership", OTHER, "read", "meeting", (consent({"soudan-1"}),), set(), None,
+     CONSENT_ITEM, "denied"),
+    ("no break-glass into meeting material", OTHER, "read", "meeting", (), set(), GLASS,
+     CONSENT_ITEM, "denied"),
+    ("a holder of the case is no member", WINDOW, "read", "meeting", (consent({"div-kaigo"}),),
+     set(), None, CONSENT_ITEM, "denied"),
+]
+
+
+@pytest.mark.parametrize(("situation", "principal", "action", "purpose", "consents", "member_of",
+                          "glass", "record", "outcome"), MATERIALS, ids=[c[0] for c in MATERIALS])
+def test_meeting_material_keeps_its_bodys_rule(situation: str, principal: Principal,
+                                               action: Action, purpose: str,
+                                               consents: tuple[Consent, ...],
+                                               member_of: set[uuid.UUID], glass: str | None,
+                                               record: Record, outcome: str) -> None:
+    decision = decide(Request(principal, action, NOW, consents, frozenset(member_of), glass,
+                              purpose, PLACES[principal.user_id]), record)
+    assert decision.outcome == outcome, decision.reason

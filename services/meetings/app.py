@@ -7,20 +7,17 @@ from fastapi import FastAPI
 from kit.service import ServiceDefinition, build_app
 
 from .api import router
-from .api_decisions import router as decisions_router
 from .handlers import HANDLERS
 
 DEFINITION = ServiceDefinition(
     name="meetings",
     title="tsunagu meetings — 支援会議・重層的支援会議",
-    description="支援会議 (Art. 106-6) and 重層的支援会議: members, pledges, decisions.",
+    description="支援会議 (Art. 106-6) and 重層的支援会議: members, pledges, agenda items with their "
+                "materials and minutes, decisions.",
     router=router,
     migrations=Path(__file__).parent / "migrations",
     handlers=HANDLERS,
 )
-
-
-router.include_router(decisions_router)
 
 
 def create_app() -> FastAPI:

@@ -14,7 +14,7 @@ from typing import Any
 
 from contracts.events.meetings import DecisionCorrected, DecisionKind, MeetingDecided, MeetingKind
 
-from .domain import MeetingRuleBroken
+from .domain import Events, MeetingRuleBroken
 
 # The facts each kind cannot do without (the consumers act on them).
 REQUIRED: Mapping[DecisionKind, tuple[str, ...]] = {
@@ -35,9 +35,10 @@ SUPPORT_MEETING_MAY: frozenset[DecisionKind] = frozenset({"assign_lead", "start_
 
 def decide(meeting_id: uuid.UUID, meeting_kind: MeetingKind, facts: Mapping[str, Any],
            tabled: frozenset[uuid.UUID], previous: Mapping[str, Any] | None, reason: str | None,
-           at: datetime) -> tuple[MeetingDecided, DecisionCorrected | None]:
+           at: datetime) -> tuple[MeetingDecided, Events]:
     """The chair's decision on tabled persons/consultations (`tabled`: every id on the agenda);
-    with `previous` (the decision it supersedes, as stored) it is a correction."""
+    with `previous` (the decision it supersedes, as stored) it is a correction, and its events
+    say so (DecisionCorrected after the new MeetingDecided)."""
     kind: DecisionKind = facts["kind"]
     if meeting_kind == "support_meeting" and kind not in SUPPORT_MEETING_MAY:
         raise MeetingRuleBroken(f"支援会議では「{kind}」を決定できません。本人の同意を得て重層的支援会議で"
@@ -54,8 +55,8 @@ def decide(meeting_id: uuid.UUID, meeting_kind: MeetingKind, facts: Mapping[str,
     decided = MeetingDecided(decision_id=uuid.uuid4(), meeting_id=meeting_id,
                              meeting_kind=meeting_kind, decided_at=at, **facts)
     if facts.get("supersedes") is None:
-        return decided, None
-    return decided, correct(previous, decided, reason)
+        return decided, [decided]
+    return decided, [decided, correct(previous, decided, reason)]
 
 
 def correct(previous: Mapping[str, Any] | None, new: MeetingDecided,

@@ -11,36 +11,59 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from contracts.events.meetings import CaseTabled, MeetingKind, MeetingScheduled, MemberJoined
+from contracts.envelope import EventData
+from contracts.events.meetings import (
+    CaseTabled,
+    MeetingHeld,
+    MeetingKind,
+    MeetingScheduled,
+    MemberJoined,
+    PledgeSigned,
+)
 from kit.policy import Consent, Workplace
+
+State = dict[str, Any]
+Events = list[EventData]
 
 
 class MeetingRuleBroken(ValueError):
     """A request the meeting rules refuse."""
 
 
-def schedule(kind: MeetingKind, scheduled_for: datetime, body: str,
-             joint_session: uuid.UUID | None = None) -> MeetingScheduled:
-    """A meeting of one body; with `joint_session`, that body's part of a joint session (合同開催)."""
-    return MeetingScheduled(meeting_id=uuid.uuid4(), kind=kind, scheduled_for=scheduled_for, body=body,
-                            joint_session=joint_session)
+def schedule(kind: MeetingKind, scheduled_for: datetime, body: str, joint_session: uuid.UUID | None,
+             title: str, chair: str) -> tuple[State, Events]:
+    """A meeting of one body, chaired by the user who schedules it; with `joint_session`, that
+    body's part of a joint session (合同開催)."""
+    event = MeetingScheduled(meeting_id=uuid.uuid4(), kind=kind, scheduled_for=scheduled_for,
+                             body=body, joint_session=joint_session)
+    return {"id": event.meeting_id, "kind": kind, "body": body, "joint_session": joint_session,
+            "title": title, "scheduled_for": scheduled_for, "created_by": chair}, [event]
 
 
 def join(meeting_id: uuid.UUID, kind: MeetingKind, user_id: str, agency: str,
-         pledged_at: datetime | None) -> MemberJoined:
+         pledged_at: datetime | None) -> tuple[State, Events]:
     if kind == "support_meeting" and pledged_at is None:
         raise MeetingRuleBroken("a 支援会議 member must first sign the confidentiality pledge "
                                 "(守秘義務, 社会福祉法第106条の6第5項)")
-    return MemberJoined(meeting_id=meeting_id, user_id=user_id, agency=agency, pledged_at=pledged_at)
+    joined = MemberJoined(meeting_id=meeting_id, user_id=user_id, agency=agency, pledged_at=pledged_at)
+    pledged = [] if pledged_at is None else [PledgeSigned(meeting_id=meeting_id, user_id=user_id,
+                                                          pledged_at=pledged_at)]
+    return joined.model_dump(), [joined, *pledged]
 
 
 def table(meeting_id: uuid.UUID, kind: MeetingKind, person_ids: Sequence[uuid.UUID],
-          consultation_ids: Sequence[uuid.UUID], at: datetime) -> CaseTabled:
+          consultation_ids: Sequence[uuid.UUID], notes: str | None, presenter: str,
+          at: datetime) -> tuple[State, Events]:
+    """An agenda item, presented by the member who tables it (its presenting member)."""
     if not person_ids and not consultation_ids:
         raise MeetingRuleBroken("table at least one person or consultation")
-    return CaseTabled(meeting_id=meeting_id, kind=kind, person_ids=tuple(person_ids),
-                      consultation_ids=tuple(consultation_ids), tabled_at=at)
+    item = {"id": uuid.uuid4(), "meeting_id": meeting_id, "person_ids": list(person_ids),
+            "consultation_ids": list(consultation_ids), "notes": notes, "tabled_by": presenter,
+            "tabled_at": at}
+    return item, [CaseTabled(meeting_id=meeting_id, kind=kind, person_ids=tuple(person_ids),
+                             consultation_ids=tuple(consultation_ids), tabled_at=at)]
 
 
 def uncovered(person_ids: Iterable[uuid.UUID], members: Mapping[str, Workplace],
@@ -66,3 +89,13 @@ def attendance(attendees: Sequence[str], members: Iterable[str], chair: str) -> 
     if strangers:
         raise MeetingRuleBroken(f"not members of this meeting: {', '.join(sorted(strangers))}")
     return tuple(dict.fromkeys(attendees))
+
+
+def hold(meeting: Mapping[str, Any], attendees: Sequence[str], members: Iterable[str],
+         minutes: str | None, at: datetime) -> tuple[State, Events]:
+    """The session (開催): who attended and the minutes, which stay in meetings."""
+    attended = attendance(attendees, members, meeting["created_by"])
+    session = {"meeting_id": meeting["id"], "held_at": at, "attendee_ids": list(attended),
+               "minutes": minutes}
+    return session, [MeetingHeld(meeting_id=meeting["id"], kind=meeting["kind"],
+                                 attendee_ids=attended, held_at=at)]

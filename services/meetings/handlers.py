@@ -7,7 +7,7 @@ from contracts.events.intake import ConsultationReceived, PersonRegistered
 from kit import holders
 from kit.inbox import HandlerContext, Handlers
 
-from . import store
+from .store import meetings as store
 
 
 async def _registered(e: PersonRegistered, ctx: HandlerContext) -> None:

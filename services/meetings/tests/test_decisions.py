@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from contracts.events.meetings import DecisionCorrected
 from services.meetings import decisions
 from services.meetings.domain import MeetingRuleBroken
 
@@ -26,10 +27,10 @@ def test_each_kind_needs_its_facts_and_a_tabled_subject() -> None:
     with pytest.raises(MeetingRuleBroken, match="agenda"):
         decisions.decide(MEETING, "multilayer_meeting", {"kind": "start_outreach",
                          "person_ids": [uuid.uuid4()]}, TABLED, None, None, NOW)
-    decided, corrected = decisions.decide(MEETING, "multilayer_meeting",
-                                          facts("approve_plan", plan_id=uuid.uuid4(), plan_version=2),
-                                          TABLED, None, None, NOW)
-    assert decided.plan_version == 2 and corrected is None
+    decided, events = decisions.decide(MEETING, "multilayer_meeting",
+                                       facts("approve_plan", plan_id=uuid.uuid4(), plan_version=2),
+                                       TABLED, None, None, NOW)
+    assert decided.plan_version == 2 and events == [decided]
     # a resource gap may concern the city rather than one person
     assert decisions.decide(MEETING, "multilayer_meeting", {"kind": "resource_gap",
                             "need_codes": ["shelter"]}, frozenset(), None, None, NOW)[0]
@@ -58,7 +59,7 @@ def test_a_correction_names_the_decision_in_force_and_says_why() -> None:
     with pytest.raises(MeetingRuleBroken, match="already"):
         decisions.decide(MEETING, "multilayer_meeting", again, TABLED,
                          stored | {"superseded_by": uuid.uuid4()}, "誤り", NOW)
-    second, corrected = decisions.decide(MEETING, "multilayer_meeting", again, TABLED, stored,
-                                         "対象者の誤り", NOW)
-    assert corrected is not None and corrected.decision_id == first.decision_id
+    second, (_, corrected) = decisions.decide(MEETING, "multilayer_meeting", again, TABLED, stored,
+                                              "対象者の誤り", NOW)
+    assert isinstance(corrected, DecisionCorrected) and corrected.decision_id == first.decision_id
     assert corrected.superseded_by == second.decision_id

@@ -43,12 +43,12 @@ def test_a_multilayer_item_needs_each_persons_consent_for_each_member() -> None:
 def test_a_support_meeting_member_pledges_first() -> None:
     with pytest.raises(domain.MeetingRuleBroken, match="pledge"):
         domain.join(uuid.uuid4(), "support_meeting", "u", "soudan-1", None)
-    assert domain.join(uuid.uuid4(), "multilayer_meeting", "u", "soudan-1", None).agency == "soudan-1"
+    assert domain.join(uuid.uuid4(), "multilayer_meeting", "u", "soudan-1", None)[0]["agency"] == "soudan-1"
 
 
 def test_something_must_be_tabled() -> None:
     with pytest.raises(domain.MeetingRuleBroken):
-        domain.table(uuid.uuid4(), "support_meeting", [], [], NOW)
+        domain.table(uuid.uuid4(), "support_meeting", [], [], None, "u", NOW)
 
 
 def test_every_body_the_plan_names_is_configured_with_its_regime() -> None:

@@ -1,4 +1,4 @@
-"""meetings' SQL."""
+"""meetings' SQL: meetings, members, agenda, sessions, and the views kept from intake."""
 
 from __future__ import annotations
 
@@ -8,15 +8,13 @@ from typing import Any
 
 import asyncpg
 
-from contracts.events.meetings import MeetingDecided
 
-
-async def add(conn: asyncpg.Connection, meeting_id: uuid.UUID, municipality: str, kind: str,
-              body: str, joint_session: uuid.UUID | None, title: str, scheduled_for: datetime,
-              user: str, at: datetime) -> None:
+async def add(conn: asyncpg.Connection, meeting: dict[str, Any], municipality: str, at: datetime) -> None:
     await conn.execute("INSERT INTO meetings (id, municipality, kind, body, joint_session, title, "
                        "scheduled_for, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                       meeting_id, municipality, kind, body, joint_session, title, scheduled_for, user, at)
+                       meeting["id"], municipality, meeting["kind"], meeting["body"],
+                       meeting["joint_session"], meeting["title"], meeting["scheduled_for"],
+                       meeting["created_by"], at)
 
 
 async def get(conn: asyncpg.Connection, meeting_id: uuid.UUID, municipality: str) -> dict[str, Any] | None:
@@ -38,19 +36,19 @@ async def add_member(conn: asyncpg.Connection, meeting_id: uuid.UUID, user_id: s
                                meeting_id, user_id, agency, pledged_at) is not None
 
 
-async def add_agenda(conn: asyncpg.Connection, meeting_id: uuid.UUID, person_ids: list[uuid.UUID],
-                     consultation_ids: list[uuid.UUID], notes: str | None, user: str,
-                     at: datetime) -> None:
+async def add_agenda(conn: asyncpg.Connection, item: dict[str, Any]) -> None:
     await conn.execute("INSERT INTO meeting_agenda (id, meeting_id, person_ids, consultation_ids, notes, "
-                       "tabled_by, tabled_at) VALUES ($1, $2, $3, $4, $5, $6, $7)", uuid.uuid4(),
-                       meeting_id, person_ids, consultation_ids, notes, user, at)
+                       "tabled_by, tabled_at) VALUES ($1, $2, $3, $4, $5, $6, $7)", item["id"],
+                       item["meeting_id"], item["person_ids"], item["consultation_ids"], item["notes"],
+                       item["tabled_by"], item["tabled_at"])
 
 
 async def details(conn: asyncpg.Connection, meeting_id: uuid.UUID) -> dict[str, Any]:
     members = await conn.fetch("SELECT user_id, agency, pledged_at FROM meeting_members "
                                "WHERE meeting_id = $1 ORDER BY user_id", meeting_id)
-    agenda = await conn.fetch("SELECT person_ids, consultation_ids, notes, tabled_by, tabled_at "
-                              "FROM meeting_agenda WHERE meeting_id = $1 ORDER BY tabled_at", meeting_id)
+    agenda = await conn.fetch("SELECT id, person_ids, consultation_ids, notes, tabled_by, tabled_at "
+                              "FROM meeting_agenda WHERE meeting_id = $1 ORDER BY tabled_at, id",
+                              meeting_id)
     return {"members": [dict(m) for m in members], "agenda": [dict(a) for a in agenda]}
 
 
@@ -105,46 +103,18 @@ async def tabled_subjects(conn: asyncpg.Connection, meeting_id: uuid.UUID) -> fr
     return frozenset([r[0] for r in rows] + await tabled_persons(conn, meeting_id))
 
 
-async def hold(conn: asyncpg.Connection, meeting_id: uuid.UUID, at: datetime, attendees: list[str],
-               minutes: str | None, user: str) -> bool:
+async def hold(conn: asyncpg.Connection, session: dict[str, Any], user: str) -> bool:
     """Record the session once; False when it was recorded already."""
     return await conn.fetchval("INSERT INTO meeting_sessions (meeting_id, held_at, attendee_ids, minutes, "
                                "recorded_by) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING "
-                               "RETURNING 1", meeting_id, at, attendees, minutes, user) is not None
+                               "RETURNING 1", session["meeting_id"], session["held_at"],
+                               session["attendee_ids"], session["minutes"], user) is not None
 
 
 async def session(conn: asyncpg.Connection, meeting_id: uuid.UUID) -> dict[str, Any] | None:
     row = await conn.fetchrow("SELECT held_at, attendee_ids, minutes FROM meeting_sessions "
                               "WHERE meeting_id = $1", meeting_id)
     return dict(row) if row else None
-
-
-async def add_decision(conn: asyncpg.Connection, decided: MeetingDecided, persons: list[uuid.UUID],
-                       reason: str | None, user: str) -> None:
-    await conn.execute("INSERT INTO meeting_decisions (id, meeting_id, kind, person_ids, facts, supersedes, "
-                       "reason, decided_by, decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                       decided.decision_id, decided.meeting_id, decided.kind, persons,
-                       decided.model_dump(mode="json"), decided.supersedes, reason, user,
-                       decided.decided_at)
-
-
-async def supersede(conn: asyncpg.Connection, decision_id: uuid.UUID, by: uuid.UUID) -> bool:
-    """Mark a decision superseded, once (a second correction of it loses the race)."""
-    return await conn.fetchval("UPDATE meeting_decisions SET superseded_by = $2 WHERE id = $1 "
-                               "AND superseded_by IS NULL RETURNING 1", decision_id, by) is not None
-
-
-async def decision(conn: asyncpg.Connection, decision_id: uuid.UUID) -> dict[str, Any] | None:
-    row = await conn.fetchrow("SELECT id, meeting_id, kind, superseded_by FROM meeting_decisions "
-                              "WHERE id = $1 FOR UPDATE", decision_id)
-    return dict(row) if row else None
-
-
-async def decisions(conn: asyncpg.Connection, meeting_id: uuid.UUID) -> list[dict[str, Any]]:
-    rows = await conn.fetch("SELECT facts, person_ids, superseded_by, reason FROM meeting_decisions "
-                            "WHERE meeting_id = $1 ORDER BY decided_at, id", meeting_id)
-    return [{**r["facts"], "superseded_by": r["superseded_by"], "reason": r["reason"],
-             "concerns": frozenset(r["person_ids"])} for r in rows]
 
 
 async def join_session(conn: asyncpg.Connection, meeting_id: uuid.UUID, session: uuid.UUID) -> None:

@@ -1,0 +1,1 @@
+"""meetings' SQL, one module per aggregate."""
