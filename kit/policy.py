@@ -181,6 +181,8 @@ RULES: tuple[Rule, ...] = (
          "members for the meeting only", READ,
          lambda r, rec: rec.confidential_106_6 and rec.meeting_material and r.purpose != "meeting",
          "denied"),
+    Rule("会議の資料は構成員だけが見られます / a meeting's material is read by its members only",
+         READ, lambda r, rec: rec.meeting_material and not _member(r, rec), "denied"),
     Rule("重層的支援会議の資料は、本人の同意が貴機関に及ぶ構成員だけが扱えます / material of a "
          "meeting resting on consent is for members whose agency every person's consent covers",
          EVERY_ACTION, lambda r, rec: rec.consent_regime and not _covered_member(r, rec), "denied"),

@@ -120,6 +120,13 @@ COMPLAINT_OF_CELL = "つなぎの相談"
 CASE_READERS = _kinds("same_agency", "other_with_consent", "meeting_member", "chair", "break_glass")
 NOT_HEALTH = frozenset({"health_notes"})
 HOLDER = _kinds("same_agency")
+SUPPORT_MEMBERS = _kinds("meeting_member", "chair", "same_agency")
+
+
+def _material(w: World, kind: str, _: str | None) -> dict[str, Any]:
+    return {"service": "plans", "record_type": "plan", "record_id": w.ids["person"], "title": "支援計画"}
+
+
 ENDPOINTS: list[Endpoint] = [
     # -- reads ----------------------------------------------------------------------------------
     Endpoint("consultation", "intake", "/consultations/{id}", "consultation", CASE_READERS,
@@ -179,6 +186,26 @@ ENDPOINTS: list[Endpoint] = [
              _kinds("chair"), method="POST", ok=201, body=lambda w, k, _: {
                  "kind": "approve_assessment", "person_ids": [w.ids["person"]],
                  "assessment_id": w.ids["person"]}),
+    # -- issue 10: an item's materials and minutes keep its body's rule; decisions read likewise --
+    # The 支援会議 (item): its pledged members (meeting_member, chair, same_agency) only; the
+    # 重層的支援会議 (multilayer_item, another body's item): same_agency alone is a member whom the
+    # consent covers. Consent, break-glass or holding the case opens no meeting material.
+    *(Endpoint(f"{name}'s materials", "meetings", path, obj, readers) for name, path, obj, readers in (
+        ("a 支援会議 item", "/agenda-items/{id}/materials", "item", SUPPORT_MEMBERS),
+        ("a 支援会議", "/meetings/{id}/materials", "meeting", SUPPORT_MEMBERS),
+        ("a 重層的支援会議 item", "/agenda-items/{id}/materials", "multilayer_item", HOLDER),
+        ("a 重層的支援会議", "/meetings/{id}/materials", "multilayer", HOLDER))),
+    Endpoint("a 支援会議's decisions", "meetings", "/meetings/{id}/decisions", "meeting", SUPPORT_MEMBERS),
+    Endpoint("a 重層的支援会議's decisions", "meetings", "/meetings/{id}/decisions", "multilayer", HOLDER),
+    # Written by members acting in the meeting: the chair and the item's presenting member.
+    Endpoint("present a material at a 支援会議", "meetings", "/agenda-items/{id}/materials", "item",
+             _kinds("same_agency", "chair"), method="POST", ok=201, body=_material),
+    Endpoint("present a material at a 重層的支援会議", "meetings", "/agenda-items/{id}/materials",
+             "multilayer_item", HOLDER, method="POST", ok=201, body=_material),
+    Endpoint("record a 支援会議 item's minutes", "meetings", "/agenda-items/{id}/minutes", "item",
+             _kinds("chair"), method="PUT", body=lambda w, k, _: {"minutes": f"議事録 {k}"}),
+    Endpoint("record a 重層的支援会議 item's minutes", "meetings", "/agenda-items/{id}/minutes",
+             "multilayer_item", frozenset(), method="PUT", body=lambda w, k, _: {"minutes": "議事録"}),
     # -- referrals (issue 9): a holder refers; only the receiver answers; only the referrer withdraws
     Endpoint("refer a consultation", "referral", "/referrals", "prepared",
              HOLDER | _kinds("chair"), method="POST", ok=201, prepare=_consultation_known,

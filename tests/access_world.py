@@ -160,6 +160,8 @@ async def _meeting(w: World, http: httpx.AsyncClient) -> None:
                                 "consultation_ids": [w.ids["consultation"]],
                                 "notes": "支援会議資料: 同意なし事例"})
         assert r.status_code in (201, 403), r.text
+        if r.status_code == 201:
+            w.ids["item"] = r.json()["item_id"]
         return r.status_code == 201
 
     await eventually(tabled, what="the holder tables the case")
@@ -171,9 +173,18 @@ async def _meeting(w: World, http: httpx.AsyncClient) -> None:
         r = await http.post(meetings + f"/meetings/{w.ids['multilayer']}/agenda",
                             headers=w.headers["same_agency"], json={"person_ids": [w.ids["person"]]})
         assert r.status_code in (201, 403), r.text
+        if r.status_code == 201:
+            w.ids["multilayer_item"] = r.json()["item_id"]
         return r.status_code == 201
 
     await eventually(tabled_with_consent, what="the holder tables it at the 重層的支援会議")
+    for item in ("item", "multilayer_item"):  # the presenting member's material for each item
+        r = await http.post(meetings + f"/agenda-items/{w.ids[item]}/materials",
+                            headers=w.headers["same_agency"], json={
+                                "service": "intake", "record_type": "consultation",
+                                "record_id": w.ids["consultation"], "title": "相談記録",
+                                "summary": "会議資料の要旨"})
+        assert r.status_code == 201, r.text
 
 
 async def schedule(w: World, http: httpx.AsyncClient, members: list[str],

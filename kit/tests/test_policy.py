@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -208,6 +209,8 @@ MATERIALS = [
      CONSENT_ITEM, "denied"),
     ("consent without membership", OTHER, "read", "meeting", (consent({"soudan-1"}),), set(), None,
      CONSENT_ITEM, "denied"),
+    ("consent opens no meeting one is no member of", OTHER, "read", "meeting",
+     (consent({"soudan-1"}),), set(), None, replace(CONSENT_ITEM, consent_regime=False), "denied"),
     ("no break-glass into meeting material", OTHER, "read", "meeting", (), set(), GLASS,
      CONSENT_ITEM, "denied"),
     ("a holder of the case is no member", WINDOW, "read", "meeting", (consent({"div-kaigo"}),),
