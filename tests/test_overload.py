@@ -36,8 +36,16 @@ def _reads(w: World) -> list[tuple[str, str, dict[str, str]]]:
         ("intake", f"/households/{w.ids['household']}", reader),
         ("referral", f"/referrals/{w.ids['referral']}", holder),
         ("referral", f"/referrals?agency={w.agencies['holding_agency']}", holder),
+        ("referral", "/referrals?agency=div-kaigo&sent=true", reader),
         ("meetings", f"/meetings/{w.ids['meeting']}", w.headers["meeting_member"]),
+        ("meetings", f"/meetings/{w.ids['meeting']}/decisions", w.headers["meeting_member"]),
+        ("meetings", f"/meetings/{w.ids['meeting']}/materials", w.headers["meeting_member"]),
+        ("meetings", f"/agenda-items/{w.ids['item']}/materials", w.headers["meeting_member"]),
         ("notifications", f"/inbox/{w.agencies['holding_agency']}", holder),
+        ("notifications", "/me/inbox", holder),
+        ("notifications", "/webhooks/deliveries", w.headers["operator"]),
+        ("referral", "/operators/dead-letters", w.headers["operator"]),
+        ("intake", "/operators/outbox/parked", w.headers["operator"]),
         *((service, "/audit?limit=5", w.headers["auditor"])
           for service in ("intake", "referral", "meetings", "notifications")),
     ]
