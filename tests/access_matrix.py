@@ -121,6 +121,7 @@ CASE_READERS = _kinds("same_agency", "other_with_consent", "meeting_member", "ch
 NOT_HEALTH = frozenset({"health_notes"})
 HOLDER = _kinds("same_agency")
 SUPPORT_MEMBERS = _kinds("meeting_member", "chair", "same_agency")
+CONSENTED_MEMBERS = _kinds("same_agency", "other_with_consent")
 
 
 def _material(w: World, kind: str, _: str | None) -> dict[str, Any]:
@@ -188,16 +189,19 @@ ENDPOINTS: list[Endpoint] = [
                  "assessment_id": w.ids["person"]}),
     # -- issue 10: an item's materials and minutes keep its body's rule; decisions read likewise --
     # The 支援会議 (item): its pledged members (meeting_member, chair, same_agency) only; the
-    # 重層的支援会議 (multilayer_item, another body's item): same_agency alone is a member whom the
-    # consent covers. Consent, break-glass or holding the case opens no meeting material.
+    # 重層的支援会議 (multilayer_item, another body's item): its members whom the consent covers
+    # (same_agency, other_with_consent). Consent alone, break-glass or holding the case opens no
+    # meeting material; nor does membership of the other body.
     *(Endpoint(f"{name}'s materials", "meetings", path, obj, readers) for name, path, obj, readers in (
         ("a 支援会議 item", "/agenda-items/{id}/materials", "item", SUPPORT_MEMBERS),
         ("a 支援会議", "/meetings/{id}/materials", "meeting", SUPPORT_MEMBERS),
-        ("a 重層的支援会議 item", "/agenda-items/{id}/materials", "multilayer_item", HOLDER),
-        ("a 重層的支援会議", "/meetings/{id}/materials", "multilayer", HOLDER))),
+        ("a 重層的支援会議 item", "/agenda-items/{id}/materials", "multilayer_item", CONSENTED_MEMBERS),
+        ("a 重層的支援会議", "/meetings/{id}/materials", "multilayer", CONSENTED_MEMBERS))),
     Endpoint("a 支援会議's decisions", "meetings", "/meetings/{id}/decisions", "meeting", SUPPORT_MEMBERS),
-    Endpoint("a 重層的支援会議's decisions", "meetings", "/meetings/{id}/decisions", "multilayer", HOLDER),
-    # Written by members acting in the meeting: the chair and the item's presenting member.
+    Endpoint("a 重層的支援会議's decisions", "meetings", "/meetings/{id}/decisions", "multilayer",
+             CONSENTED_MEMBERS),
+    # Written by members acting in the meeting: the chair and the item's presenting member (the
+    # 重層的支援会議's chair is no member whom the consent covers: it writes nothing there).
     Endpoint("present a material at a 支援会議", "meetings", "/agenda-items/{id}/materials", "item",
              _kinds("same_agency", "chair"), method="POST", ok=201, body=_material),
     Endpoint("present a material at a 重層的支援会議", "meetings", "/agenda-items/{id}/materials",

@@ -9,7 +9,8 @@ its offices and users in the test stack's directory (as an operator would) and w
 every service's view holds them. The 社協's coordinator (`other_coordinator`) staffs the 社協's
 office, not the city's general desk. The 支援会議 is chaired by the `chair` coordinator; the holding window
 (`same_agency`) is a member and tables the case, since only a holder may. It also tables the
-person at a 重層的支援会議 of its own, under a consent that covers its division.
+person at a 重層的支援会議 of its own (other_with_consent a member too), under a consent that covers
+its division.
 """
 
 from __future__ import annotations
@@ -167,7 +168,9 @@ async def _meeting(w: World, http: httpx.AsyncClient) -> None:
     await eventually(tabled, what="the holder tables the case")
 
     # A 重層的支援会議 where the holder tabled the person under consent covering its division.
-    w.ids["multilayer"] = await schedule(w, http, [w.users["same_agency"]], "multilayer_meeting")
+    # other_with_consent is a member too, whom the person's consent covers (its materials' reader).
+    w.ids["multilayer"] = await schedule(w, http, [w.users["same_agency"], w.users["other_with_consent"]],
+                                         "multilayer_meeting")
 
     async def tabled_with_consent() -> bool:
         r = await http.post(meetings + f"/meetings/{w.ids['multilayer']}/agenda",
