@@ -7,7 +7,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.bounds import Address, Code, Id, Instant, Name, Reason
@@ -95,6 +95,31 @@ async def start(body: CaseIn, request: Request, principal: PrincipalDep, uow: Uo
         row = await usecases.start_case(body, uow, principal, access, request)
         await uow.commit()
     return row
+
+
+class CaseSummary(BaseModel):
+    """A line of an office's list: ids, stage and dates; the case itself is read one by one."""
+
+    id: uuid.UUID
+    stage: str
+    origin: str
+    origin_id: uuid.UUID | None
+    person_id: uuid.UUID | None
+    worker: str | None
+    contact_due_at: AwareDatetime | None
+    changed_at: AwareDatetime
+
+
+@router.get("/cases", response_model=list[CaseSummary], summary="自所属のアウトリーチ一覧")
+async def list_cases(principal: PrincipalDep, conn: ConnDep, settings: SettingsDep,
+                     access: AccessDep, office: Id = Query(), stage: str | None = Query(None, max_length=30),
+                     limit: int = Query(50, ge=1, le=200)) -> list[dict[str, Any]]:
+    await usecases.at_desk(conn, principal, access, "read", "outreach_case_list", office, office)
+    rows = await store.for_office(conn, settings.municipality_code, office, stage, limit)
+    await access.audit_only(conn, principal, "read", "outreach_case_list", office,
+                            tuple({r["person_id"] for r in rows if r["person_id"]}),
+                            reason="the user's own office")
+    return rows
 
 
 @router.get("/cases/{case_id}", response_model=CaseOut,

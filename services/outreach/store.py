@@ -115,6 +115,15 @@ async def case(conn: asyncpg.Connection, m: str, case_id: uuid.UUID,
     return dict(r) if r else None
 
 
+async def for_office(conn: asyncpg.Connection, m: str, office: str, stage: str | None,
+                     limit: int) -> list[dict[str, Any]]:
+    rows = await conn.fetch("SELECT id, stage, origin, origin_id, person_id, worker, contact_due_at, "
+                            "changed_at FROM outreach_cases WHERE municipality = $1 AND office = $2 "
+                            "AND ($3::text IS NULL OR stage = $3) ORDER BY changed_at DESC LIMIT $4",
+                            m, office, stage, limit)
+    return [dict(r) for r in rows]
+
+
 def as_case(row: dict[str, Any]) -> Case:
     return Case(row["id"], row["office"], row["stage"], row["paused_from"], row["person_id"],
                 row["identified"])
