@@ -17,8 +17,9 @@ from kit.api import ConnDep, SettingsDep, UowDep
 from kit.auth import PrincipalDep
 from kit.clock import now
 
-from . import store, usecases
+from . import store
 from .domain.reports import Agreement
+from .usecases import common, reporting
 
 router = APIRouter(tags=["アウトリーチ等を通じた継続的支援"])
 
@@ -72,7 +73,7 @@ class ConcernOut(BaseModel):
 async def register_partner(user_id: Id, body: AgreementIn, principal: PrincipalDep, uow: UowDep,
                            access: AccessDep) -> None:
     async with uow:
-        await usecases.register_partner(Agreement(user_id, body.office_id, body.since,
+        await reporting.register_partner(Agreement(user_id, body.office_id, body.since,
                                                   frozenset(body.may_report), body.until),
                                         uow, principal, access)
         await uow.commit()
@@ -83,7 +84,7 @@ async def register_partner(user_id: Id, body: AgreementIn, principal: PrincipalD
 async def report_concern(body: ConcernIn, principal: PrincipalDep, uow: UowDep,
                          access: AccessDep) -> dict[str, Any]:
     async with uow:
-        ack = await usecases.report_concern(body, uow, principal, access)
+        ack = await reporting.report_concern(body, uow, principal, access)
         await uow.commit()
     return ack
 
@@ -108,11 +109,11 @@ async def concern_status(report_id: uuid.UUID, principal: PrincipalDep, conn: Co
 async def get_concern(report_id: uuid.UUID, request: Request, principal: PrincipalDep,
                       uow: UowDep, access: AccessDep) -> dict[str, Any]:
     async with uow:  # reading it moves the partner's acknowledgement on: a write too
-        await access.check(uow, request, principal, usecases.report_record(uow.municipality),
+        await access.check(uow, request, principal, common.report_record(uow.municipality),
                            "read", "concern_report", str(report_id))
         row = await store.report(uow.conn, uow.municipality, report_id)
         if row is None:
-            raise usecases.not_found("Report")
+            raise common.not_found("Report")
         await store.look_at(uow.conn, uow.municipality, [report_id], now())
         await uow.commit()
     return row
@@ -129,9 +130,9 @@ class AlertOut(BaseModel):
 async def get_alert(alert_id: uuid.UUID, request: Request, principal: PrincipalDep, conn: ConnDep,
                     settings: SettingsDep, access: AccessDep) -> dict[str, Any]:
     m = settings.municipality_code
-    await access.check(conn, request, principal, usecases.report_record(m), "read",
+    await access.check(conn, request, principal, common.report_record(m), "read",
                        "weak_signal_alert", str(alert_id))
     row = await store.alert(conn, m, alert_id)
     if row is None:
-        raise usecases.not_found("Alert")
+        raise common.not_found("Alert")
     return row

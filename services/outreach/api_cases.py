@@ -15,8 +15,9 @@ from kit.access import AccessDep
 from kit.api import ConnDep, SettingsDep, UowDep
 from kit.auth import PrincipalDep
 
-from . import store, usecases
+from . import store
 from .domain import cases
+from .usecases import casework, common
 
 router = APIRouter(tags=["アウトリーチ等を通じた継続的支援"])
 Known = Reason  # what is known before consent: only what the contact needs
@@ -92,7 +93,7 @@ class CaseOut(BaseModel):
 async def start(body: CaseIn, request: Request, principal: PrincipalDep, uow: UowDep,
                 access: AccessDep) -> dict[str, Any]:
     async with uow:
-        row = await usecases.start_case(body, uow, principal, access, request)
+        row = await casework.start_case(body, uow, principal, access, request)
         await uow.commit()
     return row
 
@@ -114,7 +115,7 @@ class CaseSummary(BaseModel):
 async def list_cases(principal: PrincipalDep, conn: ConnDep, settings: SettingsDep,
                      access: AccessDep, office: Id = Query(), stage: str | None = Query(None, max_length=30),
                      limit: int = Query(50, ge=1, le=200)) -> list[dict[str, Any]]:
-    await usecases.at_desk(conn, principal, access, "read", "outreach_case_list", office, office)
+    await common.at_desk(conn, principal, access, "read", "outreach_case_list", office, office)
     rows = await store.for_office(conn, settings.municipality_code, office, stage, limit)
     await access.audit_only(conn, principal, "read", "outreach_case_list", office,
                             tuple({r["person_id"] for r in rows if r["person_id"]}),
@@ -129,17 +130,17 @@ async def read(case_id: uuid.UUID, request: Request, principal: PrincipalDep, co
     m = settings.municipality_code
     row = await store.case(conn, m, case_id)
     if row is None:
-        raise usecases.not_found("Outreach case")
-    await access.check(conn, request, principal, await usecases.case_record(conn, m, row), "read",
+        raise common.not_found("Outreach case")
+    await access.check(conn, request, principal, await common.case_record(conn, m, row), "read",
                        "outreach_case", str(case_id))
-    return await usecases.read_case(conn, m, case_id)
+    return await casework.read_case(conn, m, case_id)
 
 
 @router.post("/cases/{case_id}/attempts", response_model=CaseOut, summary="接触の試みを記録する")
 async def attempt(case_id: uuid.UUID, body: AttemptIn, request: Request, principal: PrincipalDep,
                   uow: UowDep, access: AccessDep) -> dict[str, Any]:
     async with uow:
-        row = await usecases.attempt(case_id, body, uow, principal, access, request)
+        row = await casework.attempt(case_id, body, uow, principal, access, request)
         await uow.commit()
     return row
 
@@ -149,7 +150,7 @@ async def attempt(case_id: uuid.UUID, body: AttemptIn, request: Request, princip
 async def stage(case_id: uuid.UUID, body: StageIn, request: Request, principal: PrincipalDep,
                 uow: UowDep, access: AccessDep) -> dict[str, Any]:
     async with uow:
-        row = await usecases.move(case_id, body.action, body.reason, uow, principal, access, request)
+        row = await casework.move(case_id, body.action, body.reason, uow, principal, access, request)
         await uow.commit()
     return row
 
@@ -159,7 +160,7 @@ async def stage(case_id: uuid.UUID, body: StageIn, request: Request, principal: 
 async def action(case_id: uuid.UUID, body: ActionIn, request: Request, principal: PrincipalDep,
                  uow: UowDep, access: AccessDep) -> dict[str, Any]:
     async with uow:
-        row = await usecases.support_action(case_id, body, uow, principal, access, request)
+        row = await casework.support_action(case_id, body, uow, principal, access, request)
         await uow.commit()
     return row
 
@@ -169,6 +170,6 @@ async def action(case_id: uuid.UUID, body: ActionIn, request: Request, principal
 async def handover(case_id: uuid.UUID, body: HandoverIn, request: Request, principal: PrincipalDep,
                    uow: UowDep, access: AccessDep) -> dict[str, Any]:
     async with uow:
-        row = await usecases.plan_handover(case_id, body, uow, principal, access, request)
+        row = await casework.plan_handover(case_id, body, uow, principal, access, request)
         await uow.commit()
     return row

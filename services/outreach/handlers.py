@@ -15,8 +15,9 @@ from kit.clock import now
 from kit.inbox import HandlerContext, Handlers
 from kit.policy import Consent
 
-from . import store, timers, usecases
+from . import store, timers
 from .domain import cases
+from .usecases import casework, common
 
 
 async def on_decided(e: MeetingDecided, ctx: HandlerContext) -> None:
@@ -33,11 +34,11 @@ async def on_decided(e: MeetingDecided, ctx: HandlerContext) -> None:
                              meeting_ids=(*row["meeting_ids"], e.meeting_id))
     known = {row["person_id"] for row in filter(None, existing)}
     for person_id in dict.fromkeys(p for p in e.person_ids if p not in known):
-        case, events = cases.start(e.lead_agency or usecases.DESK, "meeting", at, e.decision_id,
+        case, events = cases.start(e.lead_agency or common.DESK, "meeting", at, e.decision_id,
                                    person_id, worker=e.lead_worker)
         if await store.add_case(conn, m, case, at, worker=e.lead_worker, origin="meeting",
                                 origin_id=e.decision_id, meeting_ids=(e.meeting_id,),
-                                contact_due_at=workdays.deadline(at, usecases.FIRST_CONTACT_DAYS)):
+                                contact_due_at=workdays.deadline(at, common.FIRST_CONTACT_DAYS)):
             ctx.uow.record(*events)
 
 
@@ -45,7 +46,7 @@ async def on_consent(e: ConsentGranted, ctx: HandlerContext) -> None:
     consent = Consent(e.person_id, frozenset(e.agencies), frozenset(e.purposes), e.valid_from,
                       e.valid_until, all_participating=e.all_participating)
     for row in await store.live_cases_of(ctx.uow.conn, ctx.envelope.municipality, e.person_id):
-        await usecases.hand_over_if_covered(ctx.uow, row, e.consent_id, consent)
+        await casework.hand_over_if_covered(ctx.uow, row, e.consent_id, consent)
 
 
 HANDLERS: Handlers = {MeetingDecided: [on_decided], ConsentGranted: [on_consent]}

@@ -1,6 +1,6 @@
 """ContactOverdue on the city's working days (kit/workdays.py), raised by a periodic job once
 per due date: a case's first contact is due FIRST_CONTACT_WORKING_DAYS after it starts, and a
-planned attempt GRACE_WORKING_DAYS after its day (usecases.due_after); logging an attempt sets
+planned attempt GRACE_WORKING_DAYS after its day (usecases/casework.due_after); logging an attempt sets
 the next due date and clears the mark.
 """
 

@@ -1,15 +1,7 @@
-"""outreach's commands: one function each, deciding and auditing on the route's unit of work.
-
-Reports and alerts are held by the coordinators' office (DESK); a case by the office that
-started it. Who may read or write a case is kit/policy.py's decision on `case_record`: its
-holding office, and (reading only) the pledged members of a 支援会議 that tabled the person or
-decided on the case. Everything before consent is 支援会議 material (confidential_106_6), so
-neither a consent nor break-glass opens it.
-"""
+"""Outreach cases' commands: one function each, deciding and auditing on the route's unit of work."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -18,94 +10,18 @@ import asyncpg
 from fastapi import Request
 
 from contracts.events.outreach import Origin, OutreachHandedOver
-from contracts.taxonomy import CATEGORIES, COORDINATORS
+from contracts.taxonomy import CATEGORIES
 from kit import views, workdays
 from kit.access import Access
 from kit.clock import now
-from kit.policy import Consent, Record
+from kit.policy import Consent
 from kit.principal import Principal
 from kit.problems import Problem
 from kit.uow import UnitOfWork
 
-from . import store
-from .domain import cases, reports
-
-DESK = os.environ.get("OUTREACH_DESK_OFFICE", COORDINATORS)
-THRESHOLD = int(os.environ.get("OUTREACH_SIGNAL_THRESHOLD", "3"))
-WINDOW_DAYS = int(os.environ.get("OUTREACH_SIGNAL_WINDOW_DAYS", "30"))
-FIRST_CONTACT_DAYS = int(os.environ.get("OUTREACH_FIRST_CONTACT_WORKING_DAYS", "5"))
-GRACE_DAYS = int(os.environ.get("OUTREACH_CONTACT_GRACE_WORKING_DAYS", "1"))
-
-
-def not_found(what: str) -> Problem:
-    return Problem(404, f"{what} not found", type_="urn:tsunagu:problem:not-found")
-
-
-def report_record(m: str) -> Record:
-    return Record(municipality=m, holders=frozenset({DESK}), confidential_106_6=True)
-
-
-async def case_record(conn: asyncpg.Connection, m: str, row: dict[str, Any]) -> Record:
-    persons = frozenset({row["person_id"]} if row["person_id"] else set())
-    tabled = await views.tabled_in(conn, [row["id"], *persons])
-    return Record(municipality=m, holders=frozenset({row["office"]}), person_ids=persons,
-                  meeting_ids=tabled | frozenset(row["meeting_ids"]), confidential_106_6=True)
-
-
-async def at_desk(db: UnitOfWork | asyncpg.Connection, principal: Principal, access: Access,
-                  action: Any, object_type: str, object_id: str | None, office: str = DESK) -> None:
-    conn = db.conn if isinstance(db, UnitOfWork) else db
-    offices = (await views.workplace_of(conn, principal.user_id)).offices
-    await access.require(db, principal, principal.is_staff and office in offices, action,
-                         object_type, object_id, f"{office} の職員だけが扱えます / only the staff of "
-                         f"{office} may do this")
-
-
-async def register_partner(a: reports.Agreement, uow: UnitOfWork, principal: Principal,
-                           access: Access) -> None:
-    await at_desk(uow, principal, access, "write", "partner_agreement", a.user_id)
-    office = await views.office(uow.conn, a.office_id)
-    staffed = a.office_id in (await views.workplace_of(uow.conn, a.user_id)).offices
-    if office is None or office.kind != "partner" or not staffed:
-        raise Problem(422, "Not a partner office", f"{a.user_id} must staff a partner office of "
-                      "the directory (GET /directory)")
-    if not a.may_report <= reports.CONCERN_CODES:
-        raise Problem(422, "Unknown concern codes", f"one of {sorted(reports.CONCERN_CODES)}")
-    await store.put_agreement(uow.conn, uow.municipality, a, principal.user_id, now())
-    await access.audit_only(uow, principal, "write", "partner_agreement", a.user_id,
-                            reason="the coordinators register a watch-over agreement")
-
-
-async def report_concern(body: Any, uow: UnitOfWork, principal: Principal, access: Access) -> dict[str, Any]:
-    """A partner's report; a weak signal when it makes THRESHOLD within WINDOW_DAYS."""
-    m, at = uow.municipality, now()
-    await access.require(uow, principal, principal.has("partner"), "write", "concern_report", None,
-                         "気づきの連絡は見守り協定を結んだ協力者が行います / partners under a "
-                         "watch-over agreement report concerns; staff start a case instead")
-    try:
-        kind, key = reports.subject(body.address, body.person_name)
-        event = reports.report(await store.agreement(uow.conn, m, principal.user_id), body.seen,
-                               body.urgency, body.seen_at or at, bool(body.person_name), at)
-    except reports.ReportRefused as exc:
-        raise Problem(422, "Report refused", str(exc)) from exc
-    last_alert = await store.lock_subject(uow.conn, m, key)  # reports about it: one at a time
-    await store.add_report(uow.conn, m, id=event.report_id, reported_by=principal.user_id,
-                           partner_office=event.partner_office, person_name=body.person_name,
-                           address=body.address, subject_kind=kind, subject_key=key,
-                           seen=event.seen, note=body.note, seen_at=event.seen_at,
-                           urgency=event.urgency, reported_at=at)
-    uow.record(event)
-    if event.urgency in reports.LOW_LEVEL:
-        recent = await store.recent_reports(uow.conn, m, key, at - timedelta(days=WINDOW_DAYS),
-                                            sorted(reports.LOW_LEVEL))
-        alert = reports.weak_signal(recent, last_alert, at, THRESHOLD, WINDOW_DAYS, DESK, kind,
-                                    bool(body.person_name))
-        if alert is not None:
-            await store.add_alert(uow.conn, m, alert.alert_id, key, list(alert.report_ids), at)
-            uow.record(alert)
-    await access.audit_only(uow, principal, "write", "concern_report", str(event.report_id),
-                            reason="a partner's report under its watch-over agreement")
-    return {"id": event.report_id, "status": "received", "received_at": at}
+from .. import store
+from ..domain import cases
+from .common import DESK, FIRST_CONTACT_DAYS, GRACE_DAYS, at_desk, case_record, not_found, report_record
 
 
 async def start_case(body: Any, uow: UnitOfWork, principal: Principal, access: Access,
