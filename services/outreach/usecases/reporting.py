@@ -38,10 +38,14 @@ async def report_concern(body: Any, uow: UnitOfWork, principal: Principal, acces
     await access.require(uow, principal, principal.has("partner"), "write", "concern_report", None,
                          "気づきの連絡は見守り協定を結んだ協力者が行います / partners under a "
                          "watch-over agreement report concerns; staff start a case instead")
+    agreement = await store.agreement(uow.conn, m, principal.user_id)
+    offices = (await views.workplace_of(uow.conn, principal.user_id)).offices
+    if agreement and agreement.office_id not in offices:
+        agreement = None  # no longer staffs the partner office the agreement is with
     try:
         kind, key = reports.subject(body.address, body.person_name)
-        event = reports.report(await store.agreement(uow.conn, m, principal.user_id), body.seen,
-                               body.urgency, body.seen_at or at, bool(body.person_name), at)
+        event = reports.report(agreement, body.seen, body.urgency, body.seen_at or at,
+                               bool(body.person_name), at)
     except reports.ReportRefused as exc:
         raise Problem(422, "Report refused", str(exc)) from exc
     last_alert = await store.lock_subject(uow.conn, m, key)  # reports about it: one at a time
