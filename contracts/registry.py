@@ -35,6 +35,17 @@ from contracts.events.notifications import (
     WebhookDeliveryFailed,
     WebhookParked,
 )
+from contracts.events.outreach import (
+    ConcernReported,
+    ContactAttempted,
+    ContactMade,
+    ContactOverdue,
+    OutreachEnded,
+    OutreachHandedOver,
+    OutreachStageChanged,
+    OutreachStarted,
+    WeakSignalAlert,
+)
 from contracts.events.referral import (
     DirectoryChanged,
     EscalatedToCoordinator,
@@ -117,6 +128,17 @@ SPECS: tuple[EventSpec, ...] = (
     # keyed by delivery: a delivery's failures and its parking stay in order
     EventSpec(WebhookDeliveryFailed, "notifications", "delivery_id", "general"),
     EventSpec(WebhookParked, "notifications", "delivery_id", "general"),
+    # outreach (issue 12): a case's events keyed by the case, so they arrive in order; labelled
+    # confidential-106-6 one by one when about an identified person (contracts/events/outreach.py)
+    EventSpec(ConcernReported, "outreach", "report_id", "personal"),
+    EventSpec(WeakSignalAlert, "outreach", "alert_id", "personal"),
+    EventSpec(OutreachStarted, "outreach", "outreach_case_id", "personal"),
+    EventSpec(ContactAttempted, "outreach", "outreach_case_id", "personal"),
+    EventSpec(ContactMade, "outreach", "outreach_case_id", "personal"),
+    EventSpec(ContactOverdue, "outreach", "outreach_case_id", "personal"),
+    EventSpec(OutreachStageChanged, "outreach", "outreach_case_id", "personal"),
+    EventSpec(OutreachEnded, "outreach", "outreach_case_id", "personal"),
+    EventSpec(OutreachHandedOver, "outreach", "outreach_case_id", "personal"),
 )
 
 BY_MODEL: dict[type[EventData], EventSpec] = {s.model: s for s in SPECS}

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from tests.access_world import KINDS, STAFF, World, schedule
+from tests.access_world import COMPLAINT, KINDS, STAFF, World, schedule
 from tests.helpers import eventually
 
 Prepare = Callable[[World, httpx.AsyncClient, str], Awaitable[str]]  # (world, http, kind) -> id
@@ -114,6 +114,77 @@ async def _referred(w: World, http: httpx.AsyncClient, kind: str) -> str:
 def _referral_of(w: World, kind: str, consultation: str | None) -> dict[str, Any]:
     return {"consultation_id": consultation, "to_office": w.agencies["other_with_consent"],
             "reason": "specialist_support", "from_office": "div-kaigo" if kind == "same_agency" else None}
+
+
+# -- outreach (issue 12): its objects are made once per world, on first use -----------------------
+async def _agreed_partner(w: World, http: httpx.AsyncClient, kind: str) -> str:
+    """The world's partner, under a watch-over agreement the coordinators registered."""
+    if "partner_agreed" not in w.ids:
+        r = await http.put(w.stack.url("outreach") + f"/partners/{w.users['partner']}",
+                           headers=w.headers["chair"], json={
+                               "office_id": "minsei", "since": "2026-04-01",
+                               "may_report": ["mail_piling_up", "no_utility_use"]})
+        assert r.status_code == 204, r.text
+        w.ids["partner_agreed"] = w.users["partner"]
+    return w.ids["partner_agreed"]
+
+
+async def _concern(w: World, http: httpx.AsyncClient, kind: str) -> str:
+    if "concern" not in w.ids:
+        await _agreed_partner(w, http, kind)
+        reports = [await http.post(w.stack.url("outreach") + "/concerns", headers=w.headers["partner"],
+                                   json=_concern_body(w, kind, None)) for _ in range(3)]
+        assert all(r.status_code == 201 for r in reports), reports[-1].text
+        w.ids["concern"] = reports[0].json()["id"]
+    return w.ids["concern"]
+
+
+async def _alert(w: World, http: httpx.AsyncClient, kind: str) -> str:
+    """The weak signal the world's three reports about one address raised."""
+    if "alert" not in w.ids:
+        concern = await _concern(w, http, kind)
+
+        async def raised() -> str | None:
+            r = await http.get(w.stack.url("notifications") + "/inbox/coordinators",
+                               headers=w.headers["chair"])
+            for item in (i for i in r.json() if i["kind"] == "WeakSignalAlert"):
+                alert = await http.get(w.stack.url("outreach") + f"/alerts/{item['about_id']}",
+                                       headers=w.headers["chair"])
+                if concern in alert.json()["report_ids"]:
+                    return str(item["about_id"])
+            return None
+        w.ids["alert"] = await eventually(raised, what="the world's weak signal")
+    return w.ids["alert"]
+
+
+def _concern_body(w: World, kind: str, _: str | None) -> dict[str, Any]:
+    return {"address": f"福生市本町{w.tag}-1", "seen": ["mail_piling_up"], "urgency": "low",
+            "note": COMPLAINT}
+
+
+async def _outreach_case(w: World, http: httpx.AsyncClient, kind: str) -> str:
+    """The coordinators' case about the world's person, before any consent covering it; read
+    once the 支援会議 that tabled her is known to outreach's view."""
+    if "outreach_case" not in w.ids:
+        w.ids["outreach_case"] = await _new_outreach_case(w, http, kind)
+
+        async def tabled() -> bool:
+            r = await http.get(w.stack.url("outreach") + f"/cases/{w.ids['outreach_case']}",
+                               headers=w.headers["meeting_member"])
+            return r.status_code == 200
+        await eventually(tabled, what="outreach knows the 支援会議")
+    return w.ids["outreach_case"]
+
+
+async def _new_outreach_case(w: World, http: httpx.AsyncClient, kind: str) -> str:
+    r = await http.post(w.stack.url("outreach") + "/cases", headers=w.headers["chair"],
+                        json={"person_id": w.ids["person"], "known": COMPLAINT})
+    assert r.status_code == 201, r.text
+    case: str = r.json()["id"]
+    return case
+
+
+OUTREACH_DESK = _kinds("chair")  # staffs the coordinators' office, which holds reports and cases
 
 
 COMPLAINT_OF_CELL = "つなぎの相談"
@@ -291,4 +362,38 @@ ENDPOINTS: list[Endpoint] = [
              body=lambda w, k, _: {"reason": "試験"}),
     Endpoint("re-queue a parked outbox row", "meetings", "/operators/outbox/parked/999999999/replay",
              "person", _kinds("operator"), method="POST"),
+    # -- outreach (issue 12): before consent, 支援会議 material: the holding office, and pledged
+    # members of a 支援会議 that tabled the person (reading only); no consent, no break-glass.
+    # A partner reports and reads back its acknowledgement, nothing else.
+    Endpoint("an outreach case before consent", "outreach", "/cases/{id}", "prepared",
+             OUTREACH_DESK | _kinds("meeting_member", "same_agency"), prepare=_outreach_case),
+    Endpoint("the coordinators' outreach cases", "outreach", "/cases?office=coordinators", "person",
+             OUTREACH_DESK),
+    Endpoint("another office's outreach cases", "outreach", "/cases?office={id}", "holding_agency",
+             frozenset()),
+    Endpoint("a partner's report", "outreach", "/concerns/{id}", "prepared", OUTREACH_DESK,
+             prepare=_concern),
+    Endpoint("a report's acknowledgement", "outreach", "/concerns/{id}/status", "prepared",
+             _kinds("partner"), prepare=_concern),
+    Endpoint("a weak-signal alert", "outreach", "/alerts/{id}", "prepared", OUTREACH_DESK,
+             prepare=_alert),
+    Endpoint("register a partner's agreement", "outreach", "/partners/{id}", "prepared",
+             OUTREACH_DESK, method="PUT", ok=204, prepare=_agreed_partner, body=lambda w, k, _: {
+                 "office_id": "minsei", "since": "2026-04-01",
+                 "may_report": ["mail_piling_up", "no_utility_use"]}),
+    Endpoint("report a concern", "outreach", "/concerns", "prepared", _kinds("partner"),
+             method="POST", ok=201, prepare=_agreed_partner, body=_concern_body),
+    Endpoint("start an outreach case", "outreach", "/cases", "person", OUTREACH_DESK,
+             method="POST", ok=201, body=lambda w, k, _: {"person_id": w.ids["person"]}),
+    Endpoint("log a contact attempt", "outreach", "/cases/{id}/attempts", "prepared",
+             OUTREACH_DESK, method="POST", prepare=_outreach_case,
+             body=lambda w, k, _: {"method": "letter", "outcome": "no_answer"}),
+    Endpoint("pause an outreach case", "outreach", "/cases/{id}/stage", "prepared", OUTREACH_DESK,
+             method="POST", prepare=_new_outreach_case,
+             body=lambda w, k, _: {"action": "pause", "reason": "person_asked"}),
+    Endpoint("record a home visit", "outreach", "/cases/{id}/actions", "prepared", OUTREACH_DESK,
+             method="POST", prepare=_outreach_case, body=lambda w, k, _: {"kind": "home_visit"}),
+    Endpoint("plan an outreach hand-over", "outreach", "/cases/{id}/handover", "prepared",
+             OUTREACH_DESK, method="POST", prepare=_outreach_case,
+             body=lambda w, k, _: {"to_office": "houkatsu-1", "categories": ["elderly_care"]}),
 ]

@@ -26,6 +26,8 @@ DESTINATION_LABELS = {"agency": "支援関係機関", "promoter": "断らない�
                       "general_desk": "福祉総合相談窓口", "coordinator": "地域福祉コーディネーター"}
 SUPPORT_MEETING_TITLE = "支援会議に案件があります"
 SUPPORT_MEETING_BODY = "詳細は会議の画面でご確認ください。"
+CONFIDENTIAL_ITEM_TITLE = "確認が必要な案件があります"
+CONFIDENTIAL_ITEM_BODY = "詳細は記録の画面でご確認ください。"
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,13 @@ def message(rule: Rule, event: EventData, envelope: Envelope, at: datetime) -> M
     fields: dict[str, Any] = dict(event)
     urgency = rule.urgency or str(fields.get(rule.urgency_field or "", "normal"))
     about = fields[rule.about]
+    if envelope.sensitivity == CONFIDENTIAL and "meeting_id" not in fields:
+        # 支援会議 material held outside a meeting (outreach before consent): "you have an item",
+        # linking to the record by its id, where the reader's rights decide what it shows.
+        return Message(rule.event_type, envelope.id, about, CONFIDENTIAL_ITEM_TITLE,
+                       CONFIDENTIAL_ITEM_BODY, rule.link.format(**fields), urgency, at)
     if envelope.sensitivity == CONFIDENTIAL:
-        meeting = fields.get("meeting_id", about)
+        meeting = fields["meeting_id"]
         return Message(rule.event_type, envelope.id, meeting, SUPPORT_MEETING_TITLE,
                        SUPPORT_MEETING_BODY, f"/meetings/{meeting}", urgency, at)
     fields.update(_derived(fields, urgency))

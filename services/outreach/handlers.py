@@ -1,5 +1,53 @@
-"""Events outreach consumes: none yet; the pillar's issue adds them."""
+"""What outreach does besides answering requests.
 
-from kit.inbox import Handlers
+Consumed: MeetingDecided (start_outreach: a case opens for each person, or the named case is
+now also the meeting's; the kit's views already know who its pledged members are) and
+ConsentGranted (a live case of the person whose consent covers its office and the receiver is
+handed over). Periodic: ContactOverdue (timers.py).
+"""
 
-HANDLERS: Handlers = {}
+from __future__ import annotations
+
+from contracts.events.intake import ConsentGranted
+from contracts.events.meetings import MeetingDecided
+from kit import workdays
+from kit.clock import now
+from kit.inbox import HandlerContext, Handlers
+from kit.policy import Consent
+
+from . import store, timers
+from .domain import cases
+from .usecases import casework, common
+
+
+async def on_decided(e: MeetingDecided, ctx: HandlerContext) -> None:
+    if e.kind != "start_outreach":
+        return
+    conn, m, at = ctx.uow.conn, ctx.envelope.municipality, now()
+    existing = [await store.case(conn, m, e.outreach_case_id, for_update=True)] \
+        if e.outreach_case_id else []
+    for person_id in e.person_ids:
+        existing += await store.live_cases_of(conn, m, person_id)
+    for row in filter(None, existing):  # continues: the meeting's members read it from now
+        if e.meeting_id not in row["meeting_ids"]:
+            await store.save(conn, m, store.as_case(row), at,
+                             meeting_ids=(*row["meeting_ids"], e.meeting_id))
+    known = {row["person_id"] for row in filter(None, existing)}
+    for person_id in dict.fromkeys(p for p in e.person_ids if p not in known):
+        case, events = cases.start(e.lead_agency or common.DESK, "meeting", at, e.decision_id,
+                                   person_id, worker=e.lead_worker)
+        if await store.add_case(conn, m, case, at, worker=e.lead_worker, origin="meeting",
+                                origin_id=e.decision_id, meeting_ids=(e.meeting_id,),
+                                contact_due_at=workdays.deadline(at, common.FIRST_CONTACT_DAYS)):
+            ctx.uow.record(*events)
+
+
+async def on_consent(e: ConsentGranted, ctx: HandlerContext) -> None:
+    consent = Consent(e.person_id, frozenset(e.agencies), frozenset(e.purposes), e.valid_from,
+                      e.valid_until, all_participating=e.all_participating)
+    for row in await store.live_cases_of(ctx.uow.conn, ctx.envelope.municipality, e.person_id):
+        await casework.hand_over_if_covered(ctx.uow, row, e.consent_id, consent)
+
+
+HANDLERS: Handlers = {MeetingDecided: [on_decided], ConsentGranted: [on_consent]}
+PERIODIC = (timers.PERIODIC,)

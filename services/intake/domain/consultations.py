@@ -78,12 +78,13 @@ def receive(*, received_at: datetime, channel: Channel, receiving_division: str,
             handover: Handover | None = None, consents: Sequence[tuple[uuid.UUID, Consent]] = (),
             intake_sheet: dict[str, Any] | None = None,
             health_notes: str | None = None, to: Office | None = None,
-            now: datetime | None = None) -> Consultation:
+            now: datetime | None = None, consultation_id: uuid.UUID | None = None) -> Consultation:
     """`consents`: (consent id, consent) of the persons concerned, for checking the hand-over;
     `present_ids`: the persons who came to the window themselves; only they, not persons merely
     named, make the window a holder of their record (kit/holders.py); `to`: the receiving office
     as the directory has it (None: not in the directory); `now`: when the hand-over discloses (a
-    consent is checked then, whatever date the record bears)."""
+    consent is checked then, whatever date the record bears); `consultation_id`: the id another
+    pillar chose for it (an outreach hand-over), so that a redelivery opens no second one."""
     if destination is None:
         raise NoDestination("a consultation must leave the window with somewhere to go: "
                             "handled here, an agency, the promoter, the general desk or a "
@@ -98,7 +99,7 @@ def receive(*, received_at: datetime, channel: Channel, receiving_division: str,
     _check_destination(destination, receiving_division, to)
     _check_handover(destination, handover, tuple(dict.fromkeys(person_ids)), consents,
                     now or received_at, to)
-    c = Consultation(id=uuid.uuid4(), received_at=received_at, channel=channel,
+    c = Consultation(id=consultation_id or uuid.uuid4(), received_at=received_at, channel=channel,
                      receiving_division=receiving_division, received_by=received_by,
                      main_complaint=main_complaint.strip(),
                      categories=tuple(dict.fromkeys(categories)), urgency=urgency,

@@ -1,0 +1,1 @@
+"""outreach's commands (common.py: what they share)."""
