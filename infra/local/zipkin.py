@@ -15,8 +15,9 @@ from pathlib import Path
 from . import proc
 from .catalog import ZIPKIN_JAR
 
-HEAP = "-Xmx256m"  # in-memory storage of MAX_SPANS spans fits; the machines are small and shared
-MAX_SPANS = 100_000  # the oldest traces go first past this many spans
+HEAP = "-Xmx256m"  # the machines are small and shared
+# The oldest traces go first past this many spans (~1 kB each in the heap; 100 000 filled it).
+MAX_SPANS = 20_000
 
 
 @dataclass
