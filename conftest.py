@@ -25,6 +25,7 @@ OFFSET = int(os.environ.get("TSUNAGU_TEST_PORT_OFFSET", "0"))
 TEST_PORTS = {name: port + 10000 + OFFSET for name, port in SERVICES.items()}
 SEED_DIRECTORY = Path(__file__).parent / "services" / "referral" / "directory.json"
 SMTP_PORT = 28900 + OFFSET
+ZIPKIN_PORT = 19411 + OFFSET  # the trace viewer of the tests' stack (tests/test_tracing.py)
 EMAIL_ADDRESSES = {"a-houkatsu": "houkatsu-staff@houkatsu.example.jp", "c-desk": "c-desk@city.example.jp"}
 
 
@@ -40,6 +41,7 @@ def stack() -> Iterator[Stack]:
     addresses.write_text(json.dumps(EMAIL_ADDRESSES))
     s = Stack(home=home, kafka_port=29092 + OFFSET, kafka_controller_port=29093 + OFFSET,
               postgres_port=55433 + OFFSET, idp_port=18009 + OFFSET, service_ports=dict(TEST_PORTS),
+              zipkin_port=ZIPKIN_PORT,
               extra_env={"TSUNAGU_RELAY_POLL_SECONDS": "0.5", "TSUNAGU_LOG_LEVEL": "INFO",
                          "REFERRAL_DIRECTORY_FILE": str(directory),
                          "REFERRAL_DIRECTORY_RELOAD_SECONDS": "0.25", "REFERRAL_TIMER_SECONDS": "0.5",

@@ -3,12 +3,15 @@
 #  - PostgreSQL (server + contrib for pg_trgm) from Debian's packages
 #  - the Python virtual environment from requirements.txt (the one pinned list)
 #  - Apache Kafka's jars from Maven Central into .cache/kafka/<version>/lib
+#  - Zipkin's server (the trace viewer) from Maven Central into .cache/zipkin/<version>
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
 KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' infra/kafka/pom.xml)
 KAFKA_LIB=.cache/kafka/$KAFKA_VERSION/lib
+ZIPKIN_VERSION=$(sed -n 's:.*<zipkin.version>\(.*\)</zipkin.version>.*:\1:p' infra/zipkin/pom.xml)
+ZIPKIN_LIB=.cache/zipkin/$ZIPKIN_VERSION
 
 sudo_() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -31,6 +34,13 @@ if [ ! -f "$KAFKA_LIB/.complete" ]; then
   mvn -q -B -f infra/kafka/pom.xml dependency:copy-dependencies \
       -DincludeScope=runtime -DoutputDirectory="$ROOT/$KAFKA_LIB"
   touch "$KAFKA_LIB/.complete"
+fi
+
+if [ ! -f "$ZIPKIN_LIB/.complete" ]; then
+  echo "bootstrap: fetching Zipkin's server $ZIPKIN_VERSION from Maven Central"
+  rm -rf "$ZIPKIN_LIB"; mkdir -p "$ZIPKIN_LIB"
+  mvn -q -B -f infra/zipkin/pom.xml dependency:copy-dependencies -DoutputDirectory="$ROOT/$ZIPKIN_LIB"
+  touch "$ZIPKIN_LIB/.complete"
 fi
 
 PY=${PYTHON:-python3.11}

@@ -61,7 +61,7 @@ def merge_handlers(*maps: Handlers) -> Handlers:
 def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or load_settings(definition.name)
     setup_logging(definition.name, settings.log_level)
-    provider = setup_tracing(definition.name, settings.trace_file)
+    provider = setup_tracing(definition.name, settings.zipkin_endpoint)
     AsyncPGInstrumentor().instrument(tracer_provider=provider)  # type: ignore[no-untyped-call]
 
     @asynccontextmanager

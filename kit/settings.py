@@ -30,7 +30,9 @@ class ServiceSettings(BaseModel):
     kafka_password: SecretStr | None = None
     kafka_ca_file: str | None = None  # the broker's CA (PEM); unset: the system's trust store
     municipality_code: str = Field(default="132187", pattern=r"^\d{6}$")  # 福生市
-    trace_file: str | None = None  # JSON-lines span file for local use; OTLP via OTEL_* vars
+    # Where spans go: Zipkin's v2 span API (`make up` runs one: http://127.0.0.1:9411/api/v2/spans).
+    # Unset: no spans leave, unless OTEL_EXPORTER_OTLP_* names a collector (kit/tracing.py).
+    zipkin_endpoint: str | None = None
     log_level: str = "INFO"
     jwks_url: str = "http://127.0.0.1:8009/.well-known/jwks.json"
     jwt_issuer: str = "tsunagu-dev-idp"

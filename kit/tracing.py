@@ -1,45 +1,37 @@
-"""OpenTelemetry: one tracer provider per process, exporters chosen by the environment.
+"""OpenTelemetry: one tracer provider per process, its exporter chosen by the environment.
 
-OTLP when the standard OTEL_EXPORTER_OTLP_* variables name an endpoint; a JSON-lines file when
-the settings name one (local runs and tests read the spans there).
+Zipkin (the operators' trace viewer `make up` starts) when the settings name its span endpoint;
+OTLP instead when the standard OTEL_EXPORTER_OTLP_* variables name a collector (a city's own).
+Either way spans leave through a batch processor, on a thread of their own: a request or an
+event never waits for an export.
 
 No personal data leaves in a span: the HTTP instrumentation records full URLs, and a search's
 query string holds names, kana, birth dates, phone numbers and addresses, a path the ids of
 persons. Before any exporter sees a span, its URL attributes lose the query string and every
-id (the route template, `http.route`, still says what was called).
+id (the route template, `http.route`, still says what was called). Database spans carry the
+SQL with its placeholders, never the values bound to them.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import threading
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 
 from opentelemetry import context, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import (
+    Decision,
+    ParentBased,
+    Sampler,
+    SamplingResult,
+)
+from opentelemetry.trace import Link, SpanKind
+from opentelemetry.util.types import Attributes
 
 _configured: TracerProvider | None = None
-
-
-class JsonLinesExporter(SpanExporter):
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
-        self._lock = threading.Lock()
-
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        with self._lock:
-            for span in spans:
-                self._file.write(span.to_json(indent=None) + "\n")
-            self._file.flush()
-        return SpanExportResult.SUCCESS
-
-    def shutdown(self) -> None:
-        self._file.close()
 
 
 # Every URL-bearing attribute of the old and the stable HTTP semantic conventions.
@@ -90,19 +82,48 @@ class Redacting(SpanProcessor):
         return self.inner.force_flush(timeout_millis)
 
 
-def setup_tracing(service: str, trace_file: str | None) -> TracerProvider:
+class JourneysOnly(Sampler):
+    """Root sampler: a trace begins with a request, an event's delivery or a publish, never with
+    a database call. Queries outside any of those (the relay's, the audit writer's, the timers'
+    polls, several a second in every service) would bury the journeys in the viewer's memory;
+    within one they are kept, as children (the parent-based sampler decides those)."""
+
+    def should_sample(self, parent_context: context.Context | None, trace_id: int, name: str,
+                      kind: SpanKind | None = None, attributes: Attributes = None,
+                      links: Sequence[Link] | None = None,
+                      trace_state: trace.TraceState | None = None) -> SamplingResult:
+        if kind is SpanKind.CLIENT:
+            return SamplingResult(Decision.DROP)
+        return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
+
+    def get_description(self) -> str:
+        return "JourneysOnly"
+
+
+def exporter(zipkin_endpoint: str | None, env: Mapping[str, str]) -> SpanExporter | None:
+    """OTLP when the environment names a collector, else Zipkin when the settings name it."""
+    if env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        return OTLPSpanExporter()  # reads the OTEL_EXPORTER_OTLP_* variables itself
+    if zipkin_endpoint:
+        from opentelemetry.exporter.zipkin.json import ZipkinExporter
+        return ZipkinExporter(endpoint=zipkin_endpoint, timeout=5)
+    return None
+
+
+def setup_tracing(service: str, zipkin_endpoint: str | None,
+                  env: Mapping[str, str] | None = None) -> TracerProvider:
     global _configured
     if _configured is not None:
         return _configured
-    name = os.environ.get("OTEL_SERVICE_NAME", f"tsunagu-{service}")
-    provider = TracerProvider(resource=Resource.create({"service.name": name}))
-    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get(
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-        provider.add_span_processor(Redacting(BatchSpanProcessor(OTLPSpanExporter())))
-    if trace_file:
-        provider.add_span_processor(Redacting(BatchSpanProcessor(
-            JsonLinesExporter(Path(trace_file)), schedule_delay_millis=500)))
+    env = os.environ if env is None else env
+    name = env.get("OTEL_SERVICE_NAME", f"tsunagu-{service}")
+    provider = TracerProvider(resource=Resource.create({"service.name": name}),
+                              sampler=ParentBased(JourneysOnly()))
+    chosen = exporter(zipkin_endpoint, env)
+    if chosen is not None:
+        # A second's delay: an operator opening a trace staff just quoted finds it complete.
+        provider.add_span_processor(Redacting(BatchSpanProcessor(chosen, schedule_delay_millis=1000)))
     trace.set_tracer_provider(provider)
     _configured = provider
     return provider

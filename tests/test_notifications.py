@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -20,7 +21,7 @@ from aiosmtpd.controller import Controller
 from infra.examples.webhook_receiver import Receiver
 from infra.local.stack import Stack
 from services.notifications import digest
-from tests.helpers import Connect, bearer, consultation, delivered, eventually
+from tests.helpers import Connect, bearer, consultation, delivered, eventually, read_topic
 
 OFFSET = int(os.environ.get("TSUNAGU_TEST_PORT_OFFSET", "0"))
 PORT, SMTP_PORT = 28700 + OFFSET, 28900 + OFFSET  # the SMTP port conftest gives notifications
@@ -68,6 +69,24 @@ async def receiver(stack: Stack, http: httpx.AsyncClient) -> AsyncIterator[tuple
     sample.stop()
 
 
+async def _published(stack: Stack, keys: set[str]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """notifications' events keyed by these ids (a delivery's all share its id: one partition,
+    in order), as (type, data), once a NotificationDelivered was read for each key."""
+    def mine(found: list[dict[str, Any]]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+        by_key: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        for r in found:
+            if r["key"] in keys:
+                by_key.setdefault(r["key"], []).append((r["ce_type"].split(".")[-2],
+                                                        json.loads(r["value"])))
+        return by_key
+
+    def each_delivered(found: list[dict[str, Any]]) -> bool:
+        by_key = mine(found)
+        return all(any(t == "notification_delivered" for t, _ in by_key.get(k, [])) for k in keys)
+    return mine(await read_topic(stack, "notifications.events", each_delivered,
+                                 what="NotificationDelivered of each delivery"))
+
+
 async def _consultations(http: httpx.AsyncClient, stack: Stack, n: int) -> list[str]:
     window = bearer(stack.token("w-kaigo"))
     ids = []
@@ -113,6 +132,18 @@ async def test_a_referral_reaches_the_office_inbox_the_division_system_and_staff
     mail = email.message_from_bytes(raw, policy=email.policy.default)
     assert mail["subject"] == "【つなぐ】新しいつなぎ依頼（緊急度: 高）" and b"=?utf-8?" in raw.lower()
     assert "ひきこもり" not in text
+
+    # Each channel's delivery is published once, with what it was about and to whom.
+    email_id = mail["message-id"].strip("<>").removesuffix("@tsunagu")
+    published = await _published(stack, {item["id"], hook_id, email_id})
+    about = {"about_type": "ReferralRequested", "about_id": referral["id"]}
+    for key, channel, kind, recipient in ((item["id"], "inbox", "agency", "houkatsu-1"),
+                                          (hook_id, "webhook", "agency", receiver[1]),
+                                          (email_id, "email", "user", "a-houkatsu")):
+        [(event_type, data)] = published[key]
+        assert event_type == "notification_delivered" and data["channel"] == channel, data
+        assert data["recipient_kind"] == kind and data["recipient_id"] == recipient, data
+        assert about.items() <= data.items(), data
 
     url = stack.url("notifications")
     other = bearer(stack.token("a-soudan"))  # staff of another agency
@@ -162,6 +193,11 @@ async def test_a_failing_subscriber_is_parked_then_replayed(stack: Stack, http: 
         assert final["status"] == "delivered" and len(final["attempt_log"]) == 6
         assert (await http.post(url + f"/webhooks/deliveries/{dead['id']}/replay",
                                 headers=ops)).status_code == 409
+        # Published with each change of the delivery: five failures, parked, then delivered once.
+        history = (await _published(stack, {dead["id"]}))[dead["id"]]
+        assert [t for t, _ in history] == ["webhook_delivery_failed"] * 5 + [
+            "webhook_parked", "notification_delivered"]
+        assert history[-1][1]["channel"] == "webhook" and history[-1][1]["recipient_id"] == sid
     finally:
         sample.stop()
 
@@ -241,6 +277,11 @@ async def test_no_duplicates_after_a_restart_mid_batch(
         assert all(sent.count(i) <= 1 for i in message_ids)  # the server took each once
         assert await conn.fetchval("SELECT count(*) FROM webhook_deliveries WHERE subscriber_id = $1 "
                                    "AND status = 'delivered'", uuid.UUID(sid)) >= 20
+        hooks = {str(r[0]) for r in await conn.fetch(
+            "SELECT id FROM webhook_deliveries WHERE subscriber_id = $1 AND about_id = ANY($2::uuid[])",
+            uuid.UUID(sid), referrals)}
+        published = await _published(stack, hooks | {str(m["id"]) for m in mails})
+        assert len(hooks) == 20 and all(len(events) == 1 for events in published.values())
     finally:
         await conn.close()
         await referral.close()

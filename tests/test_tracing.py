@@ -1,63 +1,74 @@
-"""One consultation is one trace across intake, referral and notifications, and no span holds
-the personal data the requests carried."""
+"""One consultation is one trace in Zipkin, across intake, referral and notifications, as an
+operator opens it from the X-Trace-Id staff quote; and no span holds the personal data the
+requests carried."""
 
 from __future__ import annotations
 
 import json
 import secrets
 import uuid
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, quote_plus
 
 import httpx
+import pytest
 
 from infra.local.stack import Stack
 from tests.helpers import bearer, consultation, eventually
 
-JOURNEY = ("intake", "referral", "notifications")
-# What each service's part of a consultation's trace must hold once every span is exported.
-EXPECTED = {"intake": {"SpanKind.SERVER", "SpanKind.PRODUCER"},
-            "referral": {"SpanKind.CONSUMER", "SpanKind.PRODUCER"},
-            "notifications": {"SpanKind.CONSUMER"}}
+# What each service's part of a consultation's trace must hold: the request, the outbox's
+# publish, each delivery to a consumer, and the database work of each (Zipkin's span kinds).
+EXPECTED = {"intake": {"SERVER", "CLIENT", "PRODUCER"},
+            "referral": {"CONSUMER", "CLIENT", "PRODUCER"},
+            "notifications": {"CONSUMER", "CLIENT"}}
 
 
-def _traceparent(trace_id: str) -> dict[str, str]:
-    return {"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"}
+@dataclass(frozen=True)
+class Journey:
+    person: dict[str, Any]
+    person_id: str
+    complaint: str
+    client_span: str  # the span id the caller put in traceparent: the trace's root's parent
+    answered: httpx.Response
+    traces: dict[str, str]  # what was asked → its trace id
 
 
-def _kinds(stack: Stack, trace_id: str) -> dict[str, set[str]]:
-    found: dict[str, set[str]] = {}
-    for name in JOURNEY:
-        path = stack.trace_file(name)
-        for line in path.read_text().splitlines() if path.exists() else []:
-            span = json.loads(line)
-            if span["context"]["trace_id"] == f"0x{trace_id}":
-                found.setdefault(name, set()).add(span["kind"])
-    return found
+def _traceparent(trace_id: str, span_id: str | None = None) -> dict[str, str]:
+    return {"traceparent": f"00-{trace_id}-{span_id or secrets.token_hex(8)}-01"}
 
 
-async def _whole_trace(stack: Stack, trace_id: str) -> dict[str, set[str]]:
+def _service(span: dict[str, Any]) -> str:
+    return str(span.get("localEndpoint", {}).get("serviceName", "")).removeprefix("tsunagu-")
+
+
+async def _spans(http: httpx.AsyncClient, stack: Stack, trace_id: str) -> list[dict[str, Any]]:
+    assert stack.zipkin
+    found = await http.get(f"{stack.zipkin.url}/api/v2/trace/{trace_id}")
+    return found.json() if found.status_code == 200 else []
+
+
+def _kinds(spans: list[dict[str, Any]]) -> dict[str, set[str]]:
+    kinds: dict[str, set[str]] = {}
+    for span in spans:
+        kinds.setdefault(_service(span), set()).add(span.get("kind", "INTERNAL"))
+    return kinds
+
+
+async def _whole_trace(http: httpx.AsyncClient, stack: Stack, trace_id: str
+                       ) -> list[dict[str, Any]]:
     """Wait for every span the assertions look at, not just the last service's."""
-    async def complete() -> dict[str, set[str]] | None:
-        found = _kinds(stack, trace_id)
-        return found if all(kinds <= found.get(name, set()) for name, kinds in EXPECTED.items()) \
-            else None
-    return await eventually(complete, what="spans of the journey in every service")
+    async def complete() -> list[dict[str, Any]] | None:
+        spans = await _spans(http, stack, trace_id)
+        kinds = _kinds(spans)
+        return spans if all(k <= kinds.get(name, set()) for name, k in EXPECTED.items()) else None
+    return await eventually(complete, timeout=60, what="spans of the journey in every service")
 
 
-async def test_one_trace_runs_through_all_three_services(stack: Stack,
-                                                         http: httpx.AsyncClient) -> None:
-    trace_id = secrets.token_hex(16)
-    posted = await http.post(stack.url("intake") + "/consultations", json=consultation("konkyu"),
-                             headers={**bearer(stack.token("w-kaigo")), **_traceparent(trace_id)})
-    assert posted.status_code == 201
-    found = await _whole_trace(stack, trace_id)
-    assert set(found) == set(JOURNEY)
-    for name, kinds in EXPECTED.items():
-        assert kinds <= found[name], (name, found[name])
-
-
-async def test_no_personal_data_in_any_span(stack: Stack, http: httpx.AsyncClient) -> None:
+@pytest.fixture(scope="module")
+async def journey(stack: Stack) -> Journey:
+    """A person registered, searched for and read, then a consultation about them: each request
+    on a trace of its own."""
     tag = uuid.uuid4().hex[:6]
     person: dict[str, Any] = {"family_name": f"秘密{tag}", "given_name": "花子",
                               "family_kana": f"ヒミツ{tag.upper()}", "given_kana": "ハナコ",
@@ -66,34 +77,77 @@ async def test_no_personal_data_in_any_span(stack: Stack, http: httpx.AsyncClien
     complaint = f"借金と通院のことで困っている{tag}"
     window = bearer(stack.token("w-kaigo"))
     intake = stack.url("intake")
-    registered = await http.post(intake + "/persons", json=person, headers=window)
-    assert registered.status_code == 201, registered.text
-    person_id = registered.json()["id"]
-    search_trace = secrets.token_hex(16)
-    found = await http.get(intake + "/persons/candidates", params={
-        k: person[k] for k in ("family_name", "given_name", "family_kana", "given_kana",
-                               "birth_date", "phone", "address")},
-        headers={**window, **_traceparent(search_trace)})
-    assert found.status_code == 200 and found.json()[0]["person_id"] == person_id, found.text
-    assert (await http.get(intake + f"/persons/{person_id}", headers=window)).status_code == 200
-    journey_trace = secrets.token_hex(16)
-    posted = await http.post(intake + "/consultations", headers={**window,
-                             **_traceparent(journey_trace)},
-                             json=consultation("", main_complaint=complaint, person_ids=[person_id],
-                                               destination={"kind": "general_desk"}))
-    assert posted.status_code == 201, posted.text
-    await _whole_trace(stack, journey_trace)  # the referral and the notification came through
+    traces = {what: secrets.token_hex(16) for what in ("register", "search", "read", "consult")}
+    client_span = secrets.token_hex(8)
+    async with httpx.AsyncClient(timeout=10) as http:
+        registered = await http.post(intake + "/persons", json=person,
+                                     headers={**window, **_traceparent(traces["register"])})
+        assert registered.status_code == 201, registered.text
+        person_id = registered.json()["id"]
+        found = await http.get(intake + "/persons/candidates", params={
+            k: person[k] for k in ("family_name", "given_name", "family_kana", "given_kana",
+                                   "birth_date", "phone", "address")},
+            headers={**window, **_traceparent(traces["search"])})
+        assert found.status_code == 200 and found.json()[0]["person_id"] == person_id, found.text
+        read = await http.get(intake + f"/persons/{person_id}",
+                              headers={**window, **_traceparent(traces["read"])})
+        assert read.status_code == 200
+        posted = await http.post(intake + "/consultations", headers={
+            **window, **_traceparent(traces["consult"], client_span)},
+            json=consultation("", main_complaint=complaint, person_ids=[person_id],
+                              destination={"kind": "general_desk"}))
+        assert posted.status_code == 201, posted.text
+    return Journey(person, person_id, complaint, client_span, posted, traces)
 
-    async def search_exported() -> bool:
-        return "SpanKind.SERVER" in _kinds(stack, search_trace).get("intake", set())
-    await eventually(search_exported, what="the search's span exported")
 
-    values = [*(str(v) for v in person.values()), complaint, person_id, person_id.replace("-", "")]
-    # As sent, percent-encoded either way, and as JSON escapes them (the span files' spelling).
+async def test_one_consultation_is_one_trace_in_zipkin(journey: Journey, stack: Stack,
+                                                       http: httpx.AsyncClient) -> None:
+    trace_id = journey.traces["consult"]
+    assert journey.answered.headers["X-Trace-Id"] == trace_id  # what staff quote
+    spans = await _whole_trace(http, stack, trace_id)
+    kinds = _kinds(spans)
+    for name, expected in EXPECTED.items():
+        assert expected <= kinds[name], (name, kinds[name])
+    # ONE trace: every span hangs from the request's, which hangs from the caller's span.
+    by_id = {s["id"]: s for s in spans}
+    roots = [s for s in spans if s.get("parentId") not in by_id]
+    assert [(_service(s), s.get("kind"), s.get("parentId")) for s in roots] == [
+        ("intake", "SERVER", journey.client_span)]
+
+    def consumer_above(span: dict[str, Any]) -> dict[str, Any] | None:
+        while (span := by_id.get(span.get("parentId", ""), {})):
+            if span.get("kind") == "CONSUMER":
+                return span
+        return None
+    for name in ("referral", "notifications"):  # the handler's database work, inside its delivery
+        queries = [s for s in spans if _service(s) == name and s.get("kind") == "CLIENT"]
+        assert queries and all(consumer_above(q) for q in queries), name
+        assert all(_service(consumer_above(q) or {}) == name for q in queries), name
+    assert stack.zipkin
+    page = await http.get(f"{stack.zipkin.url}/zipkin/traces/{trace_id}")  # the operator's URL
+    assert page.status_code == 200 and "<html" in page.text.lower()
+
+
+async def test_no_span_carries_personal_data(journey: Journey, stack: Stack,
+                                             http: httpx.AsyncClient) -> None:
+    await _whole_trace(http, stack, journey.traces["consult"])  # referral and notification done
+    for what in ("register", "search", "read"):
+        async def exported(trace_id: str = journey.traces[what]) -> bool:
+            return "SERVER" in _kinds(await _spans(http, stack, trace_id)).get("intake", set())
+        await eventually(exported, what=f"the {what} request's span exported")
+
+    person_id = journey.person_id
+    values = [*(str(v) for v in journey.person.values()), journey.complaint, person_id,
+              person_id.replace("-", "")]
+    # As sent, percent-encoded either way, and as JSON may escape them.
     spellings = {s for v in values for s in (v, quote(v), quote_plus(v), json.dumps(v)[1:-1])}
-    files = sorted(stack.trace_file("intake").parent.glob("*.jsonl"))
-    assert {f.stem for f in files} >= set(JOURNEY)
-    for path in files:
-        text = path.read_text()
-        leaked = sorted(s for s in spellings if s in text)
-        assert not leaked, f"{path.name} holds {leaked}"
+    assert stack.zipkin
+    # Every trace of the last ten minutes (this module's and others'): every span's name, tags
+    # and annotations.
+    everything = await http.get(f"{stack.zipkin.url}/api/v2/traces",
+                                params={"limit": 100_000, "lookback": 600_000}, timeout=60)
+    assert everything.status_code == 200
+    held = {span["traceId"] for trace in everything.json() for span in trace}
+    assert set(journey.traces.values()) <= held
+    leaked = sorted(s for s in spellings if s in everything.text)
+    assert not leaked, f"Zipkin's spans hold {leaked}"

@@ -12,11 +12,15 @@ from contracts.envelope import EventData
 
 
 class NotificationDelivered(EventData):
-    """An item was put in a recipient's inbox (or sent by another channel)."""
+    """An item was put in a recipient's inbox, or sent by another channel: a webhook delivery
+    accepted by a division's system (once per delivery id, its webhook-id), an e-mail accepted
+    by the SMTP server (once per e-mail)."""
 
-    notification_id: UUID
+    notification_id: UUID  # the inbox item, the webhook delivery or the e-mail
+    # A webhook's recipient is a division's system: "agency", its subscriber id (v1 has no
+    # kind of its own for it; adding one would break the schema).
     recipient_kind: Literal["agency", "user"]
-    recipient_id: Id
+    recipient_id: Id  # the office, the user, or the webhook subscriber
     about_type: Id  # the event type that caused it
     about_id: UUID
     channel: Literal["inbox", "webhook", "email"]

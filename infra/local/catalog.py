@@ -8,6 +8,8 @@ RUN = ROOT / ".run"
 
 KAFKA_VERSION = "4.1.1"
 KAFKA_LIB = CACHE / "kafka" / KAFKA_VERSION / "lib"
+ZIPKIN_VERSION = "3.5.1"  # infra/zipkin/pom.xml
+ZIPKIN_JAR = CACHE / "zipkin" / ZIPKIN_VERSION / f"zipkin-server-{ZIPKIN_VERSION}-exec.jar"
 
 SERVICES: dict[str, int] = {
     "intake": 8001,
@@ -20,6 +22,7 @@ SERVICES: dict[str, int] = {
 
 KAFKA_PORT = 9092
 KAFKA_CONTROLLER_PORT = 9093
+ZIPKIN_PORT = 9411  # the trace viewer: http://localhost:9411/zipkin/
 IDP_PORT = 8009  # the development identity provider (JWKS)
 POSTGRES_PORT = 55432  # not 5432: a Debian cluster may already listen there
 MUNICIPALITY_CODE = "132187"  # 福生市 (全国地方公共団体コード)

@@ -1,4 +1,5 @@
-"""The whole local stack: one Kafka, one PostgreSQL, the six services.
+"""The whole local stack: one Kafka, one PostgreSQL, the six services, and Zipkin to view
+their traces.
 
 `make up` uses the defaults under .run/; tests build a Stack in a temporary directory on other
 ports, so a running development stack and the test suite never touch each other.
@@ -32,6 +33,7 @@ from .catalog import (
 from .kafka import KafkaNode
 from .kafka_admin import TOPIC, wait_granted
 from .postgres import PostgresNode
+from .zipkin import ZipkinNode
 
 
 @dataclass
@@ -44,18 +46,24 @@ class Stack:
     service_ports: dict[str, int] = field(default_factory=lambda: dict(SERVICES))
     extra_env: dict[str, str] = field(default_factory=dict)
     kafka_plaintext_port: int | None = None  # benchmarks' raw baseline only (KafkaNode)
+    zipkin_port: int | None = None  # None: no trace viewer, and the services export no spans
 
     def __post_init__(self) -> None:
         self.kafka = KafkaNode(self.home / "kafka", self.kafka_port, self.kafka_controller_port,
                                self.kafka_plaintext_port)
         self.postgres = PostgresNode(self.home / "postgres", self.postgres_port)
+        self.zipkin = ZipkinNode(self.home / "zipkin", self.zipkin_port) if self.zipkin_port else None
 
     # -- infrastructure -------------------------------------------------------------------
     def start_infra(self) -> None:
+        if self.zipkin:  # its start takes seconds: it runs while Kafka and PostgreSQL start
+            self.zipkin.launch()
         self.postgres.start()
         self.kafka.start()
         self.start_idp()
         asyncio.run(self._prepare())
+        if self.zipkin:
+            self.zipkin.wait_ready()
 
     # -- the development identity provider ------------------------------------------------
     @property
@@ -94,9 +102,6 @@ class Stack:
     def log(self, name: str) -> Path:
         return self.home / "logs" / f"{name}.log"
 
-    def trace_file(self, name: str) -> Path:
-        return self.home / "traces" / f"{name}.jsonl"
-
     def _pidfile(self, name: str) -> Path:
         return self.home / "pids" / f"{name}.pid"
 
@@ -123,17 +128,17 @@ class Stack:
             f"{p}_KAFKA_PASSWORD": self.kafka.credentials.password(name),
             f"{p}_KAFKA_CA_FILE": str(self.kafka.ca_file),
             "TSUNAGU_MUNICIPALITY_CODE": MUNICIPALITY_CODE,
-            "TSUNAGU_TRACE_FILE": str(self.trace_file(name)),
             "OTEL_SERVICE_NAME": f"tsunagu-{name}",
             "PYTHONPATH": str(ROOT),
         }
+        if self.zipkin:
+            env["TSUNAGU_ZIPKIN_ENDPOINT"] = self.zipkin.spans_url
         return {**env, **self.extra_env}
 
     def start_service(self, name: str, env: dict[str, str] | None = None,
                       timeout: float = 120.0) -> None:
         if proc.pid_alive(self._pidfile(name)) and proc.port_open(self.service_ports[name]):
             return
-        self.trace_file(name).parent.mkdir(parents=True, exist_ok=True)
         cmd = [sys.executable, "-m", "uvicorn", "--factory", f"services.{name}.app:create_app",
                "--host", "127.0.0.1", "--port", str(self.service_ports[name]),
                "--no-access-log", "--log-level", "warning", "--timeout-graceful-shutdown", "15"]
@@ -196,3 +201,5 @@ class Stack:
         proc.stop(self.home / "pids" / "idp.pid")
         self.kafka.stop()
         self.postgres.stop()
+        if self.zipkin:  # last: the services flushed their spans to it as they stopped
+            self.zipkin.stop()

@@ -36,7 +36,7 @@ def _handler(rule: Rule) -> Handler:
             if routing.hears(env, sub["support_meeting_member"]):
                 body = body or routing.cloudevent(env, event)
                 await webhooks.enqueue(conn, env.municipality, routing.delivery_id(env.id, sub["id"]),
-                                       sub["id"], env.id, rule.event_type, body, at)
+                                       sub["id"], env.id, rule.event_type, body, at, msg.about_id)
     on_event.__name__ = f"notify_{rule.event_type}"
     return on_event
 

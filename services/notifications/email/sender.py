@@ -18,6 +18,7 @@ from pathlib import Path
 import aiosmtplib
 import asyncpg
 
+from contracts.events.notifications import NotificationDelivered
 from kit.clock import now
 from kit.periodic import NewUow
 
@@ -121,11 +122,16 @@ class Mailer:
         at = now()
         async with new_uow() as uow:
             if error is None:
-                await store.settle(uow.conn, row["id"], "sent", row["failures"], at, None, at)
+                # A digest is about no one item: only an item's e-mail is a NotificationDelivered.
+                if await store.sent(uow.conn, row["id"], at) and row["about_id"] is not None:
+                    uow.record(NotificationDelivered(
+                        notification_id=row["id"], recipient_kind="user", recipient_id=row["user_id"],
+                        about_type=row["about_type"], about_id=row["about_id"], channel="email",
+                        delivered_at=at))
             else:
                 failures = row["failures"] + 1
                 wait = backoff(failures, s.webhook_retry_base_seconds, s.webhook_retry_cap_seconds)
                 await store.settle(uow.conn, row["id"],
                                    "failed" if failures >= s.email_max_failures else "pending",
-                                   failures, at + timedelta(seconds=wait), error, at)
+                                   failures, at + timedelta(seconds=wait), error)
             await uow.commit()

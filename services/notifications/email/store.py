@@ -15,7 +15,9 @@ _CLAIM = """
 UPDATE email_outbox SET next_attempt_at = $2 + make_interval(secs => $3)
 WHERE id IN (SELECT id FROM email_outbox WHERE status = 'pending' AND next_attempt_at <= $2
              ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-RETURNING id, address, message, failures
+RETURNING id, address, message, failures, user_id,
+    (SELECT about_type FROM inbox_items i WHERE i.id = item_id) AS about_type,
+    (SELECT about_id FROM inbox_items i WHERE i.id = item_id) AS about_id
 """
 _STAFF = "SELECT user_id FROM office_staff_view WHERE office_id = $1"
 
@@ -34,12 +36,20 @@ async def claim(conn: asyncpg.Connection, limit: int, at: datetime, lease: float
     return list(await conn.fetch(_CLAIM, limit, at, lease))
 
 
+async def sent(conn: asyncpg.Connection, email_id: uuid.UUID, at: datetime) -> bool:
+    """Mark it sent; False if it already was (two workers past one lease): the caller publishes
+    its NotificationDelivered only on True, once per e-mail."""
+    return await conn.fetchval(
+        "UPDATE email_outbox SET status = 'sent', next_attempt_at = $2, last_error = NULL, "
+        "sent_at = $2 WHERE id = $1 AND status <> 'sent' RETURNING 1", email_id, at) is not None
+
+
 async def settle(conn: asyncpg.Connection, email_id: uuid.UUID, status: str, failures: int,
-                 next_at: datetime, error: str | None, at: datetime) -> None:
+                 next_at: datetime, error: str | None) -> None:
+    """A failed attempt: pending again after `next_at`, or failed for good."""
     await conn.execute(
         "UPDATE email_outbox SET status = $2::text, failures = $3, next_attempt_at = $4, "
-        "last_error = $5, sent_at = CASE WHEN $2::text = 'sent' THEN $6::timestamptz END WHERE id = $1",
-        email_id, status, failures, next_at, error, at)
+        "last_error = $5 WHERE id = $1 AND status <> 'sent'", email_id, status, failures, next_at, error)
 
 
 # -- the daily digest --------------------------------------------------------------------------

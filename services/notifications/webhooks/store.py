@@ -12,8 +12,9 @@ _SUBSCRIBER_COLUMNS = "id, url, event_types, support_meeting_member, created_by,
                       "previous_secret IS NOT NULL AS rotating"
 _ENQUEUE = """
 INSERT INTO webhook_deliveries (id, municipality, subscriber_id, event_id, event_type, body,
-    next_attempt_at, created_at)
-SELECT $1::uuid, $2::text, $3::uuid, $4::uuid, $5::text, $6::bytea, $7::timestamptz, $7::timestamptz
+    next_attempt_at, created_at, about_id)
+SELECT $1::uuid, $2::text, $3::uuid, $4::uuid, $5::text, $6::bytea, $7::timestamptz, $7::timestamptz,
+    $8::uuid
 ON CONFLICT (subscriber_id, event_id) DO NOTHING
 """
 # A lease: the claimed deliveries are not due again until their attempt has had its time.
@@ -22,7 +23,7 @@ UPDATE webhook_deliveries SET next_attempt_at = $3 + make_interval(secs => $4)
 WHERE id IN (SELECT id FROM webhook_deliveries
              WHERE subscriber_id = $1 AND status = 'pending' AND next_attempt_at <= $3
              ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-RETURNING id, event_type, body, failures
+RETURNING id, event_type, body, failures, about_id
 """
 _DUE_SUBSCRIBERS = """
 SELECT DISTINCT subscriber_id FROM webhook_deliveries
@@ -74,8 +75,9 @@ async def signing(conn: asyncpg.Connection, sid: uuid.UUID) -> asyncpg.Record | 
 
 async def enqueue(conn: asyncpg.Connection, municipality: str, delivery_id: uuid.UUID,
                   sid: uuid.UUID, event_id: uuid.UUID, event_type: str, body: bytes,
-                  at: datetime) -> None:
-    await conn.execute(_ENQUEUE, delivery_id, municipality, sid, event_id, event_type, body, at)
+                  at: datetime, about_id: uuid.UUID) -> None:
+    await conn.execute(_ENQUEUE, delivery_id, municipality, sid, event_id, event_type, body, at,
+                       about_id)
 
 
 async def due_subscribers(conn: asyncpg.Connection, at: datetime) -> list[uuid.UUID]:
@@ -96,13 +98,22 @@ async def attempt(conn: asyncpg.Connection, delivery_id: uuid.UUID, at: datetime
         delivery_id, at, status_code, error, duration_ms))
 
 
+async def delivered(conn: asyncpg.Connection, delivery_id: uuid.UUID, at: datetime) -> bool:
+    """Mark it delivered; False if it already was (two workers past one lease): the caller
+    publishes its NotificationDelivered only on True, once per delivery id."""
+    return await conn.fetchval(
+        "UPDATE webhook_deliveries SET status = 'delivered', next_attempt_at = $2, last_error = NULL, "
+        "delivered_at = $2 WHERE id = $1 AND status <> 'delivered' RETURNING 1",
+        delivery_id, at) is not None
+
+
 async def settle(conn: asyncpg.Connection, delivery_id: uuid.UUID, status: str, failures: int,
-                 next_at: datetime, error: str | None, at: datetime) -> None:
+                 next_at: datetime, error: str | None) -> None:
+    """A failed attempt: pending again after `next_at`, or parked."""
     await conn.execute(
         "UPDATE webhook_deliveries SET status = $2::text, failures = $3, next_attempt_at = $4, "
-        "last_error = $5, delivered_at = CASE WHEN $2::text = 'delivered' THEN $6::timestamptz END "
-        "WHERE id = $1",
-        delivery_id, status, failures, next_at, error, at)
+        "last_error = $5 WHERE id = $1 AND status <> 'delivered'",
+        delivery_id, status, failures, next_at, error)
 
 
 async def deliveries(conn: asyncpg.Connection, municipality: str, subscriber: uuid.UUID | None,

@@ -22,7 +22,11 @@ from typing import Any
 import asyncpg
 import httpx
 
-from contracts.events.notifications import WebhookDeliveryFailed, WebhookParked
+from contracts.events.notifications import (
+    NotificationDelivered,
+    WebhookDeliveryFailed,
+    WebhookParked,
+)
 from kit.clock import now
 from kit.periodic import NewUow
 
@@ -100,13 +104,17 @@ class WebhookWorker:
         async with new_uow() as uow:
             n = await store.attempt(uow.conn, d["id"], at, status, error, took)
             if error is None:
-                await store.settle(uow.conn, d["id"], "delivered", d["failures"], at, None, at)
+                if await store.delivered(uow.conn, d["id"], at):  # its event, with the change
+                    uow.record(NotificationDelivered(
+                        notification_id=d["id"], recipient_kind="agency",
+                        recipient_id=str(sid), about_type=d["event_type"],
+                        about_id=d["about_id"], channel="webhook", delivered_at=at))
             else:
                 failures = d["failures"] + 1
                 parked = failures >= s.webhook_max_failures
                 wait = signing.backoff(failures, s.webhook_retry_base_seconds, s.webhook_retry_cap_seconds)
                 await store.settle(uow.conn, d["id"], "parked" if parked else "pending", failures,
-                                   at + timedelta(seconds=wait), error, at)
+                                   at + timedelta(seconds=wait), error)
                 uow.record(WebhookDeliveryFailed(delivery_id=d["id"], subscriber_id=sid,
                                                  event_type=d["event_type"], attempt=n,
                                                  status_code=status, failed_at=at))
