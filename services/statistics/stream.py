@@ -49,7 +49,9 @@ class Counting:
             processing_guarantee="exactly_once", store="memory://", web_enabled=False,
             autodiscover=False, topic_partitions=PARTITIONS, topic_replication_factor=1,
             consumer_auto_offset_reset="earliest", broker_commit_interval=0.5,
-            stream_wait_empty=False, table_standby_replicas=0)
+            stream_wait_empty=False, table_standby_replicas=0,
+            # A worker that died holds its partitions until this passes: its replacement waits.
+            broker_session_timeout=10, broker_heartbeat_interval=2)
         # municipality|month|indicator|breakdown|partition -> count
         self.figures = self.app.Table("figures", default=int, partitions=PARTITIONS,
                                       key_type=str, value_type=int)
