@@ -22,7 +22,14 @@ from aiokafka import AIOKafkaProducer
 from contracts.envelope import Envelope, EventData
 from contracts.events.access import BreakGlassAccessed
 from contracts.events.intake import ConsultationReceived
-from contracts.events.meetings import CaseTabled, DecisionCorrected, MeetingDecided, MeetingHeld
+from contracts.events.meetings import (
+    CaseTabled,
+    DecisionCorrected,
+    DecisionKind,
+    Evaluation,
+    MeetingDecided,
+    MeetingHeld,
+)
 from contracts.events.referral import (
     ReferralAccepted,
     ReferralCompleted,
@@ -30,13 +37,15 @@ from contracts.events.referral import (
     ReferralRequested,
 )
 from contracts.registry import SHARED_TOPIC, source, spec_for
+from contracts.taxonomy import Channel, DestinationKind
 
 JST = ZoneInfo("Asia/Tokyo")
 CITY = "132187"
-CHANNELS = ("visit", "phone", "home_visit", "mail", "agency_referral", "partner_report", "outreach")
+CHANNELS: tuple[Channel, ...] = ("visit", "phone", "home_visit", "mail", "agency_referral",
+                                 "partner_report", "outreach")
 WINDOWS = ("div-kaigo", "div-shogai", "div-kosodate")
 CATEGORIES = ("elderly_care", "8050", "child_rearing", "young_carer", "social_withdrawal", "poverty")
-DESTINATIONS = ("agency", "general_desk", "coordinator", "promoter")
+DESTINATIONS: tuple[DestinationKind, ...] = ("agency", "general_desk", "coordinator", "promoter")
 # on notifications.events, which no service but statistics reads: nobody else dead-letters it
 UNKNOWN_TYPE = "jp.tsunagu.notifications.something_new.v1"
 Key = tuple[str, str, str]  # (indicator, breakdown, month)
@@ -142,7 +151,7 @@ def month_of_activity(year: int, month: int, consultations: int, seed: int = 17)
             a.count("referrals_completed_by_outcome", outcome)
         a.answer_days.append(days)
     _meetings(a, at(mondays[1], 14), rnd)
-    for i in range(2):
+    for _ in range(2):
         a.add(BreakGlassAccessed(audit_id=uuid.uuid4(), service="intake", user_id="w-kaigo",
                                  agency="div-kaigo", object_type="person", object_id=str(_person(a)),
                                  reason="救急搬送の連絡があり家族の連絡先を確認", accessed_at=at(mondays[2])),
@@ -155,7 +164,8 @@ def month_of_activity(year: int, month: int, consultations: int, seed: int = 17)
 
 
 def _meetings(a: Activity, when: datetime, rnd: random.Random) -> None:
-    decisions = (("approve_plan", None), ("close", "met"), ("close", "partly_met"),
+    decisions: tuple[tuple[DecisionKind, Evaluation | None], ...] = (
+        ("approve_plan", None), ("close", "met"), ("close", "partly_met"),
                  ("start_participation_support", None), ("start_outreach", None), ("resource_gap", None))
     for kind in ("multilayer_meeting", "multilayer_meeting", "support_meeting"):
         mid = uuid.uuid4()

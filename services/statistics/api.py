@@ -51,7 +51,8 @@ class Figures:
             only = by_id().get(indicator)
             if only is None:
                 raise Problem(404, "Unknown indicator", f"no indicator {indicator!r} (GET /indicators)")
-        await self.access.audit_only(self.conn, p, action, "statistics", what, reason="statistics or auditor role",
+        await self.access.audit_only(self.conn, p, action, "statistics", what,
+                                     reason="statistics or auditor role",
                                      purpose="statistics")
         year = fiscal_year or _this_fiscal_year()
         months = fiscal_months(year)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,7 +75,9 @@ class Counting:
     def apply(self, event: EventT[bytes]) -> None:
         message = event.message
         try:
-            envelope = Envelope.from_headers(list(message.headers or ()))
+            headers = message.headers or ()
+            pairs = headers.items() if isinstance(headers, Mapping) else headers
+            envelope = Envelope.from_headers(list(pairs))
             data: dict[str, Any] = json.loads(event.value or b"{}")
         except ValueError:
             self._add(Tally(counts=[FigureKey(self.settings.municipality_code,
