@@ -166,7 +166,7 @@ def month_of_activity(year: int, month: int, consultations: int, seed: int = 17)
 def _meetings(a: Activity, when: datetime, rnd: random.Random) -> None:
     decisions: tuple[tuple[DecisionKind, Evaluation | None], ...] = (
         ("approve_plan", None), ("close", "met"), ("close", "partly_met"),
-                 ("start_participation_support", None), ("start_outreach", None), ("resource_gap", None))
+        ("start_participation_support", None), ("start_outreach", None), ("resource_gap", None))
     for kind in ("multilayer_meeting", "multilayer_meeting", "support_meeting"):
         mid = uuid.uuid4()
         a.add(MeetingHeld(meeting_id=mid, kind=kind, attendee_ids=("c-desk",), held_at=when))
