@@ -1,4 +1,4 @@
-"""The whole local stack: one Kafka, one PostgreSQL, the six services.
+"""The whole local stack: one Kafka, one PostgreSQL, the services (statistics, a stream processor, started on demand by the tests).
 
 `make up` uses the defaults under .run/; tests build a Stack in a temporary directory on other
 ports, so a running development stack and the test suite never touch each other.
