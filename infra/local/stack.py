@@ -1,4 +1,5 @@
-"""The whole local stack: one Kafka, one PostgreSQL, the services (statistics, a stream processor, started on demand by the tests).
+"""The whole local stack: one Kafka, one PostgreSQL, the seven services (the tests start the
+stream processor, statistics, only where they use it).
 
 `make up` uses the defaults under .run/; tests build a Stack in a temporary directory on other
 ports, so a running development stack and the test suite never touch each other.
