@@ -32,8 +32,8 @@ from tests.activity import month_of_activity, publish
 from .harness import Figures, StackFactory, note
 
 CONSULTATIONS = int(os.environ.get("BENCH_STATISTICS_CONSULTATIONS", "3000"))
-PORTS = {"kafka_port": 42092, "kafka_controller_port": 42093, "kafka_plaintext_port": 42094,
-         "postgres_port": 55442, "idp_port": 32009, "service_ports": {"statistics": 32007}}
+PORTS = {"kafka_port": 42792, "kafka_controller_port": 42793, "kafka_plaintext_port": 42794,
+         "postgres_port": 55477, "idp_port": 32709, "service_ports": {"statistics": 32707}}
 BASELINES = {"statistics_events_per_s": "raw_aiokafka_events_per_s"}
 
 
