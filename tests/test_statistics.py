@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from infra.local.stack import Stack
 from kit.workdays import local_date
@@ -77,6 +77,18 @@ async def _settles_at(http: httpx.AsyncClient, stack: Stack, expected: dict[tupl
 async def test_the_figures_equal_an_independent_count_of_the_sources(
         june: Activity, http: httpx.AsyncClient, statistics: Stack) -> None:
     await _settles_at(http, statistics, june.figures(), "June's figures")
+    # A record without CloudEvents attributes is counted as unreadable, and counting goes on.
+    junk = AIOKafkaProducer(**statistics.kafka.client("notifications"))
+    await junk.start()
+    try:
+        await junk.send_and_wait("notifications.events", b"not json", key=b"junk")
+    finally:
+        await junk.stop()
+
+    async def unreadable() -> bool:
+        found = _flat(await _figures(http, statistics, year=_this_fiscal_year()))
+        return any(k[:2] == ("unreadable_events", "notifications.events") for k in found)
+    await eventually(unreadable, 60, "the unreadable record counted")
 
 
 async def test_consultations_recorded_at_the_windows_are_counted_from_intake_events(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -67,23 +67,19 @@ class Counting:
                                "by how (counted, duplicate, unknown, unreadable)", ["how"],
                                registry=registry)
 
-    async def _count(self, stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
+    async def _count(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             self.apply(event)
-            yield None
 
     def apply(self, event: EventT[bytes]) -> None:
         message = event.message
-        try:
-            headers = message.headers or ()
-            pairs = headers.items() if isinstance(headers, Mapping) else headers
-            envelope = Envelope.from_headers(list(pairs))
-            data: dict[str, Any] = json.loads(event.value or b"{}")
-        except ValueError:
-            self._add(Tally(counts=[FigureKey(self.settings.municipality_code,
-                                              _month_of_ms(message.timestamp), UNREADABLE, message.topic)]),
-                      message.partition, "unreadable")
+        read = _read(message.headers, event.value)
+        if read is None:  # never fatal: counted as unreadable, by topic, in the month it arrived
+            figure = FigureKey(self.settings.municipality_code, _month_of_ms(message.timestamp),
+                               UNREADABLE, message.topic)
+            self._add(Tally(counts=[figure]), message.partition, "unreadable")
             return
+        envelope, data = read
         eid = str(envelope.id)
         if self.seen[eid]:
             self.counted.labels("duplicate").inc()
@@ -115,6 +111,17 @@ class Counting:
 
     def entries(self) -> list[tuple[str, int]]:
         return list(self.figures.items())
+
+
+def _read(headers: Any, value: bytes | None) -> tuple[Envelope, dict[str, Any]] | None:
+    """The CloudEvents attributes (contracts/envelope.py) and the JSON object of a record."""
+    try:
+        pairs = headers.items() if isinstance(headers, Mapping) else headers or ()
+        envelope = Envelope.from_headers(list(pairs))
+        data = json.loads(value or b"{}")
+    except (ValueError, TypeError, AttributeError):
+        return None
+    return (envelope, data) if isinstance(data, dict) else None
 
 
 def _month_of_ms(ms: float | None) -> str:
