@@ -211,3 +211,13 @@ async def test_figures_are_for_the_statistics_role_and_auditors_of_the_city_and_
         await conn.close()
     seen = {(r["user_id"], r["outcome"]) for r in rows}
     assert {("stat-1", "permitted"), ("auditor-1", "permitted"), ("w-kaigo", "denied")} <= seen
+
+
+async def test_it_serves_openapi_docs_health_and_metrics_like_every_service(
+        http: httpx.AsyncClient, statistics: Stack) -> None:
+    base = statistics.url("statistics")
+    assert (await http.get(base + "/openapi.json")).json()["info"]["title"].startswith("tsunagu statistics")
+    assert (await http.get(base + "/docs")).status_code == 200
+    assert (await http.get(base + "/healthz")).json() == {"status": "ok"}
+    assert (await http.get(base + "/readyz")).json()["database"] == "ok"
+    assert "statistics_events_counted_total" in (await http.get(base + "/metrics")).text
