@@ -52,6 +52,9 @@ class Counting:
             stream_wait_empty=False, table_standby_replicas=0,
             # A worker that died holds its partitions until this passes: its replacement waits.
             broker_session_timeout=10, broker_heartbeat_interval=2)
+        # An event changes up to ~8 table keys, each one changelog record: let a batch's records
+        # queue before the stream waits for them (faust's default, 100, stalls it every ~15 events).
+        self.app.producer.buffer.max_messages = 2000
         # municipality|month|indicator|breakdown|partition -> count
         self.figures = self.app.Table("figures", default=int, partitions=PARTITIONS,
                                       key_type=str, value_type=int)
