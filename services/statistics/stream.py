@@ -78,7 +78,7 @@ class Counting:
         message = event.message
         read = _read(message.headers, event.value)
         if read is None:  # never fatal: counted as unreadable, by topic, in the month it arrived
-            figure = FigureKey(self.settings.municipality_code, _month_of_ms(message.timestamp),
+            figure = FigureKey(self.settings.municipality_code, _month_of(message.timestamp),
                                UNREADABLE, message.topic)
             self._add(Tally(counts=[figure]), message.partition, "unreadable")
             return
@@ -127,5 +127,6 @@ def _read(headers: Any, value: bytes | None) -> tuple[Envelope, dict[str, Any]] 
     return (envelope, data) if isinstance(data, dict) else None
 
 
-def _month_of_ms(ms: float | None) -> str:
-    return month_of(datetime.fromtimestamp((ms or 0) / 1000, UTC))
+def _month_of(seconds: float | None) -> str:
+    """The month of a record's broker timestamp (faust gives it in seconds)."""
+    return month_of(datetime.fromtimestamp(seconds or 0, UTC))
