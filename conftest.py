@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from infra.local import databases
-from infra.local.catalog import SERVICES
+from infra.local.catalog import SERVICES, STREAM_SERVICES
 from infra.local.stack import Stack
 
 # Fixed test ports (a `make up` stack uses others); TSUNAGU_TEST_PORT_OFFSET shifts them all,
@@ -62,7 +62,8 @@ def stack() -> Iterator[Stack]:
     try:
         s.start_infra()
         for name in SERVICES:
-            s.start_service(name)
+            if name not in STREAM_SERVICES:  # started by the tests that use them (test_statistics)
+                s.start_service(name)
         s.wait_directory()
         yield s
     finally:

@@ -15,6 +15,7 @@ BENCHMARKS: dict[str, str] = {
     "journey": "bench.journey",
     "match": "bench.match",
     "reads": "bench.reads",
+    "statistics": "bench.statistics",
     "webhooks": "bench.webhooks",
 }
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 Role = Literal["window_staff", "promoter", "coordinator", "agency_worker", "partner", "auditor",
-               "operator"]
+               "operator",
+               "statistics"]  # reads the counts (services/statistics), never a record
 ROLES: frozenset[str] = frozenset(get_args(Role))
 STAFF_ROLES = frozenset({"window_staff", "promoter", "coordinator", "agency_worker"})
 

@@ -9,7 +9,7 @@ import secrets
 import httpx
 import yaml
 
-from infra.local.catalog import ROOT, SERVICES
+from infra.local.catalog import ROOT, SERVICES, STREAM_SERVICES
 from infra.local.stack import Stack
 from tests.helpers import bearer, consultation
 
@@ -19,7 +19,7 @@ _REFERENCE = re.compile(r"""(?:src|href|url)\s*[=:]\s*['"]([^'"]+)['"]""")
 
 async def test_api_documentation_loads_everything_from_the_service_itself(
         stack: Stack, http: httpx.AsyncClient) -> None:
-    for name in SERVICES:
+    for name in SERVICES.keys() - STREAM_SERVICES:  # statistics: tests/test_statistics.py
         base = stack.url(name)
         for page in ("/docs", "/redoc"):
             answer = await http.get(base + page)
@@ -56,7 +56,7 @@ async def test_alert_rules_name_only_what_the_services_expose(stack: Stack,
                                                               http: httpx.AsyncClient) -> None:
     rules = yaml.safe_load(ALERTS.read_text())["groups"][0]["rules"]
     exposed = {"up"}  # Prometheus's own, per scrape target
-    for name in SERVICES:
+    for name in SERVICES.keys() - STREAM_SERVICES:  # statistics: tests/test_statistics.py
         scraped = await http.get(stack.url(name) + "/metrics")
         exposed |= {line.split()[2] for line in scraped.text.splitlines()
                     if line.startswith("# TYPE ")}

@@ -172,3 +172,28 @@ ALTER DEFAULT PRIVILEGES FOR ROLE tsunagu_notifications IN SCHEMA public
 ALTER DEFAULT PRIVILEGES FOR ROLE tsunagu_notifications IN SCHEMA public
     GRANT USAGE, SELECT ON SEQUENCES TO tsunagu_notifications_app;
 \connect postgres
+
+-- statistics --------------------------------------------------------------------------
+CREATE ROLE tsunagu_statistics LOGIN;
+CREATE ROLE tsunagu_statistics_app LOGIN;
+\getenv statistics_owner_pw STATISTICS_DB_OWNER_PASSWORD
+\getenv statistics_app_pw STATISTICS_DB_APP_PASSWORD
+ALTER ROLE tsunagu_statistics PASSWORD :'statistics_owner_pw';
+ALTER ROLE tsunagu_statistics_app PASSWORD :'statistics_app_pw';
+\unset statistics_owner_pw
+\unset statistics_app_pw
+CREATE DATABASE tsunagu_statistics OWNER tsunagu_statistics ENCODING 'UTF8' TEMPLATE template0
+    LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8';
+REVOKE ALL ON DATABASE tsunagu_statistics FROM PUBLIC;
+GRANT CONNECT, TEMPORARY ON DATABASE tsunagu_statistics TO tsunagu_statistics;
+GRANT CONNECT ON DATABASE tsunagu_statistics TO tsunagu_statistics_app;
+\connect tsunagu_statistics
+-- Extensions need the superuser; the service's own migrations then use pg_trgm.
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+GRANT USAGE ON SCHEMA public TO tsunagu_statistics_app;
+ALTER DEFAULT PRIVILEGES FOR ROLE tsunagu_statistics IN SCHEMA public
+    GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO tsunagu_statistics_app;
+ALTER DEFAULT PRIVILEGES FOR ROLE tsunagu_statistics IN SCHEMA public
+    GRANT USAGE, SELECT ON SEQUENCES TO tsunagu_statistics_app;
+\connect postgres

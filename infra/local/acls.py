@@ -23,9 +23,12 @@ from kit.settings import load_settings
 
 from .catalog import ROOT
 from .kafka_admin import (
+    CREATE,
     GROUP,
+    PREFIXED,
     READ,
     TOPIC,
+    TRANSACTIONAL_ID,
     WRITE,
     Acl,
     Binding,
@@ -46,6 +49,22 @@ def declared() -> dict[str, dict[str, list[str]]]:
     return services
 
 
+def streams() -> dict[str, str]:
+    """stream processor -> the prefix of what it owns (acls.json "streams")."""
+    owned: dict[str, str] = json.loads(ACLS_FILE.read_text()).get("streams", {})
+    return owned
+
+
+def stream_grants(principal: str, prefix: str) -> list[Acl]:
+    """What a faust app (services/statistics) needs beyond reading its sources: the changelog
+    and leader topics it declares and uses, its consumer group (a new app version is a new
+    group: a replay), and the transactional ids of exactly_once; all named after its id."""
+    user = f"User:{principal}"
+    return [*(Acl(user, TOPIC, f"{prefix}-", op, PREFIXED) for op in (READ, WRITE, CREATE)),
+            Acl(user, GROUP, prefix, READ, PREFIXED),
+            Acl(user, TRANSACTIONAL_ID, f"{prefix}-", WRITE, PREFIXED)]
+
+
 def grants(principal: str, read: Iterable[str] = (), write: Iterable[str] = (),
            group: str | None = None) -> list[Acl]:
     """The bindings of one principal: topics it reads and writes, and its consumer group."""
@@ -59,8 +78,9 @@ def grants(principal: str, read: Iterable[str] = (), write: Iterable[str] = (),
 
 def service_acls() -> list[Acl]:
     # The consumer group is the service's name (kit/kafka.py).
-    return [acl for name, g in declared().items()
-            for acl in grants(name, g["read"], g["write"], group=name)]
+    return [*(acl for name, g in declared().items()
+              for acl in grants(name, g["read"], g["write"], group=name)),
+            *(acl for name, prefix in streams().items() for acl in stream_grants(name, prefix))]
 
 
 async def secure(admin: AIOKafkaAdminClient, passwords: Mapping[str, str],

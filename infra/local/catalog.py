@@ -18,7 +18,11 @@ SERVICES: dict[str, int] = {
     "plans": 8004,
     "outreach": 8005,
     "notifications": 8006,
+    "statistics": 8007,
 }
+# Stream processors (faust): no inbox, so no views of consents, meetings or the directory, and
+# no person id anywhere; the test stack starts them only for the tests that use them.
+STREAM_SERVICES = frozenset({"statistics"})
 
 KAFKA_PORT = 9092
 KAFKA_CONTROLLER_PORT = 9093

@@ -32,9 +32,9 @@ from aiokafka.protocol.types import (
 
 # Kafka's enum codes (org.apache.kafka.common.acl / resource).
 ANY = 1
-TOPIC, GROUP = 2, 3
-LITERAL = 3
-READ, WRITE = 3, 4
+TOPIC, GROUP, TRANSACTIONAL_ID = 2, 3, 5
+LITERAL, PREFIXED = 3, 4
+READ, WRITE, CREATE = 3, 4, 5
 ALLOW = 3
 SCRAM_SHA_512 = 2
 ITERATIONS = 4096  # Kafka's minimum for SCRAM-SHA-512
@@ -42,17 +42,18 @@ ITERATIONS = 4096  # Kafka's minimum for SCRAM-SHA-512
 
 @dataclass(frozen=True, order=True)
 class Acl:
-    """One ALLOW binding on a literal resource, from any host."""
+    """One ALLOW binding on a resource named exactly (or, PREFIXED, by its start), from any host."""
 
     principal: str  # e.g. User:intake
-    resource_type: int  # TOPIC or GROUP
+    resource_type: int  # TOPIC, GROUP or TRANSACTIONAL_ID
     resource: str
-    operation: int  # READ or WRITE (each implies DESCRIBE)
+    operation: int  # READ, WRITE (each implies DESCRIBE) or CREATE
+    pattern: int = LITERAL
 
     @property
     def row(self) -> Binding:
-        return (self.resource_type, self.resource, LITERAL, self.principal, "*", self.operation,
-                ALLOW)
+        return (self.resource_type, self.resource, self.pattern, self.principal, "*",
+                self.operation, ALLOW)
 
 
 # (resource type, resource name, pattern type, principal, host, operation, permission): one

@@ -1,5 +1,5 @@
-"""The whole local stack: one Kafka, one PostgreSQL, the six services, and Zipkin to view
-their traces.
+"""The whole local stack: one Kafka, one PostgreSQL, the seven services (the tests start the
+stream processor, statistics, only where they use it), and Zipkin to view their traces.
 
 `make up` uses the defaults under .run/; tests build a Stack in a temporary directory on other
 ports, so a running development stack and the test suite never touch each other.
@@ -29,9 +29,10 @@ from .catalog import (
     ROOT,
     RUN,
     SERVICES,
+    STREAM_SERVICES,
 )
 from .kafka import KafkaNode
-from .kafka_admin import TOPIC, wait_granted
+from .kafka_admin import LITERAL, TOPIC, wait_granted
 from .postgres import PostgresNode
 from .zipkin import ZipkinNode
 
@@ -90,7 +91,7 @@ class Stack:
         await setup(self.kafka.client(), {p: self.kafka.credentials.password(p) for p in principals},
                     acls)
         # All were applied together; once one principal sees its topic, every one does.
-        last = next(a for a in reversed(acls) if a.resource_type == TOPIC)
+        last = next(a for a in reversed(acls) if a.resource_type == TOPIC and a.pattern == LITERAL)
         await wait_granted(self.kafka.client(last.principal.removeprefix("User:")), last.resource)
         for name in self.service_ports:
             await databases.provision(self.postgres.superuser_dsn(), name)
@@ -164,7 +165,8 @@ class Stack:
     def wait_directory(self, timeout: float = 60.0, services: tuple[str, ...] = ()) -> int:
         """Until every (or each named) service's directory view holds referral's latest revision
         (access decisions look up where users act there); returns that revision."""
-        return asyncio.run(self._directory_everywhere(timeout, services or tuple(self.service_ports)))
+        viewers = tuple(n for n in self.service_ports if n not in STREAM_SERVICES)
+        return asyncio.run(self._directory_everywhere(timeout, services or viewers))
 
     async def _directory_everywhere(self, timeout: float, services: tuple[str, ...]) -> int:
         deadline = time.monotonic() + timeout

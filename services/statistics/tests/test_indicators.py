@@ -1,0 +1,90 @@
+"""The indicator table and the counting rules (pure: no broker)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from datetime import UTC, datetime
+
+from contracts.envelope import EventData
+from contracts.registry import SPECS, spec_for
+from services.statistics.domain import FigureKey, median, tally, totals
+from services.statistics.exports import as_csv, chart_svg
+from services.statistics.indicators import by_id, indicators
+from services.statistics.report import fiscal_months, rows
+from tests.activity import CITY, month_of_activity
+
+
+def test_every_source_type_in_the_table_is_a_contract() -> None:
+    names = {s.name for s in SPECS}
+    for ind in indicators():
+        assert set(ind.types) <= names, (ind.id, set(ind.types) - names)
+        assert ind.label and ind.unit
+
+
+def test_no_indicator_breaks_down_by_a_person_a_user_or_a_case() -> None:
+    for ind in indicators():
+        for name in (ind.by or "", *ind.where):
+            assert not name.endswith(("_id", "_ids")) and "person" not in name, (ind.id, name)
+        for source in ind.sources:  # the field exists on every source event
+            assert ind.by in (None, "@type", "@topic") or ind.by in spec_for_name(source).model_fields
+
+
+def spec_for_name(name: str) -> type[EventData]:
+    return next(s.model for s in SPECS if s.name == name)
+
+
+def test_medians_of_a_histogram() -> None:
+    assert median({}) is None
+    assert median({3: 1}) == 3
+    assert median({1: 1, 2: 1, 9: 2}) == 5.5
+    assert median({1: 2, 4: 1}) == 1
+
+
+def test_a_month_counted_by_the_rules_is_what_a_clerk_counts() -> None:
+    # The same generated month the broker test uses, through the rules alone: any difference
+    # there is the stream's, here the table's.
+    month = month_of_activity(2025, 6, consultations=30)
+    started: dict[str, object] = {}
+    counts: Counter[str] = Counter()
+    for _, _, event, env in month.records:
+        if env.type.endswith("something_new.v1"):
+            counts[FigureKey(CITY, "2025-06", "unknown_event_types", env.type).encode(0)] += 1
+            continue
+        effect = tally(indicators(), spec_for(event).name, CITY, env.time, event.model_dump(mode="json"))
+        started.update(effect.starts)
+        for key in effect.counts:
+            counts[key.encode(0)] += 1
+        for joined, figure, ended in effect.ends:
+            begun = started.pop(joined)
+            counts[FigureKey(figure.municipality, figure.month, figure.indicator,
+                             str((ended - begun).days)).encode(0)] += 1  # type: ignore[operator]
+    report = rows(totals(counts.items(), CITY), fiscal_months(2025))
+    found = {(r.indicator.id, r.breakdown, m): v for r in report for m, v in r.values.items() if v}
+    assert found == month.figures()
+
+
+def test_the_csv_opens_in_excel_as_the_reports_layout() -> None:
+    figures = {FigureKey(CITY, "2025-06", "consultations"): 4,
+               FigureKey(CITY, "2025-06", "consultations_by_channel", "phone"): 4}
+    raw = as_csv(rows(figures, fiscal_months(2025)), fiscal_months(2025))
+    assert raw.startswith("\ufeff".encode())
+    table = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert table[0][0:4] == ["指標", "内訳", "単位", "2025年4月"] and table[0][-1] == "年度計"
+    assert table[1][:3] == ["相談受付件数", "計", "件"] and table[1][5] == "4"
+    assert table[2][:3] == ["相談受付件数（受付経路別）", "電話", "件"]
+
+
+def test_a_chart_keeps_its_japanese_text_as_text() -> None:
+    ind = by_id()["consultations_by_channel"]
+    figures = {FigureKey(CITY, "2025-06", ind.id, "phone"): 4, FigureKey(CITY, "2025-07", ind.id, "visit"): 2}
+    months = fiscal_months(2025)
+    svg = chart_svg(ind, rows(figures, months, ind), months, ind.label).decode()
+    assert "<text" in svg and "電話" in svg and "来所" in svg and ind.label in svg
+
+
+def test_the_month_is_the_citys() -> None:
+    ind = by_id()["consultations"]
+    late = datetime(2025, 6, 30, 16, 0, tzinfo=UTC)  # 7月1日 01:00 JST
+    assert tally([ind], "ConsultationReceived", CITY, late, {}).counts == [FigureKey(CITY, "2025-07", ind.id)]

@@ -1,0 +1,213 @@
+"""A generated month of the city's activity across the services, as their owners publish it:
+CloudEvents in binary mode, each sent with its owning service's principal, and beside it what a
+clerk would count from the same events, written out by hand (not through the indicator table),
+so tests/test_statistics.py and bench/statistics.py compare the stream with an independent count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiokafka import AIOKafkaProducer
+
+from contracts.envelope import Envelope, EventData
+from contracts.events.access import BreakGlassAccessed
+from contracts.events.intake import ConsultationReceived
+from contracts.events.meetings import (
+    CaseTabled,
+    DecisionCorrected,
+    DecisionKind,
+    Evaluation,
+    MeetingDecided,
+    MeetingHeld,
+)
+from contracts.events.referral import (
+    ReferralAccepted,
+    ReferralCompleted,
+    ReferralDeclined,
+    ReferralRequested,
+)
+from contracts.registry import SHARED_TOPIC, source, spec_for
+from contracts.taxonomy import Channel, DestinationKind
+
+JST = ZoneInfo("Asia/Tokyo")
+CITY = "132187"
+CHANNELS: tuple[Channel, ...] = ("visit", "phone", "home_visit", "mail", "agency_referral",
+                                 "partner_report", "outreach")
+WINDOWS = ("div-kaigo", "div-shogai", "div-kosodate")
+CATEGORIES = ("elderly_care", "8050", "child_rearing", "young_carer", "social_withdrawal", "poverty")
+DESTINATIONS: tuple[DestinationKind, ...] = ("agency", "general_desk", "coordinator", "promoter")
+# on notifications.events, which no service but statistics reads: nobody else dead-letters it
+UNKNOWN_TYPE = "jp.tsunagu.notifications.something_new.v1"
+Key = tuple[str, str, str]  # (indicator, breakdown, month)
+
+
+@dataclass
+class Activity:
+    month: str
+    records: list[tuple[str, str, EventData, Envelope]] = field(default_factory=list)
+    expected: Counter[Key] = field(default_factory=Counter)
+    answer_days: list[int] = field(default_factory=list)
+    person_ids: set[str] = field(default_factory=set)  # none may appear in any output
+
+    def add(self, event: EventData, service: str | None = None, type_: str | None = None) -> None:
+        """`event` as `service` (its owner unless told) publishes it on that service's stream."""
+        spec = spec_for(event)
+        service = service or spec.service
+        env = Envelope(id=uuid.uuid4(), type=type_ or spec.ce_type, source=source(service),
+                       time=_instant(event), subject=spec.key(event), dataschema=spec.dataschema,
+                       sensitivity=event.sensitivity_label() or spec.sensitivity, municipality=CITY)
+        topic = spec.topic if service == spec.service or spec.topic == SHARED_TOPIC else f"{service}.events"
+        self.records.append((service, topic, event, env))
+
+    def count(self, indicator: str, breakdown: str = "") -> None:
+        self.expected[(indicator, breakdown, self.month)] += 1
+
+    def figures(self) -> dict[Key, float]:
+        """What the report shows for the month (medians as the median and their count)."""
+        out: dict[Key, float] = dict(self.expected)
+        if self.answer_days:
+            out[("referral_answer_workdays", "median", self.month)] = statistics.median(self.answer_days)
+            out[("referral_answer_workdays", "n", self.month)] = len(self.answer_days)
+        return out
+
+
+def _instant(event: EventData) -> datetime:
+    for name in ("received_at", "requested_at", "at", "held_at", "tabled_at", "decided_at",
+                 "corrected_at", "accessed_at"):
+        value = getattr(event, name, None)
+        if isinstance(value, datetime):
+            return value
+    raise ValueError(type(event).__name__)
+
+
+def _person(a: Activity) -> uuid.UUID:
+    pid = uuid.uuid4()
+    a.person_ids.add(str(pid))
+    return pid
+
+
+def _mondays(year: int, month: int) -> list[date]:
+    d = date(year, month, 1)
+    days = [d + timedelta(n) for n in range(28)]
+    return [x for x in days if x.weekday() == 0][:3]
+
+
+def month_of_activity(year: int, month: int, consultations: int, seed: int = 17) -> Activity:
+    """`consultations` consultations, half as many referrals with their answers, meetings,
+    decisions, break-glass reads and one event of a type no contract names. Working days: a
+    referral is requested on a Monday and answered 1-4 weekdays later (no holiday in between
+    in the months tests use: June and July)."""
+    rnd = random.Random(seed)
+    a = Activity(f"{year}-{month:02d}")
+    mondays = _mondays(year, month)
+
+    def at(day: date, hour: int = 10) -> datetime:
+        return datetime.combine(day, time(hour), JST)
+
+    for i in range(consultations):
+        channel, window = CHANNELS[i % len(CHANNELS)], WINDOWS[i % len(WINDOWS)]
+        cats = tuple(rnd.sample(CATEGORIES, rnd.randint(1, 3)))
+        people = (_person(a),) * rnd.randint(0, 1) + (_person(a),)
+        a.add(ConsultationReceived(consultation_id=uuid.uuid4(), received_at=at(mondays[i % 3], 9),
+                                   channel=channel, receiving_division=window, categories=cats,
+                                   urgency="normal", destination_kind="handled_here",
+                                   person_ids=people, present_ids=people[:1]))
+        a.count("consultations")
+        a.count("consultations_by_channel", channel)
+        a.count("consultations_by_window", window)
+        for c in cats:
+            a.count("consultations_by_category", c)
+    for i in range(consultations // 2):
+        rid, cid, dest = uuid.uuid4(), uuid.uuid4(), DESTINATIONS[i % len(DESTINATIONS)]
+        asked = mondays[i % 3]
+        a.add(ReferralRequested(referral_id=rid, consultation_id=cid, requested_at=at(asked),
+                                destination_kind=dest, to_agency="houkatsu-1", categories=("8050",),
+                                urgency="normal"))
+        a.count("referrals_requested", dest)
+        if dest in ("general_desk", "coordinator"):
+            a.count("handed_to_coordinators", dest)
+        days = 1 + i % 4
+        answer: dict[str, Any] = {"referral_id": rid, "consultation_id": cid, "from_office": "div-kaigo",
+                                  "to_office": "houkatsu-1", "at": at(asked + timedelta(days), 15)}
+        if i % 3 == 2:
+            a.add(ReferralDeclined(**answer, decline_reason="no_capacity"))
+            a.count("referrals_by_outcome", "ReferralDeclined")
+        else:
+            a.add(ReferralAccepted(**answer))
+            a.count("referrals_by_outcome", "ReferralAccepted")
+            outcome = ("got_help", "not_helped")[i % 2]
+            a.add(ReferralCompleted(**{**answer, "at": answer["at"] + timedelta(hours=1)}, outcome=outcome))
+            a.count("referrals_by_outcome", "ReferralCompleted")
+            a.count("referrals_completed_by_outcome", outcome)
+        a.answer_days.append(days)
+    _meetings(a, at(mondays[1], 14), rnd)
+    for _ in range(2):
+        a.add(BreakGlassAccessed(audit_id=uuid.uuid4(), service="intake", user_id="w-kaigo",
+                                 agency="div-kaigo", object_type="person", object_id=str(_person(a)),
+                                 reason="救急搬送の連絡があり家族の連絡先を確認", accessed_at=at(mondays[2])),
+              service="intake")
+        a.count("break_glass", "intake")
+    a.add(CaseTabled(meeting_id=uuid.uuid4(), kind="support_meeting", person_ids=(_person(a),),
+                     tabled_at=at(mondays[0])), service="notifications", type_=UNKNOWN_TYPE)
+    a.count("unknown_event_types", UNKNOWN_TYPE)
+    return a
+
+
+def _meetings(a: Activity, when: datetime, rnd: random.Random) -> None:
+    decisions: tuple[tuple[DecisionKind, Evaluation | None], ...] = (
+        ("approve_plan", None), ("close", "met"), ("close", "partly_met"),
+        ("start_participation_support", None), ("start_outreach", None), ("resource_gap", None))
+    for kind in ("multilayer_meeting", "multilayer_meeting", "support_meeting"):
+        mid = uuid.uuid4()
+        a.add(MeetingHeld(meeting_id=mid, kind=kind, attendee_ids=("c-desk",), held_at=when))
+        a.count("multilayer_meetings_held" if kind == "multilayer_meeting" else "support_meetings_held")
+        a.add(CaseTabled(meeting_id=mid, kind=kind, person_ids=(_person(a),), tabled_at=when))
+        a.count("cases_tabled", kind)
+        if kind == "support_meeting":
+            a.add(MeetingDecided(decision_id=uuid.uuid4(), meeting_id=mid, meeting_kind=kind,
+                                 kind="start_outreach", person_ids=(_person(a),), decided_at=when))
+            a.count("support_meeting_decisions")
+            continue
+        for decision, evaluation in rnd.sample(decisions, 4):
+            did = uuid.uuid4()
+            a.add(MeetingDecided(decision_id=did, meeting_id=mid, meeting_kind=kind, kind=decision,
+                                 person_ids=(_person(a),), evaluation=evaluation, decided_at=when))
+            a.count("decisions_by_kind", decision)
+            if decision == "close":
+                a.count("plans_closed_by_evaluation", evaluation or "")
+        a.add(DecisionCorrected(decision_id=did, superseded_by=uuid.uuid4(), meeting_id=mid,
+                                meeting_kind=kind, corrected_at=when))
+        a.count("decisions_corrected")
+
+
+async def publish(client: Callable[[str], dict[str, Any]],
+                  records: list[tuple[str, str, EventData, Envelope]], pause: float = 0.0) -> None:
+    """Each record sent by its owning service's principal, as its relay would (`pause`: after
+    every ten)."""
+    producers: dict[str, AIOKafkaProducer] = {}
+    try:
+        for n, (service, topic, event, env) in enumerate(records, 1):
+            if service not in producers:
+                producers[service] = AIOKafkaProducer(**client(service), acks="all", enable_idempotence=True,
+                                                      linger_ms=5)
+                await producers[service].start()
+            value = event.model_dump_json().encode()
+            await producers[service].send(topic, value, key=env.subject.encode(), headers=env.headers())
+            if pause and n % 10 == 0:
+                await producers[service].flush()
+                await asyncio.sleep(pause)
+        for p in producers.values():
+            await p.flush()
+    finally:
+        for p in producers.values():
+            await p.stop()
