@@ -35,6 +35,18 @@ from contracts.events.notifications import (
     WebhookDeliveryFailed,
     WebhookParked,
 )
+from contracts.events.plans import (
+    AssessmentCompleted,
+    CaseWithoutLead,
+    ConnectionCheckDue,
+    LeadChanged,
+    PlanApproved,
+    PlanClosed,
+    PlanDrafted,
+    PlanReviewDue,
+    PlanReviewed,
+    ProgressRecorded,
+)
 from contracts.events.referral import (
     DirectoryChanged,
     EscalatedToCoordinator,
@@ -117,6 +129,18 @@ SPECS: tuple[EventSpec, ...] = (
     # keyed by delivery: a delivery's failures and its parking stay in order
     EventSpec(WebhookDeliveryFailed, "notifications", "delivery_id", "general"),
     EventSpec(WebhookParked, "notifications", "delivery_id", "general"),
+    # plans: a plan's lifecycle keyed by the plan, so its versions and timers arrive in order;
+    # the responsibility ledger keyed by the person it is about
+    EventSpec(AssessmentCompleted, "plans", "assessment_id", "personal"),
+    EventSpec(PlanDrafted, "plans", "plan_id", "personal"),
+    EventSpec(PlanApproved, "plans", "plan_id", "personal"),
+    EventSpec(ProgressRecorded, "plans", "plan_id", "personal"),
+    EventSpec(PlanReviewDue, "plans", "plan_id", "personal"),
+    EventSpec(PlanReviewed, "plans", "plan_id", "personal"),
+    EventSpec(PlanClosed, "plans", "plan_id", "personal"),
+    EventSpec(ConnectionCheckDue, "plans", "plan_id", "personal"),
+    EventSpec(LeadChanged, "plans", "person_id", "personal"),
+    EventSpec(CaseWithoutLead, "plans", "person_id", "personal"),
 )
 
 BY_MODEL: dict[type[EventData], EventSpec] = {s.model: s for s in SPECS}

@@ -93,6 +93,9 @@ class Record:
     meeting_ids: frozenset[UUID] = frozenset()  # 支援会議 where it is tabled
     confidential_106_6: bool = False  # material of a 支援会議 about people without consent
     meeting_material: bool = False  # the object is a meeting's own agenda or decisions
+    # Offices with a role on the person's support team (a plan's agencies): each writes its own
+    # entries (progress notes) while the consent of every person concerned covers it.
+    team: frozenset[str] = frozenset()
     field_classes: frozenset[str] = frozenset()
 
 
@@ -172,6 +175,8 @@ RULES: tuple[Rule, ...] = (
          lambda r, rec: rec.meeting_material and _member(r, rec), "permitted"),
     Rule("consent of every person concerned covers this agency and purpose", READ, _consented,
          "permitted"),
+    Rule("a team office of the plan writes its own entries while consent covers it", WRITE,
+         lambda r, rec: bool(r.place.offices & rec.team) and _consented(r, rec), "permitted"),
     Rule("break-glass with a stated reason (read only)", READ, _break_glass, "break-glass"),
 )
 
