@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from infra.local.stack import Stack
-from tests.helpers import Client, eventually, person, read_topic, tag
+from tests.helpers import Client, Connect, eventually, person, read_topic, tag
 from tests.test_access_holes import _meeting, _tables, _user
 
 GOAL = "また近所の人と話せるようになりたい"  # the person's words: never in an event
@@ -110,6 +110,8 @@ async def test_a_plan_moves_only_by_the_meetings_decisions(case: Case, stack: St
     await case.decide("approve_assessment", assessment_id=a["id"])
     assert (await _until(w, f"/assessments/{a['id']}/approve", 200))["status"] == "approved"
 
+    await w.post("/plans", {"person_ids": [case.person_id],  # the lead works at the lead office
+                            "content": case.content(lead_agency=next(iter(case.team)))}, 422)
     plan = await w.post("/plans", {"person_ids": [case.person_id],
                                    "content": case.content(assessment_id=a["id"])})
     pid = plan["id"]
@@ -202,7 +204,8 @@ async def test_an_agency_outside_the_consent_loses_the_plan_within_2_seconds(
     assert "consent_changed" in item["body"]
 
 
-async def test_the_ledger_answers_who_led_on_a_date(case: Case) -> None:
+async def test_the_ledger_answers_who_led_on_a_date(case: Case, stack: Stack, http: httpx.AsyncClient,
+                                                    db: Connect) -> None:
     w = case.window
     before = datetime.now(UTC)
     (a, worker_a), (b, worker_b) = case.team.items()
@@ -234,6 +237,27 @@ async def test_the_ledger_answers_who_led_on_a_date(case: Case) -> None:
     assert (await lead(between))["lead_agency"] == a
     # holders and consented agencies read the ledger; the outsider does not
     await case.outsider.get(f"/persons/{case.person_id}/lead", 403)
+
+    # a 支援会議's decision (confidential-106-6) never reaches plans' consent-based views
+    window_m = Client(http, stack, "w-kaigo", "meetings", sub=w.user_id)
+    support = await _meeting(case.chair, "support_meeting", [(window_m, "div-kaigo")])
+    await _tables(window_m, support, {"person_ids": [case.person_id]}, 201)
+    hidden = (await case.chair.post(f"/meetings/{support}/decisions", {
+        "kind": "assign_lead", "person_ids": [case.person_id], "lead_agency": a,
+        "lead_worker": worker_a.user_id}))["decision_id"]
+
+    def of_hidden(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [r for r in found if json.loads(r["value"]).get("decision_id") == hidden]
+    [event] = of_hidden(await read_topic(stack, "meetings.events", lambda f: bool(of_hidden(f))))
+    conn = await db("plans")
+    try:
+        await eventually(lambda: conn.fetchval("SELECT 1 FROM inbox WHERE message_id = $1",
+                                               uuid.UUID(event["ce_id"])), what="plans took it")
+        assert await conn.fetchval("SELECT count(*) FROM decisions_view WHERE decision_id = $1",
+                                   uuid.UUID(hidden)) == 0
+    finally:
+        await conn.close()
+    assert (await lead(datetime.now(UTC) + timedelta(seconds=1)))["lead_worker"] == w.user_id
 
 
 async def _inbox_item(inbox: Client, path: str, kind: str, about: str) -> dict[str, Any]:

@@ -104,9 +104,10 @@ async def _consent_ended(person_id: uuid.UUID, uow: UnitOfWork) -> None:
         if uncovered:
             vs = await store.versions(uow.conn, row["id"])
             version = store.plan_of(row, vs).in_force or row["latest"]
+            agency, worker = await timers.lead_now(uow, row, at)
             uow.record(PlanReviewDue(plan_id=row["id"], version=version, reason="consent_changed",
-                                     lead_agency=row["lead_agency"], lead_worker=row["lead_worker"],
-                                     due_at=at, agencies=tuple(uncovered)))
+                                     lead_agency=agency, lead_worker=worker, due_at=at,
+                                     agencies=tuple(uncovered)))
 
 
 async def _withdrawn(e: ConsentWithdrawn, ctx: HandlerContext) -> None:

@@ -26,7 +26,8 @@ EVERY_SECONDS = float(os.environ.get("PLANS_TIMER_SECONDS", "60"))
 LEAD_GRACE = int(os.environ.get("PLANS_LEAD_GRACE_WORKING_DAYS", ledger.LEAD_GRACE_WORKING_DAYS))
 
 
-async def _lead(uow: UnitOfWork, row: dict[str, object], at: datetime) -> tuple[str, str]:
+async def lead_now(uow: UnitOfWork, row: dict[str, object], at: datetime) -> tuple[str, str]:
+    """Who to tell about a plan: the lead the ledger names at `at`, else the plan's."""
     person_ids = row["person_ids"]
     assert isinstance(person_ids, list)
     found = ledger.lead_at(await ledger_store.entries(uow.conn, person_ids[0]), at)
@@ -38,7 +39,7 @@ async def raise_due(new_uow: NewUow) -> None:
     async with new_uow() as uow:
         at = now()
         for r in await ledger_store.raise_timers(uow.conn, uow.municipality, at):
-            agency, worker = await _lead(uow, r, at)
+            agency, worker = await lead_now(uow, r, at)
             if r["kind"] == "review":
                 uow.record(PlanReviewDue(plan_id=r["plan_id"], version=r["version"],
                                          reason="review_date", lead_agency=agency,

@@ -111,9 +111,13 @@ async def approve_assessment(assessment_id: uuid.UUID, uow: UnitOfWork, principa
 # -- plans ------------------------------------------------------------------------------------
 
 async def _team_known(uow: UnitOfWork, content: sheets.Content) -> None:
+    """Every office of the team is in the directory, and the lead worker staffs the lead office."""
     unknown = await views.unknown_bodies(uow.conn, sorted(content.team()))
     if unknown:
         raise Problem(422, "Unknown office", f"not in the directory (GET /directory): {unknown}")
+    if content.lead_agency not in (await views.workplace_of(uow.conn, content.lead_worker)).offices:
+        raise Problem(422, "Lead worker not at the lead office",
+                      f"the directory does not list {content.lead_worker} at {content.lead_agency}")
 
 
 async def draft(person_ids: frozenset[uuid.UUID], content: sheets.Content, office: str | None,
