@@ -197,10 +197,7 @@ async def test_an_agency_outside_the_consent_loses_the_plan_within_2_seconds(
     # and the lead is asked to review the plan, in the lead worker's inbox
     inbox = Client(http, stack, "w-kaigo", "notifications", sub=w.user_id)
 
-    async def asked() -> Any:
-        items = [i for i in await inbox.get("/me/inbox") if i["about_id"] == pid]
-        return [i for i in items if i["kind"] == "PlanReviewDue"]
-    [item] = await eventually(asked, what="the lead's review request")
+    item = await _inbox_item(inbox, "/me/inbox", "PlanReviewDue", pid)
     assert "consent_changed" in item["body"]
 
 
@@ -261,8 +258,9 @@ async def test_the_ledger_answers_who_led_on_a_date(case: Case, stack: Stack, ht
 
 
 async def _inbox_item(inbox: Client, path: str, kind: str, about: str) -> dict[str, Any]:
+    """This reminder in the inbox (an office's is shared by the session: its kind, a full page)."""
     async def probe() -> Any:
-        return [i for i in await inbox.get(path) if i["kind"] == kind and i["about_id"] == about]
+        return [i for i in await inbox.get(path, kind=kind, limit=200) if i["about_id"] == about]
     found: list[dict[str, Any]] = await eventually(probe, what=f"{kind} in {path}")
     return found[0]
 
