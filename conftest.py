@@ -46,6 +46,7 @@ def stack() -> Iterator[Stack]:
                          "REFERRAL_DIRECTORY_FILE": str(directory),
                          "REFERRAL_DIRECTORY_RELOAD_SECONDS": "0.25", "REFERRAL_TIMER_SECONDS": "0.5",
                          "OUTREACH_TIMER_SECONDS": "0.5",
+                         "PLANS_TIMER_SECONDS": "0.5",
                          "TSUNAGU_CLOCK_FILE": str(home / "clock-offset"),
                          # notifications: webhooks to the tests' loopback receivers, retried fast
                          "NOTIFICATIONS_WEBHOOK_ALLOW_LOOPBACK": "true",

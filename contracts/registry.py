@@ -46,6 +46,18 @@ from contracts.events.outreach import (
     OutreachStarted,
     WeakSignalAlert,
 )
+from contracts.events.plans import (
+    AssessmentCompleted,
+    CaseWithoutLead,
+    ConnectionCheckDue,
+    LeadChanged,
+    PlanApproved,
+    PlanClosed,
+    PlanDrafted,
+    PlanReviewDue,
+    PlanReviewed,
+    ProgressRecorded,
+)
 from contracts.events.referral import (
     DirectoryChanged,
     EscalatedToCoordinator,
@@ -139,6 +151,18 @@ SPECS: tuple[EventSpec, ...] = (
     EventSpec(OutreachStageChanged, "outreach", "outreach_case_id", "personal"),
     EventSpec(OutreachEnded, "outreach", "outreach_case_id", "personal"),
     EventSpec(OutreachHandedOver, "outreach", "outreach_case_id", "personal"),
+    # plans: a plan's lifecycle keyed by the plan, so its versions and timers arrive in order;
+    # the responsibility ledger keyed by the person it is about
+    EventSpec(AssessmentCompleted, "plans", "assessment_id", "personal"),
+    EventSpec(PlanDrafted, "plans", "plan_id", "personal"),
+    EventSpec(PlanApproved, "plans", "plan_id", "personal"),
+    EventSpec(ProgressRecorded, "plans", "plan_id", "personal"),
+    EventSpec(PlanReviewDue, "plans", "plan_id", "personal"),
+    EventSpec(PlanReviewed, "plans", "plan_id", "personal"),
+    EventSpec(PlanClosed, "plans", "plan_id", "personal"),
+    EventSpec(ConnectionCheckDue, "plans", "plan_id", "personal"),
+    EventSpec(LeadChanged, "plans", "person_id", "personal"),
+    EventSpec(CaseWithoutLead, "plans", "person_id", "personal"),
 )
 
 BY_MODEL: dict[type[EventData], EventSpec] = {s.model: s for s in SPECS}

@@ -96,6 +96,9 @@ class Record:
     # Material of a meeting resting on consent (重層的支援会議 and the bodies of its regime):
     # membership opens it only where every person's consent covers the member's agency.
     consent_regime: bool = False
+    # Offices with a role on the person's support team (a plan's agencies): each writes its own
+    # entries (progress notes) while the consent of every person concerned covers it.
+    team: frozenset[str] = frozenset()
     field_classes: frozenset[str] = frozenset()
 
 
@@ -191,6 +194,8 @@ RULES: tuple[Rule, ...] = (
          lambda r, rec: rec.meeting_material and _member(r, rec), "permitted"),
     Rule("consent of every person concerned covers this agency and purpose", READ, _consented,
          "permitted"),
+    Rule("a team office of the plan writes its own entries while consent covers it", WRITE,
+         lambda r, rec: bool(r.place.offices & rec.team) and _consented(r, rec), "permitted"),
     Rule("break-glass with a stated reason (read only)", READ, _break_glass, "break-glass"),
 )
 

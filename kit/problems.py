@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from kit.errors import DomainError
 from kit.tracing import TRACE_HEADER, current_trace_id, redact_url
 
 MEDIA_TYPE = "application/problem+json"
@@ -83,6 +84,11 @@ def install(app: FastAPI) -> None:
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(exc.status, exc.title, exc.detail, exc.type,
                                 instance=request.url.path, headers=exc.headers, **exc.extra)
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        return problem_response(exc.status, exc.title, exc.detail, exc.type_,
+                                instance=request.url.path, **exc.extra)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:

@@ -185,6 +185,60 @@ async def _new_outreach_case(w: World, http: httpx.AsyncClient, kind: str) -> st
 
 
 OUTREACH_DESK = _kinds("chair")  # staffs the coordinators' office, which holds reports and cases
+# -- plans (issue 11) ---------------------------------------------------------------------------
+def _plan_body(w: World, kind: str, _: str | None) -> dict[str, Any]:
+    """A plan by the holding window; its team: other_with_consent's agency (covered by consent),
+    and the agencies of other_agency (never covered), expired_consent and withdrawn_consent."""
+    team = ("other_with_consent", "other_agency", "expired_consent", "withdrawn_consent")
+    return {"person_ids": [w.ids["person"]], "content": {
+        "goals": [{"term": "short", "words": "安心して暮らしたい"}],
+        "roles": [{"agency": w.agencies[k], "role": "支援", "actions": "訪問"} for k in team],
+        "lead_agency": "div-kaigo", "lead_worker": w.users["same_agency"],
+        "review_dates": ["2027-03-01"]}}
+
+
+async def _created(w: World, http: httpx.AsyncClient, path: str, body: dict[str, Any]) -> str:
+    r = await http.post(w.stack.url("plans") + path, headers=w.headers["same_agency"], json=body)
+    assert r.status_code == 201, r.text
+    created: str = r.json()["id"]
+    return created
+
+
+async def _draft_plan(w: World, http: httpx.AsyncClient, kind: str) -> str:
+    return await _created(w, http, "/plans", _plan_body(w, kind, None))
+
+
+async def _approved_plan(w: World, http: httpx.AsyncClient, kind: str) -> str:
+    """One plan of the world, approved by the world's 重層的支援会議 (made once, then reused)."""
+    if "plan" not in w.ids:
+        plan = await _draft_plan(w, http, kind)
+        r = await http.post(w.stack.url("meetings") + f"/meetings/{w.ids['multilayer']}/decisions",
+                            headers=w.headers["chair"], json={
+                                "kind": "approve_plan", "person_ids": [w.ids["person"]],
+                                "plan_id": plan, "plan_version": 1})
+        assert r.status_code == 201, r.text
+
+        async def approved() -> bool:
+            r = await http.post(w.stack.url("plans") + f"/plans/{plan}/approve",
+                                headers=w.headers["same_agency"])
+            return r.status_code == 200
+        await eventually(approved, what="the plan approved by the meeting's decision")
+        w.ids["plan"] = plan
+    return w.ids["plan"]
+
+
+async def _assessment(w: World, http: httpx.AsyncClient, kind: str) -> str:
+    if "assessment" not in w.ids:
+        w.ids["assessment"] = await _created(w, http, "/assessments", _assessment_body(w, kind, None))
+    return w.ids["assessment"]
+
+
+def _assessment_body(w: World, kind: str, _: str | None) -> dict[str, Any]:
+    return {"person_ids": [w.ids["person"]], "sheet": {"wishes": "家で暮らしたい", "areas": {
+        "health_medical": {"situation": "通院中"}}}}
+
+
+PLAN_READERS = _kinds("same_agency", "other_with_consent", "break_glass")
 
 
 COMPLAINT_OF_CELL = "つなぎの相談"
@@ -295,6 +349,30 @@ ENDPOINTS: list[Endpoint] = [
              body=lambda w, k, _: {"outcome": "got_help"}),
     Endpoint("withdraw a referral", "referral", "/referrals/{id}/withdraw", "prepared", HOLDER,
              method="POST", prepare=_referred),
+    # -- plans (issue 11): holders write; the plan's team writes notes while consent covers it;
+    # consent-based and break-glass readers read; a 支援会議 membership shows no plan ---------
+    Endpoint("a plan", "plans", "/plans/{id}", "prepared", PLAN_READERS, prepare=_approved_plan),
+    Endpoint("a plan's version", "plans", "/plans/{id}/versions/1", "prepared", PLAN_READERS,
+             prepare=_approved_plan),
+    Endpoint("a plan's progress notes", "plans", "/plans/{id}/notes", "prepared", PLAN_READERS,
+             prepare=_approved_plan),
+    Endpoint("an assessment", "plans", "/assessments/{id}", "prepared", PLAN_READERS,
+             prepare=_assessment),
+    Endpoint("the lead ledger", "plans", "/persons/{id}/lead", "person", PLAN_READERS),
+    Endpoint("write an assessment", "plans", "/assessments", "person", HOLDER, method="POST",
+             ok=201, body=_assessment_body),
+    Endpoint("draft a plan", "plans", "/plans", "person", HOLDER, method="POST", ok=201,
+             body=_plan_body),
+    Endpoint("review a plan", "plans", "/plans/{id}/revisions", "prepared", HOLDER, method="POST",
+             ok=201, prepare=_draft_plan, body=lambda w, k, _: {"content": _plan_body(w, k, _)["content"]}),
+    # the holder is told what the meeting has not decided; everyone else is refused first
+    Endpoint("approve a plan without the decision", "plans", "/plans/{id}/approve", "prepared",
+             HOLDER, method="POST", ok=409, prepare=_draft_plan),
+    Endpoint("close a plan without the decision", "plans", "/plans/{id}/close", "prepared", HOLDER,
+             method="POST", ok=409, prepare=_draft_plan, body=lambda w, k, _: {"why": "理由"}),
+    Endpoint("record progress on a plan", "plans", "/plans/{id}/notes", "prepared",
+             _kinds("same_agency", "other_with_consent"), method="POST", ok=201,
+             prepare=_approved_plan, body=lambda w, k, _: {"text": "面談した"}),
     # -- the register cannot be harvested (hole 8) ------------------------------------------------
     Endpoint("search without a name key", "intake", "/persons/candidates?family_kana=AAA&"
              "birth_date=1980-04-01", "person", frozenset(STAFF), ok=422),

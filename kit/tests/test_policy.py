@@ -46,6 +46,9 @@ CASE = Record(municipality="132187", holders=frozenset({"div-kaigo", "houkatsu-1
 WINDOW, AGENCY = who("div-kaigo", "window_staff"), who("houkatsu-1", "agency_worker")
 OTHER = who("soudan-1", "agency_worker")
 
+TEAM_PLAN = Record(municipality="132187", holders=frozenset({"div-kaigo"}),
+                   person_ids=frozenset({PERSON}), team=frozenset({"div-kaigo", "soudan-1"}))
+
 CASES = [
     # (situation, principal, consents, member_of, break_glass, record, outcome, hidden)
     ("recording division", WINDOW, (), set(), None, CASE, "permitted", {MEETING_NOTES}),
@@ -157,6 +160,17 @@ ACTIONS = [
      Record("132187", frozenset({"minsei"})), "denied"),
     ("another city's holder writes nothing", who("div-kaigo", "window_staff", city="132012"),
      "write", (), set(), None, CASE, "denied"),
+    ("a plan's team office writes its notes under consent", OTHER, "write",
+     (consent({"soudan-1"}),), set(), None, TEAM_PLAN, "permitted"),
+    ("a team office outside the consent writes nothing", OTHER, "write",
+     (consent({"soudan-1"}, withdrawn_for=frozenset({"soudan-hojin"})),), set(), None, TEAM_PLAN,
+     "denied"),
+    ("consent without a role on the team writes nothing", who("konkyu", "agency_worker"), "write",
+     (consent({"konkyu"}),), set(), None, TEAM_PLAN, "denied"),
+    ("a team office does not hand the plan on", OTHER, "disclose", (consent({"soudan-1"}),), set(),
+     None, TEAM_PLAN, "denied"),
+    ("break-glass gives a team office no write", OTHER, "write", (), set(), GLASS, TEAM_PLAN,
+     "denied"),
 ]
 
 
@@ -175,7 +189,11 @@ def test_every_rule_names_its_actions() -> None:
     assert all(rule.actions for rule in RULES)
     permitting_writes = {rule.reason for rule in RULES
                          if "write" in rule.actions and rule.outcome != "denied"}
-    assert not any("consent" in r or "break-glass" in r for r in permitting_writes)
+    # Consent alone never lets anyone write: only an office the plan gives a role to writes its
+    # own entries while the consent covers it (the team rule, tried above).
+    assert not any("break-glass" in r for r in permitting_writes)
+    assert [r for r in permitting_writes if "consent" in r] == \
+        ["a team office of the plan writes its own entries while consent covers it"]
 
 
 def test_a_refused_write_names_the_way_forward() -> None:

@@ -7,7 +7,8 @@ from fastapi import FastAPI
 from kit.service import ServiceDefinition, build_app
 
 from .api import router
-from .handlers import HANDLERS
+from .api_reads import router as reads_router
+from .handlers import HANDLERS, PERIODIC
 
 DEFINITION = ServiceDefinition(
     name="plans",
@@ -16,7 +17,10 @@ DEFINITION = ServiceDefinition(
     router=router,
     migrations=Path(__file__).parent / "migrations",
     handlers=HANDLERS,
+    periodic=PERIODIC,
 )
+
+router.include_router(reads_router)
 
 
 def create_app() -> FastAPI:
