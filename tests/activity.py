@@ -30,6 +30,20 @@ from contracts.events.meetings import (
     MeetingDecided,
     MeetingHeld,
 )
+from contracts.events.outreach import (
+    ConcernReported,
+    ContactAttempted,
+    ContactMade,
+    OutreachEnded,
+    OutreachStarted,
+)
+from contracts.events.plans import (
+    AssessmentCompleted,
+    PlanApproved,
+    PlanClosed,
+    PlanDrafted,
+    PlanReviewed,
+)
 from contracts.events.referral import (
     ReferralAccepted,
     ReferralCompleted,
@@ -83,7 +97,8 @@ class Activity:
 
 def _instant(event: EventData) -> datetime:
     for name in ("received_at", "requested_at", "at", "held_at", "tabled_at", "decided_at",
-                 "corrected_at", "accessed_at"):
+                 "corrected_at", "accessed_at", "completed_at", "drafted_at", "approved_at",
+                 "reviewed_at", "closed_at", "reported_at"):
         value = getattr(event, name, None)
         if isinstance(value, datetime):
             return value
@@ -151,6 +166,8 @@ def month_of_activity(year: int, month: int, consultations: int, seed: int = 17)
             a.count("referrals_completed_by_outcome", outcome)
         a.answer_days.append(days)
     _meetings(a, at(mondays[1], 14), rnd)
+    _plans(a, at(mondays[1], 16))
+    _outreach(a, at(mondays[2], 11))
     for _ in range(2):
         a.add(BreakGlassAccessed(audit_id=uuid.uuid4(), service="intake", user_id="w-kaigo",
                                  agency="div-kaigo", object_type="person", object_id=str(_person(a)),
@@ -188,6 +205,57 @@ def _meetings(a: Activity, when: datetime, rnd: random.Random) -> None:
         a.add(DecisionCorrected(decision_id=did, superseded_by=uuid.uuid4(), meeting_id=mid,
                                 meeting_kind=kind, corrected_at=when))
         a.count("decisions_corrected")
+
+
+def _plans(a: Activity, when: datetime) -> None:
+    """Three plans: each assessed, drafted and approved; one revised and re-approved; one closed.
+    (Types whose consumers act on them, the reminders, are left out: their inboxes are other
+    tests'.)"""
+    evaluations: tuple[Evaluation | None, ...] = (None, "partly_met", None)
+    for n, evaluation in enumerate(evaluations):
+        person, plan = (_person(a),), uuid.uuid4()
+        a.add(AssessmentCompleted(assessment_id=uuid.uuid4(), person_ids=person, office="div-kaigo",
+                                  completed_at=when))
+        a.count("assessments_completed")
+        lead = {"lead_agency": "div-kaigo", "lead_worker": "w-kaigo"}
+        versions = 2 if n == 2 else 1
+        for version in range(1, versions + 1):
+            if version > 1:
+                a.add(PlanReviewed(plan_id=plan, version=version, reviewed_at=when))
+                a.count("plans_revised")
+            a.add(PlanDrafted(plan_id=plan, version=version, person_ids=person, office="div-kaigo",
+                              team_agencies=("div-kaigo",), drafted_at=when, **lead))
+            if version == 1:
+                a.count("plans_made")
+            a.add(PlanApproved(plan_id=plan, version=version, decision_id=uuid.uuid4(),
+                               meeting_id=uuid.uuid4(), approved_at=when, **lead))
+            a.count("plans_approved")
+        if evaluation:
+            a.add(PlanClosed(plan_id=plan, version=1, decision_id=uuid.uuid4(), evaluation=evaluation,
+                             closed_at=when))
+            a.count("plans_closed", evaluation)
+
+
+def _outreach(a: Activity, when: datetime) -> None:
+    """Concern reports, two outreach cases with their contacts, one ended (no hand-over: intake
+    would open a consultation from it)."""
+    for urgency in ("low", "low", "normal"):
+        a.add(ConcernReported(report_id=uuid.uuid4(), partner_office="minsei", seen=("mail_piling_up",),
+                              urgency=urgency, seen_at=when, reported_at=when))
+        a.count("concern_reports", urgency)
+    for origin, methods in (("report", ("visit", "letter", "visit")), ("meeting", ("phone",))):
+        case = {"outreach_case_id": uuid.uuid4(), "office": "coordinators", "at": when}
+        a.add(OutreachStarted(**case, origin=origin))
+        a.count("outreach_started", origin)
+        for method in methods:
+            a.add(ContactAttempted(**case, method=method, outcome="no_answer"))
+            a.count("outreach_contacts", method)
+        if origin == "report":
+            a.add(ContactMade(**case, method="visit"))
+            a.count("outreach_contacts_made")
+        else:
+            a.add(OutreachEnded(**case, reason="moved_away"))
+            a.count("outreach_ended", "moved_away")
 
 
 async def publish(client: Callable[[str], dict[str, Any]],

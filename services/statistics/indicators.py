@@ -74,4 +74,7 @@ def breakdown_label(indicator: Indicator, code: str) -> str:
     """The label a reader sees for a breakdown's code (categories from the shared taxonomy)."""
     if indicator.by == "categories":
         return category_label(code)
-    return _labels().get(code, code)
+    # A code may mean different things in two fields ('visit': 来所 as a channel, 家庭訪問 as an
+    # outreach method): a "<field>:<code>" label wins over the plain code's.
+    labels = _labels()
+    return labels.get(f"{indicator.by}:{code}") or labels.get(code, code)
