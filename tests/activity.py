@@ -34,6 +34,7 @@ from contracts.events.outreach import (
     ConcernReported,
     ContactAttempted,
     ContactMade,
+    Origin,
     OutreachEnded,
     OutreachStarted,
 )
@@ -243,8 +244,10 @@ def _outreach(a: Activity, when: datetime) -> None:
         a.add(ConcernReported(report_id=uuid.uuid4(), partner_office="minsei", seen=("mail_piling_up",),
                               urgency=urgency, seen_at=when, reported_at=when))
         a.count("concern_reports", urgency)
-    for origin, methods in (("report", ("visit", "letter", "visit")), ("meeting", ("phone",))):
-        case = {"outreach_case_id": uuid.uuid4(), "office": "coordinators", "at": when}
+    starts: tuple[tuple[Origin, tuple[str, ...]], ...] = (
+        ("report", ("visit", "letter", "visit")), ("meeting", ("phone",)))
+    for origin, methods in starts:
+        case: dict[str, Any] = {"outreach_case_id": uuid.uuid4(), "office": "coordinators", "at": when}
         a.add(OutreachStarted(**case, origin=origin))
         a.count("outreach_started", origin)
         for method in methods:
