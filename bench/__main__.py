@@ -15,6 +15,7 @@ BENCHMARKS: dict[str, str] = {
     "journey": "bench.journey",
     "match": "bench.match",
     "reads": "bench.reads",
+    "replay": "bench.replay",
     "webhooks": "bench.webhooks",
 }
 
