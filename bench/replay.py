@@ -1,6 +1,6 @@
 """Rebuilding a view from its topic: referral's consent view, from intake.events at offset zero.
 
-`BENCH_REPLAY_EVENTS` (20,000) ConsentGranted events are published on intake.events (as intake
+`BENCH_REPLAY_EVENTS` (10,000) ConsentGranted events are published on intake.events (as intake
 publishes them: its credentials, its envelope) and referral applies them live. Then referral is
 stopped, its consumer group's offsets are reset to zero and the view is dropped (the consent view
 and referral's inbox claims: without those every event would be a duplicate), and referral is
@@ -119,7 +119,7 @@ async def raw_consume(stack: Stack, count: int) -> float:
 
 
 async def run(stack_factory: StackFactory) -> Figures:
-    count = int(os.environ.get("BENCH_REPLAY_EVENTS", "20000"))
+    count = int(os.environ.get("BENCH_REPLAY_EVENTS", "10000"))
     async with stack_factory(SERVICE) as stack:
         started = time.perf_counter()
         await publish(stack, count)
