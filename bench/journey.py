@@ -147,9 +147,9 @@ async def journey(stack: Stack, rates: list[float], seconds: float, meter: CpuMe
                   ) -> list[Step]:
     """Each rate in turn (after one warm-up), until one saturates; a Step per rate run.
 
-    Per step: latencies (s), throughput per s, {refused, late, lost}, and CPU ms per arrived
-    consultation by process, from the step's first send until everything sent had arrived (or
-    the drain ended). Refused: the POST was not accepted (an error or no answer), so nothing was
+    Per step: latencies (s), throughput per s, {refused, late, lost}, and CPU ms per consultation
+    sent, by process, from the step's first send until everything sent had arrived (or the
+    drain ended). Refused: the POST was not accepted (an error or no answer), so nothing was
     promised. Late: accepted, arrived after the drain. Lost: accepted and never arrived.
     """
     watcher = InboxWatcher(service_dsn(stack.postgres_port, "notifications"))
@@ -209,7 +209,9 @@ async def journey(stack: Stack, rates: list[float], seconds: float, meter: CpuMe
                     "refused": len(ours & refused),
                     "late": sum(1 for a in ours if a in watcher.seen and a not in drained),
                     "lost": sum(1 for a in ours if a not in watcher.seen and a not in refused)}
-                step.cpu_ms = meter.per_item(before, after, len(arrived))
+                # Per consultation sent: a POST the client gave up on was usually still served
+                # (and its consultation delivered), so dividing by those arrived would inflate.
+                step.cpu_ms = meter.per_item(before, after, len(names))
                 items.subtract(_recipient(a)[0] for a in ours & refused)
                 note(f"journey {rate:g}/s: p99 {percentile(step.latencies, 99) * 1000:.0f} ms, "
                      f"{step.outcome}, CPU ms per consultation {step.cpu_ms}")

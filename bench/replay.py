@@ -26,6 +26,7 @@ from contracts.events.intake import ConsentGranted
 from contracts.registry import source, spec_for
 from infra.local.catalog import MUNICIPALITY_CODE
 from infra.local.databases import owner_dsn, service_dsn
+from infra.local.kafka_admin import started_admin
 from infra.local.stack import Stack
 
 from .harness import CpuMeter, Figures, StackFactory, note
@@ -81,13 +82,22 @@ async def view_filled(stack: Stack, count: int, timeout: float) -> tuple[float, 
     raise RuntimeError(f"the consent view did not reach {count} rows within {timeout:.0f} s")
 
 
+async def _partitions(stack: Stack) -> list[TopicPartition]:
+    admin = await started_admin(stack.kafka.client())
+    try:
+        [topic] = await admin.describe_topics([TOPIC])
+    finally:
+        await admin.close()
+    return [TopicPartition(TOPIC, p["partition"]) for p in topic["partitions"]]
+
+
 async def reset(stack: Stack) -> None:
     """The service stopped: its group back to offset zero, its view and inbox claims dropped."""
     consumer = AIOKafkaConsumer(**stack.kafka.client(), group_id=SERVICE,
                                 enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [TopicPartition(TOPIC, p) for p in consumer.partitions_for_topic(TOPIC) or ()]
+        partitions = await _partitions(stack)
         consumer.assign(partitions)
         await consumer.commit({tp: 0 for tp in partitions})
     finally:
@@ -106,7 +116,7 @@ async def raw_consume(stack: Stack, count: int) -> float:
                                 auto_offset_reset="earliest", max_partition_fetch_bytes=4 << 20)
     await consumer.start()
     try:
-        partitions = [TopicPartition(TOPIC, p) for p in consumer.partitions_for_topic(TOPIC) or ()]
+        partitions = await _partitions(stack)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         started, seen = time.perf_counter(), 0
@@ -127,6 +137,7 @@ async def run(stack_factory: StackFactory) -> Figures:
         note(f"replay: {count} published in {published - started:.1f} s; referral applies them live")
         first, last = await view_filled(stack, count, 600)
         live = count / (last - published)
+        note(f"replay: applied live at {live:.0f}/s")
         await asyncio.to_thread(stack.stop_service, SERVICE)
         await reset(stack)
         note("replay: referral stopped, group reset to zero, view dropped; starting it again")

@@ -119,8 +119,11 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
 
     app.add_middleware(_Timing, metrics=app.state.metrics)
 
+    # No span per ASGI message ("http receive", "http send"): the request's server span says
+    # all they would, and each span costs its creation and its export (bench/PROFILE.md).
     FastAPIInstrumentor.instrument_app(app, tracer_provider=provider,
-                                       excluded_urls="healthz,readyz,metrics")
+                                       excluded_urls="healthz,readyz,metrics",
+                                       exclude_spans=["receive", "send"])
     return app
 
 
