@@ -127,6 +127,9 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
     return app
 
 
+_TRACE_KEY = TRACE_HEADER.lower().encode()
+
+
 class _Timing:
     """ASGI middleware: each request's duration by route and status, and the trace id on every
     traced response (a pure ASGI one: `@app.middleware` costs a task and a copy per request)."""
@@ -147,10 +150,9 @@ class _Timing:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 trace_id = current_trace_id()  # none on /healthz, /readyz, /metrics: not traced
-                if trace_id:
-                    message = {**message, "headers": [*message.get("headers", ()),
-                                                      (TRACE_HEADER.lower().encode(),
-                                                       trace_id.encode())]}
+                headers = list(message.get("headers", ()))
+                if trace_id and all(k.lower() != _TRACE_KEY for k, _ in headers):  # problems set it
+                    message = {**message, "headers": [*headers, (_TRACE_KEY, trace_id.encode())]}
             await send(message)
 
         try:
