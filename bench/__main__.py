@@ -16,6 +16,7 @@ BENCHMARKS: dict[str, str] = {
     "match": "bench.match",
     "reads": "bench.reads",
     "statistics": "bench.statistics",
+    "replay": "bench.replay",
     "webhooks": "bench.webhooks",
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -141,3 +142,58 @@ def table(name: str, figures: Figures, baselines: Mapping[str, str]) -> str:
              for row in rows]
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)
+
+
+TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int, children: bool = False) -> float:
+    """utime + stime of `pid` from /proc (with `children`: plus its reaped children's); 0 if gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    # After the ")" of comm: state is field 3, utime 14, stime 15, cutime 16, cstime 17.
+    ticks = int(fields[11]) + int(fields[12])
+    if children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / TICKS_PER_SECOND
+
+
+def child_pids(pid: int) -> list[int]:
+    """Live direct children of `pid` (PostgreSQL's backends)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid:
+            found.append(int(entry.name))
+    return found
+
+
+class CpuMeter:
+    """CPU seconds used by each of the stack's processes: every service, the broker, and
+    PostgreSQL (the postmaster, its live backends and those that ended), and this process."""
+
+    def __init__(self, stack: Stack, services: Iterable[str]) -> None:
+        self.pids = {name: int(stack._pidfile(name).read_text()) for name in services}
+        self.pids["kafka"] = int(stack.kafka.pidfile.read_text())
+        self.postmaster = int((stack.postgres.data / "postmaster.pid").read_text().split()[0])
+
+    def sample(self) -> dict[str, float]:
+        used = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        used["postgres"] = cpu_seconds(self.postmaster, children=True) + sum(
+            cpu_seconds(p) for p in child_pids(self.postmaster))
+        used["bench"] = cpu_seconds(os.getpid())
+        return used
+
+    @staticmethod
+    def per_item(before: Mapping[str, float], after: Mapping[str, float], items: int
+                 ) -> dict[str, float]:
+        """Milliseconds of CPU per item, by process, between two samples."""
+        return {name: round((after[name] - before[name]) * 1000 / items, 2) if items else float("nan")
+                for name in after}

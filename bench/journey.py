@@ -16,6 +16,8 @@ import os
 import shutil
 import time
 import uuid
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -23,13 +25,14 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import NewTopic
 
+from contracts.events.referral import MAX_ENTRIES
 from infra.local.acls import grants
 from infra.local.catalog import MUNICIPALITY_CODE
 from infra.local.databases import service_dsn
 from infra.local.kafka_admin import create_acls, started_admin, wait_granted
 from infra.local.stack import Stack
 
-from .harness import Figures, StackFactory, directory_with, note, open_loop, percentile
+from .harness import CpuMeter, Figures, StackFactory, directory_with, note, open_loop, percentile
 
 SERVICES = ("intake", "referral", "notifications")
 BASELINES = {"throughput_per_s": "offered_per_s", "p50_ms": "baseline_p50_ms",
@@ -40,6 +43,9 @@ DRAIN_SECONDS = 30.0  # after the last send; what arrives later is late (not in 
 LOST_AFTER_SECONDS = 120.0  # what an accepted POST has not delivered by then is lost
 POLL_SECONDS = 0.005
 RAW_TOPIC, RAW_TLS_TOPIC = "bench.raw", "bench.raw-sasl-ssl"
+# DirectoryChanged carries at most MAX_ENTRIES offices; the seeded directory has a few dozen.
+MAX_OFFICES = MAX_ENTRIES - 100
+SATURATED_P99_S = 1.0  # saturation: the highest rate offered whose p99 stays under this
 
 
 def consultation(agency: str) -> dict[str, Any]:
@@ -55,9 +61,11 @@ def consultation(agency: str) -> dict[str, Any]:
 class InboxWatcher:
     """One poller on notifications' database: when is each expected recipient's item visible?
 
-    Only recipients still awaited are asked for (an index lookup of a handful of keys). The time
-    recorded is when the query that first returned the item was issued: the item was committed
-    before that query's snapshot and after the previous one's.
+    A key is a recipient (its first item), or `recipient#n` (its n-th item: the sweep's steps
+    reuse recipients, since the directory holds at most 5,000 offices). Only recipients still
+    awaited are asked for (an index lookup of a handful of keys). The time recorded is when the
+    query that first returned the item was issued: the item was committed before that query's
+    snapshot and after the previous one's.
     """
 
     def __init__(self, dsn: str, poll_seconds: float = POLL_SECONDS) -> None:
@@ -84,16 +92,19 @@ class InboxWatcher:
     async def _poll(self) -> None:
         conn = await asyncpg.connect(self.dsn, timeout=5)
         try:
-            query = await conn.prepare("SELECT recipient_id FROM inbox_items "
-                                       "WHERE municipality = $1 AND recipient_id = ANY($2::text[])")
+            query = await conn.prepare("SELECT recipient_id, count(*) FROM inbox_items "
+                                       "WHERE municipality = $1 AND recipient_id = ANY($2::text[]) "
+                                       "GROUP BY recipient_id")
             while True:
                 if self.awaited:
                     asked = time.perf_counter()
-                    for row in await query.fetch(MUNICIPALITY_CODE, list(self.awaited), timeout=10):
-                        recipient = row["recipient_id"]
-                        if recipient in self.awaited:
-                            self.awaited.discard(recipient)
-                            self.seen[recipient] = asked
+                    wanted = {key: _recipient(key) for key in self.awaited}
+                    counts = dict(await query.fetch(MUNICIPALITY_CODE,
+                                                    list({r for r, _ in wanted.values()}), timeout=10))
+                    for key, (recipient, nth) in wanted.items():
+                        if counts.get(recipient, 0) >= nth and key in self.awaited:
+                            self.awaited.discard(key)
+                            self.seen[key] = asked
                             self._arrived.set()
                 await asyncio.sleep(self.poll_seconds)
         finally:
@@ -110,62 +121,127 @@ class InboxWatcher:
                 break
 
 
-async def journey(stack: Stack, rate: float, seconds: float
-                  ) -> tuple[list[float], float, dict[str, int]]:
-    """(latencies in s, throughput per s, {refused, late, lost}).
+def _recipient(key: str) -> tuple[str, int]:
+    recipient, _, nth = key.partition("#")
+    return recipient, int(nth or 1)
 
-    Refused: the POST was not accepted (an error or no answer), so nothing was promised. Late:
-    accepted, arrived after the drain. Lost: accepted and never arrived.
+
+@dataclass
+class Step:
+    """One rate of the sweep: what arrived when, and the CPU each process spent on it."""
+    rate: float
+    latencies: list[float] = field(default_factory=list)
+    throughput: float = 0.0
+    outcome: dict[str, int] = field(default_factory=dict)
+    cpu_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def saturated(self) -> bool:
+        """p99 at or over a second, or anything late or lost: no higher rate can do better."""
+        p99 = percentile(self.latencies, 99)
+        return not p99 < SATURATED_P99_S or bool(self.outcome.get("late") or
+                                                 self.outcome.get("lost"))
+
+
+async def journey(stack: Stack, rates: list[float], seconds: float, meter: CpuMeter
+                  ) -> list[Step]:
+    """Each rate in turn (after one warm-up), until one saturates; a Step per rate run.
+
+    Per step: latencies (s), throughput per s, {refused, late, lost}, and CPU ms per consultation
+    delivered (an inbox item, whether its POST was answered in time or not), by process, from
+    the step's first send until everything sent had arrived (or the drain ended). Refused: the
+    POST was not accepted (an error or no answer), so nothing was promised. Late: accepted,
+    arrived after the drain. Lost: accepted and never arrived.
     """
     watcher = InboxWatcher(service_dsn(stack.postgres_port, "notifications"))
     polling = asyncio.create_task(watcher.run())
     url = stack.url("intake") + "/consultations"
     sent: dict[str, float] = {}
     refused: set[str] = set()
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    count = round(rate * seconds)
+    limits = httpx.Limits(max_connections=500, max_keepalive_connections=500)
+    steps: list[Step] = []
     try:
         headers = {"authorization": f"Bearer {stack.token('w-kaigo')}"}  # a window's staff member
         async with httpx.AsyncClient(timeout=10, limits=limits, headers=headers) as client:
-            async def post(agency: str) -> None:
-                watcher.expect(agency)
-                sent[agency] = time.perf_counter()
+            async def post(key: str) -> None:
+                watcher.expect(key)
+                sent[key] = time.perf_counter()
                 try:
-                    response = await client.post(url, json=consultation(agency))
+                    response = await client.post(url, json=consultation(_recipient(key)[0]))
                     ok = response.status_code == 201
                 except httpx.HTTPError:
                     ok = False
                 if not ok:  # never accepted: nothing to wait for
-                    refused.add(agency)
-                    watcher.forget(agency)
+                    refused.add(key)
+                    watcher.forget(key)
 
             async def warm(i: int) -> None:
                 await post(f"bench-warm-{i}")
 
-            async def measured(i: int) -> None:
-                await post(f"bench-{i}")
-
-            await open_loop(rate, WARMUP, warm)
+            await open_loop(rates[0], WARMUP, warm)
             warm_ids = [f"bench-warm-{i}" for i in range(WARMUP)]
             await watcher.wait_for(set(warm_ids), DRAIN_SECONDS)
             first = [round((watcher.seen[a] - sent[a]) * 1000) for a in warm_ids[:5] if a in watcher.seen]
             note(f"journey warm-up: {sum(a in watcher.seen for a in warm_ids)}/{WARMUP} arrived, "
-                 f"first ones after {first} ms; measuring {count} at {rate:g}/s")
-            await open_loop(rate, count, measured)
-            ours = {f"bench-{i}" for i in range(count)}
-            await watcher.wait_for(ours, DRAIN_SECONDS)
-            drained = set(watcher.seen)
-            await watcher.wait_for(ours, LOST_AFTER_SECONDS)
+                 f"first ones after {first} ms")
+            items: Counter[str] = Counter()  # accepted so far, by agency
+            for rate in rates:
+                step = Step(rate)
+                steps.append(step)
+                names = [f"{a}#{items[a] + 1}" for a in agencies([rate], seconds)]
+                items.update(_recipient(a)[0] for a in names)
+                note(f"journey: measuring {len(names)} at {rate:g}/s")
+
+                async def measured(i: int, names: list[str] = names) -> None:
+                    await post(names[i])
+
+                before, items_before = meter.sample(), await inbox_items(stack)
+                await open_loop(rate, len(names), measured)
+                ours = set(names)
+                await watcher.wait_for(ours, DRAIN_SECONDS)
+                after, delivered = meter.sample(), await inbox_items(stack) - items_before
+                drained = set(watcher.seen)
+                await watcher.wait_for(ours, LOST_AFTER_SECONDS)
+                arrived = [a for a in names if a in drained]
+                step.latencies = [watcher.seen[a] - sent[a] for a in arrived]
+                span = max((watcher.seen[a] for a in arrived), default=0.0) - sent[names[0]]
+                step.throughput = len(arrived) / span if span > 0 else 0.0
+                step.outcome = {
+                    "refused": len(ours & refused),
+                    "late": sum(1 for a in ours if a in watcher.seen and a not in drained),
+                    "lost": sum(1 for a in ours if a not in watcher.seen and a not in refused)}
+                # Per consultation delivered, whether its POST was answered in time or not (one
+                # the client gave up on is usually served all the same; one shed costs little).
+                step.cpu_ms = meter.per_item(before, after, delivered)
+                items.subtract(_recipient(a)[0] for a in ours & refused)
+                note(f"journey {rate:g}/s: p99 {percentile(step.latencies, 99) * 1000:.0f} ms, "
+                     f"{step.outcome}, CPU ms per consultation {step.cpu_ms}")
+                if step.saturated:
+                    break
     finally:
         polling.cancel()
         await asyncio.gather(polling, return_exceptions=True)
-    arrived = [a for a in sorted(ours) if a in drained]
-    latencies = [watcher.seen[a] - sent[a] for a in arrived]
-    span = max((watcher.seen[a] for a in arrived), default=0.0) - sent["bench-0"]
-    late = sum(1 for a in ours if a in watcher.seen and a not in drained)
-    lost = sum(1 for a in ours if a not in watcher.seen and a not in refused)
-    outcome = {"refused": len(ours & refused), "late": late, "lost": lost}
-    return latencies, (len(arrived) / span if span > 0 else 0.0), outcome
+    return steps
+
+
+async def inbox_items(stack: Stack) -> int:
+    """Inbox items of the benchmark's agencies in notifications' database, so far."""
+    conn = await asyncpg.connect(service_dsn(stack.postgres_port, "notifications"))
+    try:
+        count: int = await conn.fetchval("SELECT count(*) FROM inbox_items WHERE municipality = $1 "
+                                         "AND recipient_id LIKE 'bench-%'", MUNICIPALITY_CODE)
+        return count
+    finally:
+        await conn.close()
+
+
+def agencies(rates: list[float], seconds: float) -> list[str]:
+    """One agency per consultation of the largest step (each step reuses them from the first)."""
+    count = max(round(rate * seconds) for rate in rates)
+    if count + WARMUP > MAX_OFFICES:
+        raise SystemExit(f"{count} consultations in one step: at most {MAX_OFFICES - WARMUP} "
+                         "(one office each); lower BENCH_SECONDS")
+    return [f"bench-{i}" for i in range(count)]
 
 
 async def prepare_raw(stack: Stack) -> None:
@@ -242,37 +318,63 @@ async def raw_kafka(client: dict[str, Any], topic: str, rate: float, seconds: fl
 
 
 async def run(stack_factory: StackFactory) -> Figures:
-    rate = float(os.environ.get("BENCH_RATE", "20"))
+    rates = [float(r) for r in os.environ.get("BENCH_RATES", os.environ.get("BENCH_RATE", "20")
+                                              ).split(",")]
     seconds = float(os.environ.get("BENCH_SECONDS", "15"))
     directory = directory_with([*(f"bench-warm-{i}" for i in range(WARMUP)),
-                                *(f"bench-{i}" for i in range(round(rate * seconds)))])
+                                *agencies(rates, seconds)])
+    raw: dict[float, tuple[list[float], dict[str, float]]] = {}
     try:
         async with stack_factory(*SERVICES, extra_env={"REFERRAL_DIRECTORY_FILE": str(directory)}
                                  ) as stack:
             await asyncio.to_thread(stack.wait_directory, 60.0, SERVICES)
+            meter = CpuMeter(stack, SERVICES)
             # The baselines first, with the services idle but up: the same broker, the same machine.
             await prepare_raw(stack)
-            raw = await raw_kafka(plaintext(stack), RAW_TOPIC, rate, seconds)
-            raw_tls = await raw_kafka(stack.kafka.client(), RAW_TLS_TOPIC, rate, seconds)
-            latencies, throughput, outcome = await journey(stack, rate, seconds)
+            for rate in rates:
+                before = meter.sample()
+                latencies = await raw_kafka(plaintext(stack), RAW_TOPIC, rate, seconds)
+                raw[rate] = latencies, meter.per_item(before, meter.sample(), len(latencies))
+            raw_tls = await raw_kafka(stack.kafka.client(), RAW_TLS_TOPIC, rates[0], seconds)
+            steps = await journey(stack, rates, seconds, meter)
     finally:
         shutil.rmtree(directory.parent, ignore_errors=True)
-    ms = [x * 1000 for x in latencies]
-    raw_ms = [x * 1000 for x in raw]
     tls_ms = [x * 1000 for x in raw_tls]
+    figures: Figures = {}
+    for n, step in enumerate(steps):
+        # The first rate's figures under the keys a single-rate run has always had.
+        prefix = "" if n == 0 else f"r{step.rate:g}_"
+        figures.update({f"{prefix}{k}": v for k, v in step_figures(step, seconds, *raw[step.rate]
+                                                                      ).items()})
+        if n == 0:
+            figures["raw_sasl_ssl_p50_ms"] = round(percentile(tls_ms, 50), 2)
+            figures["raw_sasl_ssl_p99_ms"] = round(percentile(tls_ms, 99), 2)
+    unsaturated = [s.rate for s in steps if not s.saturated]
+    figures["saturation_per_s"] = max(unsaturated) if unsaturated else 0.0
+    return figures
+
+
+def step_figures(step: Step, seconds: float, raw: list[float], raw_cpu: dict[str, float]
+                 ) -> Figures:
+    ms = [x * 1000 for x in step.latencies]
+    raw_ms = [x * 1000 for x in raw]
     p50, base_p50 = percentile(ms, 50), percentile(raw_ms, 50)
-    return {
-        "offered_per_s": rate,
-        "throughput_per_s": round(throughput, 2),
+    figures: Figures = {
+        "offered_per_s": step.rate,
+        "throughput_per_s": round(step.throughput, 2),
         "p50_ms": round(p50, 2),
         "p95_ms": round(percentile(ms, 95), 2),
         "p99_ms": round(percentile(ms, 99), 2),
         "baseline_p50_ms": round(base_p50, 2),
         "baseline_p99_ms": round(percentile(raw_ms, 99), 2),
-        "raw_sasl_ssl_p50_ms": round(percentile(tls_ms, 50), 2),
-        "raw_sasl_ssl_p99_ms": round(percentile(tls_ms, 99), 2),
         "ratio_p50": round(p50 / base_p50, 2) if base_p50 > 0 else float("nan"),
-        "count": round(rate * seconds),
-        **outcome,
+        "count": round(step.rate * seconds),
+        **step.outcome,
         "seconds": seconds,
     }
+    for name in (*SERVICES, "postgres", "kafka"):
+        figures[f"cpu_ms_per_consultation_{name}"] = step.cpu_ms.get(name, float("nan"))
+    # The raw round trip's client (this process) and broker, per message, at the same rate.
+    figures["baseline_cpu_ms_per_message"] = raw_cpu["bench"]
+    figures["baseline_kafka_cpu_ms_per_message"] = raw_cpu["kafka"]
+    return figures

@@ -7,6 +7,7 @@ view of the meetings service's events, never read from the token.
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 import jwt
@@ -20,6 +21,8 @@ from kit.settings import ServiceSettings
 __all__ = ["Principal", "PrincipalDep", "TokenVerifier"]
 _REQUIRED = ["exp", "iat", "sub", "iss", "aud"]
 MAX_CLAIM = 100  # as an id in contracts/bounds.py
+LEEWAY_SECONDS = 30  # clock skew allowed on exp, nbf and iat
+CACHED_TOKENS = 10_000
 # What a 401 says: fixed words, never PyJWT's message, which may echo the token's contents.
 _REASONS: dict[type[jwt.PyJWTError], str] = {
     jwt.ExpiredSignatureError: "the token has expired",
@@ -37,13 +40,35 @@ class TokenVerifier:
         self.settings = settings
         # PyJWKClient caches the keys; it refetches only for an unknown key id.
         self._jwks = jwt.PyJWKClient(settings.jwks_url, cache_keys=True, lifespan=3600, timeout=5)
+        # Tokens verified already, until they expire: a signature check (RSA) and a thread hop
+        # per request otherwise. The same string is the same signed claims, so nothing is
+        # trusted that was not verified; only expiry is checked again, with decode's leeway.
+        self._verified: dict[str, tuple[Principal, float]] = {}
+
+    def cached(self, token: str) -> Principal | None:
+        """The principal of a token verified before and not expired since, else None."""
+        hit = self._verified.get(token)
+        if hit is None:
+            return None
+        if time.time() > hit[1] + LEEWAY_SECONDS:
+            del self._verified[token]
+            return None
+        return hit[0]
 
     def verify(self, token: str) -> Principal:
+        principal, expires = self._verify(token)
+        if len(self._verified) >= CACHED_TOKENS:  # a day's worth of sign-ins; then start over
+            self._verified.clear()
+        self._verified[token] = (principal, expires)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             key = self._jwks.get_signing_key_from_jwt(token).key
             claims: dict[str, Any] = jwt.decode(
                 token, key, algorithms=["RS256"], audience=self.settings.jwt_audience,
-                issuer=self.settings.jwt_issuer, options={"require": _REQUIRED}, leeway=30)
+                issuer=self.settings.jwt_issuer, options={"require": _REQUIRED},
+                leeway=LEEWAY_SECONDS)
         except jwt.PyJWKClientConnectionError as exc:
             raise Problem(503, "Identity provider unreachable", str(exc)) from exc
         except jwt.PyJWTError as exc:  # its message may quote the token (a key id, a claim)
@@ -57,7 +82,8 @@ class TokenVerifier:
             if len(claims[claim]) > MAX_CLAIM:  # they go into events and audit records
                 raise _unauthorized(f"the token's '{claim}' claim is too long")
         return Principal(user_id=claims["sub"], name=claims["name"], agency=claims["agency"],
-                         roles=frozenset(roles), municipality=claims["municipality"])
+                         roles=frozenset(roles), municipality=claims["municipality"]
+                         ), float(claims["exp"])
 
 
 def _unauthorized(detail: str) -> Problem:
@@ -71,7 +97,10 @@ async def _principal(request: Request) -> Principal:
     if scheme.lower() != "bearer" or not token:
         raise _unauthorized("a bearer token is required")
     verifier: TokenVerifier = request.app.state.verifier
-    principal = await run_in_threadpool(verifier.verify, token.strip())
+    token = token.strip()
+    principal = verifier.cached(token)
+    if principal is None:  # may fetch the identity provider's keys: off the event loop
+        principal = await run_in_threadpool(verifier.verify, token)
     if principal.municipality != verifier.settings.municipality_code:
         raise Problem(403, "Forbidden", "this deployment serves another municipality",
                       type_="urn:tsunagu:problem:forbidden")

@@ -24,13 +24,14 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import asyncpg
 from fastapi import FastAPI, Request, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kit.problems import Problem, problem_response
 from kit.settings import ServiceSettings
@@ -135,21 +136,51 @@ def install(app: FastAPI) -> None:
     async def _repeated(request: Request, exc: Repeated) -> Response:
         return await _replay(request, exc.claim)
 
-    @app.middleware("http")
-    async def _keep_response(request: Request,
-                             call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        claim: Claim | None = getattr(request.state, "idempotency", None)
-        if claim is None or not claim.taken or response.status_code >= 500:
-            return response  # a 5xx after the commit is not kept: the repeat gets 409
-        body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
-        headers = {k: v for k, v in response.headers.items() if k in _KEPT_HEADERS}
-        try:
-            await request.app.state.pool.execute(_ANSWER, claim.user_id, claim.key,
-                                                 response.status_code, headers, body)
-        except Exception:  # the effect stands; a repeat will answer 409 instead of the body
-            pass
-        return Response(body, status_code=response.status_code, headers=dict(response.headers))
+    app.add_middleware(_KeepResponse)
+
+
+class _KeepResponse:
+    """ASGI middleware: stores the response of a request whose claim its commit took (a pure
+    ASGI one: no task and no Response object per request, as `@app.middleware` costs)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        body: list[bytes] = []
+
+        async def keeping(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                claim: Claim | None = scope.get("state", {}).get("idempotency")
+                if claim is not None and claim.taken and message["status"] < 500:
+                    start = message  # held until the body is complete and kept
+                    return
+            if start is None:
+                await send(message)  # a 5xx after the commit is not kept: the repeat gets 409
+                return
+            body.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                await _keep(scope, start, b"".join(body))
+                await send(start)
+                await send({"type": "http.response.body", "body": b"".join(body)})
+
+        await self.app(scope, receive, keeping)
+
+
+async def _keep(scope: Scope, start: Message, body: bytes) -> None:
+    claim: Claim = scope["state"]["idempotency"]
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in start.get("headers", [])
+               if k.decode("latin-1").lower() in _KEPT_HEADERS}
+    try:
+        await scope["app"].state.pool.execute(_ANSWER, claim.user_id, claim.key, start["status"],
+                                              headers, body)
+    except Exception:  # the effect stands; a repeat will answer 409 instead of the body
+        pass
 
 
 async def purge(new_uow: Callable[[], Any]) -> None:

@@ -1,14 +1,19 @@
-"""The inbox consumer: Kafka event -> (inbox row + handler) in one transaction -> offset commit.
+"""The inbox consumer: Kafka events -> (inbox row + handlers) in one transaction -> offset commit.
 
-Each partition's records are applied one after another; the offset committed is the one after
-the last record whose transaction committed, so nothing still in flight is ever skipped (the
-gap faust #606 leaves with concurrency > 1). A redelivered event finds its id in the inbox and
-is skipped. An unreadable event, an event of a type no contract names, or one whose handler keeps
-failing goes to the dead-letter topic with its reason (recorded first: kit/dlq.py), and the
-partition moves on. A type the contracts name but this service does not handle (another
-service's event on a shared topic) is ignored and counted; so is an unknown type a declared rule
-(consumer_ignored_types) ignores. Database outages are not the event's fault: they are retried
-with backoff without limit and never count toward consumer_max_attempts (kit.db.is_outage).
+Each partition's records are applied in order. The records of one fetch (every partition's) are
+applied together in one transaction, each event in a savepoint of its own, and their offsets are
+committed once it has committed: one COMMIT and one offset commit per fetch, not per event. The
+offset committed is the one after the last record whose transaction committed, so nothing still
+in flight is ever skipped (the gap faust #606 leaves with concurrency > 1). A redelivered event
+finds its id in the inbox and is skipped. An event whose handler fails in a batch is rolled back
+to its savepoint alone; the others commit, and it is then retried alone, as before batching (its
+partition's later events wait behind it). An unreadable event, an event of a type no contract
+names, or one whose handler keeps failing goes to the dead-letter topic with its reason (recorded
+first: kit/dlq.py), and the partition moves on. A type the contracts name but this service does
+not handle (another service's event on a shared topic) is ignored and counted; so is an unknown
+type a declared rule (consumer_ignored_types) ignores. Database outages are not the event's
+fault: they are retried with backoff without limit and never count toward consumer_max_attempts
+(kit.db.is_outage).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import fnmatch
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from itertools import takewhile
 from typing import Any
 
 import asyncpg
@@ -71,6 +77,18 @@ VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1
 """
 
 
+BATCH = 100  # records per fetch: applied in one transaction, their offsets committed at once
+
+
+@dataclass
+class _Item:
+    """A record as read: its envelope and event (None: not for us), or why it is poison."""
+    record: ConsumerRecord
+    envelope: Envelope | None = None
+    event: EventData | None = None
+    poison: str | None = None
+
+
 class Poison(Exception):
     """The event cannot be read; retrying will not help."""
 
@@ -117,45 +135,134 @@ class InboxConsumer:
 
     async def _loop(self, consumer: AIOKafkaConsumer, producer: Any) -> None:
         while not self._stopping:
-            batch = await consumer.getmany(timeout_ms=500, max_records=100)
-            for tp, records in batch.items():
-                done: int | None = None
-                for record in records:
-                    if self._stopping:
+            batch = await consumer.getmany(timeout_ms=500, max_records=BATCH)
+            pending = {tp: [self._item(r) for r in records] for tp, records in batch.items()
+                       if records}
+            done: dict[TopicPartition, int] = {}
+            try:
+                while pending and not self._stopping:
+                    await self._step(pending, done, producer)
+            except Interrupted:
+                pass
+            if done:
+                try:
+                    await consumer.commit(done)
+                except CommitFailedError:  # partition moved in a rebalance: the inbox dedups
+                    log.info("commit refused after rebalance on %s", sorted(done))
+                for tp, position in done.items():
+                    self._lag(consumer, tp, position)
+
+    def _item(self, record: ConsumerRecord) -> _Item:
+        try:
+            return _Item(record, *self._read(record))
+        except Poison as exc:
+            return _Item(record, poison=str(exc))
+
+    async def _step(self, pending: dict[TopicPartition, list[_Item]],
+                    done: dict[TopicPartition, int], producer: Any) -> None:
+        """Apply each partition's leading readable records together, then the record that ended
+        a partition's run: dead-lettered if unreadable, applied alone if its handler failed."""
+        runs = {tp: list(takewhile(lambda i: i.poison is None, items))
+                for tp, items in pending.items()}
+        applied = await self._apply_batch(runs, producer)
+        for tp, items in list(pending.items()):
+            n = applied.get(tp, len(runs[tp]))
+            if n:
+                done[tp] = items[n - 1].record.offset + 1
+                del items[:n]
+            if items:
+                first = items.pop(0)
+                if first.poison is not None:
+                    await self._dead_letter(producer, first.record, first.poison, 1)
+                elif first.envelope is not None and first.event is not None:
+                    with self._span(first):  # the failed batch was its first attempt
+                        await self._apply(first.record, first.envelope, first.event, producer, 1)
+                done[tp] = first.record.offset + 1
+            if not items:
+                del pending[tp]
+
+    async def _apply_batch(self, runs: dict[TopicPartition, list[_Item]], producer: Any
+                           ) -> dict[TopicPartition, int]:
+        """Apply the runs in one transaction, retried through database outages; return how many
+        of each partition's records it applied (all but from the first that failed)."""
+        backoff = self.settings.consumer_retry_seconds
+        while True:
+            try:
+                return await self._transaction(runs, producer)
+            except Interrupted:  # stopping while a dead letter's publish was finished
+                raise
+            except Exception as exc:
+                if not is_outage(exc):  # not one handler's (the commit?): the firsts alone
+                    log.warning("consumer %s: batch failed (%r); applying one by one", self.name,
+                                exc)
+                    return {tp: 0 for tp in runs}
+                if self._stopping:
+                    raise Interrupted from exc
+                log.warning("consumer %s: database unavailable (%r); retrying", self.name, exc)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
+
+    async def _transaction(self, runs: dict[TopicPartition, list[_Item]], producer: Any
+                           ) -> dict[TopicPartition, int]:
+        applied: dict[TopicPartition, int] = {}
+        claims: list[tuple[_Item, str]] = []
+        async with UnitOfWork(self.pool, self.settings.service,
+                              self.settings.municipality_code) as uow:
+            savepoint = "SAVEPOINT inbox_event"
+            for tp, run in runs.items():
+                for n, item in enumerate(run):
+                    if item.event is None:
+                        continue  # another service's event on a shared topic: not for us
+                    with self._span(item):
+                        claim = await self._claim_and_handle(uow, item, savepoint)
+                    if claim is None:
+                        applied[tp] = n
                         break
-                    try:
-                        await self.process(record, producer)
-                    except Interrupted:
-                        break
-                    done = record.offset + 1
-                if done is not None:
-                    try:
-                        await consumer.commit({tp: done})
-                    except CommitFailedError:  # partition moved in a rebalance: the inbox dedups
-                        log.info("commit refused after rebalance on %s", tp)
-                    self._lag(consumer, tp, done)
+                    claims.append((item, claim))
+                    savepoint = "RELEASE SAVEPOINT inbox_event; SAVEPOINT inbox_event"
+            await uow.commit()
+        for item, claim in claims:
+            await self._after(item.record, claim, producer)
+        return applied
+
+    async def _claim_and_handle(self, uow: UnitOfWork, item: _Item, savepoint: str) -> str | None:
+        """The event's claim (applied if 'fresh'), or None if its handler failed: rolled back to
+        its savepoint with whatever it recorded."""
+        assert item.envelope is not None and item.event is not None
+        await uow.conn.execute(savepoint)
+        recorded, audited = len(uow.events), len(uow.audits)
+        try:
+            claim: str = await uow.conn.fetchval(_CLAIM, self.name, item.envelope.id,
+                                                 item.record.topic, item.record.partition,
+                                                 item.record.offset)
+            if claim == "fresh":
+                for handler in self.handlers[type(item.event)]:
+                    await handler(item.event, HandlerContext(uow, item.envelope))
+                uow.envelope_events()  # in this event's span: its trace goes on from there
+            return claim
+        except Exception as exc:
+            if is_outage(exc):
+                raise
+            log.warning("handler failed for %s in a batch (%r); retrying it alone",
+                        item.envelope.id, exc)
+            await uow.conn.execute("ROLLBACK TO SAVEPOINT inbox_event")
+            del uow.events[recorded:], uow.audits[audited:]
+            return None
+
+    def _span(self, item: _Item) -> Any:
+        record = item.record
+        parent = propagate.extract({k: bytes(v).decode() for k, v in record.headers or ()})
+        return tracer.start_as_current_span(
+            f"{record.topic} process", context=parent, kind=SpanKind.CONSUMER,
+            attributes={"messaging.system": "kafka", "messaging.destination.name": record.topic,
+                        "messaging.message.id": str(item.envelope.id if item.envelope else ""),
+                        "messaging.consumer.group.name": self.name})
 
     def _lag(self, consumer: AIOKafkaConsumer, tp: TopicPartition, position: int) -> None:
         high = consumer.highwater(tp)
         if high is not None:
             self.metrics.consumer_lag.labels(self.name, tp.topic, str(tp.partition)).set(
                 max(high - position, 0))
-
-    async def process(self, record: ConsumerRecord, producer: Any) -> None:
-        try:
-            envelope, event = self._read(record)
-        except Poison as exc:
-            await self._dead_letter(producer, record, str(exc), 1)
-            return
-        if event is None:
-            return  # another service's event on a shared topic: not for us
-        parent = propagate.extract({k: bytes(v).decode() for k, v in record.headers or ()})
-        with tracer.start_as_current_span(
-                f"{record.topic} process", context=parent, kind=SpanKind.CONSUMER,
-                attributes={"messaging.system": "kafka", "messaging.destination.name": record.topic,
-                            "messaging.message.id": str(envelope.id),
-                            "messaging.consumer.group.name": self.name}):
-            await self._apply(record, envelope, event, producer)
 
     async def replay(self, uow: UnitOfWork, record: ConsumerRecord) -> bool:
         """Apply a dead letter's stored event in `uow`, as a delivery would: read and checked the
@@ -199,9 +306,11 @@ class InboxConsumer:
             raise Poison(f"payload does not match {envelope.type}: {_brief(exc)}") from None
 
     async def _apply(self, record: ConsumerRecord, envelope: Envelope, event: EventData,
-                     producer: Any) -> None:
+                     producer: Any, failures: int = 0) -> None:
+        """One event in a transaction of its own: retried through outages, dead-lettered after
+        consumer_max_attempts failures of its handlers (`failures` so far)."""
         handlers = self.handlers[type(event)]
-        failures, backoff = 0, self.settings.consumer_retry_seconds
+        backoff = self.settings.consumer_retry_seconds
         while True:
             try:
                 async with UnitOfWork(self.pool, self.settings.service,
@@ -229,6 +338,10 @@ class InboxConsumer:
                     return
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
+        await self._after(record, claim, producer)
+
+    async def _after(self, record: ConsumerRecord, claim: str, producer: Any) -> None:
+        """After the commit: count a duplicate; finish a dead letter's publish."""
         if claim == "duplicate":
             self.metrics.inbox_duplicates.labels(self.name).inc()
         elif claim == "dead":  # finish what the first delivery began: the publish

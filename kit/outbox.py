@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -16,9 +17,17 @@ from kit.clock import now
 NOTIFY_CHANNEL = "tsunagu_outbox"
 Row = tuple[Any, ...]  # (id, municipality, topic, key, type, payload, headers)
 
+# The rows in the order given (seq keeps an aggregate's events in order), and the relay woken at
+# commit, in one round trip.
 _INSERT = """
-INSERT INTO outbox (id, municipality, topic, key, type, payload, headers)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+WITH inserted AS (
+    INSERT INTO outbox (id, municipality, topic, key, type, payload, headers)
+    SELECT id, municipality, topic, key, type, payload::jsonb, headers::jsonb
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+         WITH ORDINALITY AS r(id, municipality, topic, key, type, payload, headers, n)
+    ORDER BY n
+    RETURNING 1)
+SELECT pg_notify($8, '')
 """
 
 
@@ -54,6 +63,8 @@ async def write(conn: asyncpg.Connection, events: Sequence[EventData], service: 
 async def write_rows(conn: asyncpg.Connection, rows: list[Row]) -> None:
     if not rows:
         return
-    await conn.executemany(_INSERT, rows)
-    # Delivered at commit: wakes the relay at once instead of at its next poll.
-    await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
+    columns = [list(c) for c in zip(*rows, strict=True)]
+    for json_column in (5, 6):  # payload, headers
+        columns[json_column] = [json.dumps(v, ensure_ascii=False) for v in columns[json_column]]
+    # The NOTIFY is delivered at commit: it wakes the relay at once instead of at its next poll.
+    await conn.execute(_INSERT, *columns, NOTIFY_CHANNEL)

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kit import audit_api, docs, idempotency, kafka, operators_api, ops, problems, views
 from kit.access import Access
@@ -116,19 +117,47 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     idempotency.install(app)  # outside the body limit: it keeps the response of a route that ran
 
-    @app.middleware("http")
-    async def _timing(request: Request, call_next: Callable[[Request], Awaitable[Response]]
-                      ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        app.state.metrics.request_seconds.labels(request.method, route, response.status_code
-                                                 ).observe(time.perf_counter() - started)
-        trace_id = current_trace_id()  # none on /healthz, /readyz, /metrics: not traced
-        if trace_id:
-            response.headers[TRACE_HEADER] = trace_id
-        return response
+    app.add_middleware(_Timing, metrics=app.state.metrics)
 
+    # No span per ASGI message ("http receive", "http send"): the request's server span says
+    # all they would, and each span costs its creation and its export (bench/PROFILE.md).
     FastAPIInstrumentor.instrument_app(app, tracer_provider=provider,
-                                       excluded_urls="healthz,readyz,metrics")
+                                       excluded_urls="healthz,readyz,metrics",
+                                       exclude_spans=["receive", "send"])
     return app
+
+
+_TRACE_KEY = TRACE_HEADER.lower().encode()
+
+
+class _Timing:
+    """ASGI middleware: each request's duration by route and status, and the trace id on every
+    traced response (a pure ASGI one: `@app.middleware` costs a task and a copy per request)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def timed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                trace_id = current_trace_id()  # none on /healthz, /readyz, /metrics: not traced
+                headers = list(message.get("headers", ()))
+                if trace_id and all(k.lower() != _TRACE_KEY for k, _ in headers):  # problems set it
+                    message = {**message, "headers": [*headers, (_TRACE_KEY, trace_id.encode())]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, timed)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.request_seconds.labels(scope["method"], route, status).observe(
+                time.perf_counter() - started)

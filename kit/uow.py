@@ -33,6 +33,7 @@ class UnitOfWork:
         self.municipality = municipality
         self.acquire_timeout = acquire_timeout
         self.events: list[EventData] = []
+        self.rows: list[outbox.Row] = []  # events already enveloped (`envelope_events`)
         self.audits: list[audit.AuditEntry] = []
         self._conn: asyncpg.Connection | None = None
         self._tx: Transaction | None = None
@@ -50,6 +51,12 @@ class UnitOfWork:
     def audit(self, *entries: audit.AuditEntry) -> None:
         self.audits.extend(entries)
 
+    def envelope_events(self) -> None:
+        """Envelope the events recorded so far now, in the current trace context: a batch of
+        events applied in one unit of work commits outside each event's own span."""
+        self.rows += outbox.rows_for(self.events, self.service, self.municipality)
+        self.events.clear()
+
     async def __aenter__(self) -> UnitOfWork:
         self._conn = await db.acquire(self._pool, self.acquire_timeout, self._watch)
         try:
@@ -65,7 +72,8 @@ class UnitOfWork:
         assert self._tx is not None
         if self.claim is not None:
             await idempotency.take(self.conn, self.claim)
-        await outbox.write(self.conn, self.events, self.service, self.municipality)
+        await outbox.write_rows(self.conn, [
+            *self.rows, *outbox.rows_for(self.events, self.service, self.municipality)])
         for entry in self.audits:
             await audit.write(self.conn, entry)
         await self._tx.commit()

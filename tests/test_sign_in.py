@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 import uuid
@@ -69,6 +70,18 @@ async def test_another_municipality_is_forbidden(stack: Stack, http: httpx.Async
 async def test_a_valid_token_is_accepted(stack: Stack, http: httpx.AsyncClient) -> None:
     r = await http.get(stack.url("intake") + "/categories", headers=bearer(stack.token("w-kaigo")))
     assert r.status_code == 200 and r.json()["8050"]["ja"] == "8050問題"
+
+
+async def test_a_token_accepted_before_is_refused_once_it_expires(stack: Stack,
+                                                                  http: httpx.AsyncClient) -> None:
+    # Expired 27 s ago: still inside the 30 s leeway for clock skew, so accepted (and the
+    # service remembers it verified); 3 s later, past the leeway, refused all the same.
+    token = stack.token("w-kaigo", ttl=-27)
+    url = stack.url("intake") + f"/consultations/{uuid.uuid4()}"
+    assert (await http.get(url, headers=bearer(token))).status_code == 404  # signed in: none such
+    await asyncio.sleep(4)
+    r = await http.get(url, headers=bearer(token))
+    assert r.status_code == 401 and r.json()["detail"] == "the token has expired"
 
 
 SECRET = "yamada-hanako-09012345678"  # stands for anything a token may carry
