@@ -7,10 +7,11 @@ import uuid
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.bounds import Code, Id, Reason
+from kit import views
 from kit.access import AccessDep
 from kit.api import ConnDep, SettingsDep, UowDep
 from kit.auth import PrincipalDep
@@ -64,6 +65,20 @@ async def start(body: StartIn, principal: PrincipalDep, uow: UowDep, access: Acc
                                    principal, access)
         await uow.commit()
     return {"id": pid}
+
+
+@router.get("/participations", summary="自分の窓口が担う参加支援の一覧 (your own office's)")
+async def for_office(principal: PrincipalDep, conn: ConnDep, settings: SettingsDep, access: AccessDep,
+                     office: str = Query(min_length=1, max_length=100),
+                     limit: int = Query(50, ge=1, le=200)) -> list[dict[str, Any]]:
+    mine = (await views.workplace_of(conn, principal.user_id)).offices
+    await access.require(conn, principal, office in mine and principal.is_staff, "read",
+                         "participation_list", office, "自分の所属（窓口）が担う一覧だけを見られます / "
+                         "you may list only your own office's participation support")
+    rows = await store.for_office(conn, office, settings.municipality_code, limit)
+    await access.audit_only(conn, principal, "read", "participation_list", office,
+                            tuple(r["person_id"] for r in rows), reason="the user's own office")
+    return rows
 
 
 @router.get("/participations/{participation_id}",

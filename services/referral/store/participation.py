@@ -76,6 +76,15 @@ async def get(conn: asyncpg.Connection, participation_id: uuid.UUID, municipalit
     return found
 
 
+async def for_office(conn: asyncpg.Connection, office: str, municipality: str,
+                     limit: int) -> list[dict[str, Any]]:
+    """The office's participation support, newest first (no profile: that is read one by one)."""
+    return [dict(r) for r in await conn.fetch(
+        "SELECT id, person_id, office, started_by, decision_id, need_codes, status, started_at, "
+        "superseded_at FROM participations WHERE municipality = $1 AND office = $2 "
+        "ORDER BY started_at DESC LIMIT $3", municipality, office, limit)]
+
+
 async def _follow_ups(conn: asyncpg.Connection, placement_id: uuid.UUID) -> list[dict[str, Any]]:
     return [dict(r) for r in await conn.fetch("SELECT step, due_at, raised_at FROM follow_ups WHERE "
                                               "placement_id = $1 ORDER BY due_at", placement_id)]
