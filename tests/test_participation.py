@@ -46,7 +46,8 @@ async def _started(coordinator: User, person_id: str, *needs: str) -> str:
     """Started by the coordinator once referral's consent view has the person's consent."""
     async def attempt() -> str | None:
         r = await coordinator.http.post(coordinator.stack.url("referral") + "/participations",
-                                        json={"person_id": person_id, "need_codes": list(needs)},
+                                        json={"person_id": person_id, "need_codes": list(needs),
+                                              "office": "coordinators"},
                                         headers=coordinator.headers)
         assert r.status_code in (201, 403), r.text
         return r.json()["id"] if r.status_code == 201 else None
@@ -131,18 +132,21 @@ async def test_a_placement_from_match_to_stable_with_follow_ups(u: dict[str, Use
 async def test_a_meeting_starts_it_a_gap_is_recorded_and_a_correction_supersedes_it(
         u: dict[str, User], http: httpx.AsyncClient, stack: Stack) -> None:
     chair, window, runner = u["c-desk"], u["w-kaigo"], u["c-shakyo"]
-    p = await _person(window, "div-kaigo", "shakyo-hojin")
+    p, q = [await _person(window, "div-kaigo", "shakyo-hojin") for _ in range(2)]
     member = Client(http, stack, "w-kaigo", "meetings")
     meeting = await _meeting(Client(http, stack, "c-desk", "meetings"), "multilayer_meeting",
                              [(member, "div-kaigo")])
-    await _tables(member, meeting, {"person_ids": [p]}, 201)
+    await _tables(member, meeting, {"person_ids": [p, q]}, 201)
     decided = await chair.call("POST", "meetings", f"/meetings/{meeting}/decisions", {
-        "kind": "start_participation_support", "person_ids": [p], "need_codes": ["employment"]}, 201)
+        "kind": "start_participation_support", "person_ids": [p, q], "need_codes": ["employment"]},
+        201)
 
     async def started() -> dict[str, Any] | None:
         rows = await runner.call("GET", "referral", "/participations", office="shakyo", limit=200)
-        return next((r for r in rows if r["person_id"] == p), None)
-    row = await eventually(started, what="the 社協 runs the decided participation support")
+        mine = {r["person_id"]: r for r in rows if r["person_id"] in (p, q)}
+        return mine if len(mine) == 2 else None
+    rows = await eventually(started, what="the 社協 runs the decided participation support")
+    row = rows[p]
     assert row["decision_id"] == decided["decision_id"] and row["need_codes"] == ["employment"]
     path = f"/participations/{row['id']}"
     await runner.call("PUT", "referral", path + "/profile", _profile(
@@ -164,14 +168,17 @@ async def test_a_meeting_starts_it_a_gap_is_recorded_and_a_correction_supersedes
         return any(i["about_id"] == gap_id for i in items)
     await eventually(in_inbox, what="the gap in the coordinators' inbox")
 
-    await chair.call("POST", "meetings", f"/meetings/{meeting}/decisions", {
-        "kind": "resource_gap", "person_ids": [p], "need_codes": ["employment"],
-        "supersedes": decided["decision_id"], "reason": "参加支援ではなく資源開発として扱う"}, 201)
+    # Corrected: only q, and for volunteering. p's support no longer stands; q's goes on.
+    corrected = await chair.call("POST", "meetings", f"/meetings/{meeting}/decisions", {
+        "kind": "start_participation_support", "person_ids": [q], "need_codes": ["volunteering"],
+        "supersedes": decided["decision_id"], "reason": "対象者の誤り"}, 201)
 
-    async def superseded() -> bool:
+    async def superseded() -> dict[str, Any] | None:
         r = await runner.call("GET", "referral", path, status=200)
-        return r["superseded_at"] is not None
-    await eventually(superseded, what="the correction reached referral")
+        s = await runner.call("GET", "referral", f"/participations/{rows[q]['id']}", status=200)
+        return s if r["superseded_at"] and s["decision_id"] == corrected["decision_id"] else None
+    still = await eventually(superseded, what="the correction reached referral")
+    assert still["superseded_at"] is None and still["need_codes"] == ["volunteering"]
     await runner.call("POST", "referral", path + "/match", status=409)
 
 

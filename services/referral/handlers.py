@@ -76,16 +76,12 @@ async def on_meeting_decided(event: MeetingDecided, ctx: HandlerContext) -> None
     # 支援会議's decision about someone who has not consented cannot carry.
     if event.meeting_kind != "multilayer_meeting":
         return
-    conn = ctx.uow.conn
-    starts = event.kind == "start_participation_support"
-    if event.supersedes is not None:
-        if starts:
-            await participations.repoint(conn, event.supersedes, event.decision_id,
-                                         event.need_codes, event.person_ids)
-        else:
-            await participations.supersede(conn, event.supersedes, event.decided_at)
-    if not starts:
+    if event.kind != "start_participation_support":
         return
+    conn = ctx.uow.conn
+    if event.supersedes is not None:  # DecisionCorrected ends those of persons it leaves out
+        await participations.repoint(conn, event.supersedes, event.decision_id, event.need_codes,
+                                     event.person_ids)
     for person_id in event.person_ids:  # once each: unique by decision and person
         await participations.start(conn, ctx.envelope.municipality, uuid.uuid4(), person_id,
                                    event.lead_agency or PARTICIPATION_OFFICE,

@@ -23,7 +23,20 @@ def _time(hhmm: str) -> str:
     return f"{hhmm}+09:00"  # HSDS times carry their offset: the city's is JST
 
 
+def _present(value: Any) -> Any:
+    """HSDS types its optional fields without null: an unknown one is left out."""
+    if isinstance(value, dict):
+        return {k: _present(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_present(v) for v in value]
+    return value
+
+
 def service(r: ResourceIn, body_id: str, body_label: str, capacity: Capacity) -> dict[str, Any]:
+    return _present(_service(r, body_id, body_label, capacity))  # type: ignore[no-any-return]
+
+
+def _service(r: ResourceIn, body_id: str, body_label: str, capacity: Capacity) -> dict[str, Any]:
     sid, org = hsds_id("service", r.id), hsds_id("organization", body_id)
     loc = hsds_id("location", r.id)
     return {

@@ -37,8 +37,8 @@ INSERT INTO participations (id, municipality, person_id, office, started_by, dec
 VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8)
 ON CONFLICT (decision_id, person_id) DO NOTHING
 """
-# A correcting decision of the same kind takes its predecessor's participations over (they go
-# on as they were); any other correction, or DecisionCorrected alone, ends them.
+# A correcting decision takes its predecessor's participations over for the persons it names
+# (they go on as they were); DecisionCorrected ends the rest.
 _REPOINT = """
 UPDATE participations SET decision_id = $2, need_codes = $3, superseded_at = NULL
 WHERE decision_id = $1 AND person_id = ANY($4::uuid[])
