@@ -62,6 +62,9 @@ from contracts.events.referral import (
     DirectoryChanged,
     EscalatedToCoordinator,
     EscalatedToPromoter,
+    FollowUpDue,
+    PlacementStable,
+    PlacementStarted,
     ReferralAccepted,
     ReferralCompleted,
     ReferralDeclined,
@@ -70,6 +73,8 @@ from contracts.events.referral import (
     ReferralRequested,
     ReferralStarted,
     ReferralWithdrawn,
+    ResourceGapRecorded,
+    ResourceMatched,
 )
 
 NAMESPACE = "jp.tsunagu"
@@ -136,6 +141,12 @@ SPECS: tuple[EventSpec, ...] = (
     EventSpec(EscalatedToCoordinator, "referral", "referral_id", "personal"),
     # the whole directory at each revision: a view keeps the highest revision it has seen
     EventSpec(DirectoryChanged, "referral", "revision", "general"),
+    # participation support (issue 9), keyed by the participation so a placement's story is in order
+    EventSpec(ResourceMatched, "referral", "participation_id", "personal"),
+    EventSpec(PlacementStarted, "referral", "participation_id", "personal"),
+    EventSpec(FollowUpDue, "referral", "participation_id", "personal"),
+    EventSpec(PlacementStable, "referral", "participation_id", "personal"),
+    EventSpec(ResourceGapRecorded, "referral", "gap_id", "general"),
     EventSpec(NotificationDelivered, "notifications", "notification_id", "general"),
     # keyed by delivery: a delivery's failures and its parking stay in order
     EventSpec(WebhookDeliveryFailed, "notifications", "delivery_id", "general"),

@@ -239,6 +239,64 @@ def _assessment_body(w: World, kind: str, _: str | None) -> dict[str, Any]:
 
 
 PLAN_READERS = _kinds("same_agency", "other_with_consent", "break_glass")
+# -- participation support (issue 9): run by the coordinators, under a consent covering them --
+async def _participation(w: World, http: httpx.AsyncClient, kind: str) -> str:
+    """The world's person's participation support, run by the chair's coordinators office under a
+    consent (recorded by the holding window) covering it and the employment host (konkyu); made
+    once, with a needs profile."""
+    if "participation" in w.ids:
+        return w.ids["participation"]
+    referral = w.stack.url("referral")
+    r = await http.post(w.stack.url("intake") + f"/persons/{w.ids['person']}/consents",
+                        headers=w.headers["same_agency"],
+                        json={"agencies": ["coordinators", "konkyu"], "method": "oral"})
+    assert r.status_code == 201, r.text
+    w.ids["participation"] = await _started(w, http)
+    r = await http.put(referral + f"/participations/{w.ids['participation']}/profile",
+                       headers=w.headers["chair"], json=_PROFILE)
+    assert r.status_code == 200, r.text
+    w.ids["placement"] = await _placed(w, http, w.ids["participation"])
+    return w.ids["participation"]
+
+
+async def _started(w: World, http: httpx.AsyncClient) -> str:
+    async def started() -> str | None:  # once referral's consent view has the consent
+        r = await http.post(w.stack.url("referral") + "/participations", headers=w.headers["chair"],
+                            json=_start_body(w, "chair", None))
+        assert r.status_code in (201, 403), r.text
+        return r.json()["id"] if r.status_code == 201 else None
+    participation: str = await eventually(started, what="referral has the consent")
+    return participation
+
+
+async def _placed(w: World, http: httpx.AsyncClient, participation: str) -> str:
+    r = await http.post(w.stack.url("referral") + f"/participations/{participation}/placements",
+                        headers=w.headers["chair"], json={"resource_id": "chukanteki-shuro"})
+    assert r.status_code == 201, r.text
+    placement: str = r.json()["id"]
+    return placement
+
+
+async def _placement(w: World, http: httpx.AsyncClient, kind: str) -> str:
+    await _participation(w, http, kind)
+    return w.ids["placement"]
+
+
+async def _fresh_placement(w: World, http: httpx.AsyncClient, kind: str) -> str:
+    """A placement of a participation of its own (made stable, it takes no other)."""
+    await _participation(w, http, kind)
+    return await _placed(w, http, await _started(w, http))
+
+
+def _start_body(w: World, kind: str, _: str | None) -> dict[str, Any]:
+    # The chair staffs two offices that may run it (names one); the 社協's coordinator one.
+    return {"person_id": w.ids["person"], "need_codes": ["employment"],
+            "office": "coordinators" if kind == "chair" else None}
+
+
+_PROFILE = {"need_codes": ["employment"], "interests": ["cleaning"], "hours_per_week": 20,
+            "mobility": ["walk"], "area": "fussa-chuo", "wants": "働く練習をしたい"}
+COORDINATORS = _kinds("chair")
 
 
 COMPLAINT_OF_CELL = "つなぎの相談"
@@ -373,6 +431,34 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("record progress on a plan", "plans", "/plans/{id}/notes", "prepared",
              _kinds("same_agency", "other_with_consent"), method="POST", ok=201,
              prepare=_approved_plan, body=lambda w, k, _: {"text": "面談した"}),
+    # -- participation support and community resources (issue 9) ------------------------------
+    # The person's participation support is the coordinators' (the chair's) to write; it is read
+    # like the case (consent, the 支援会議 it is tabled at, break-glass). Resources are staff's;
+    # a resource's capacity is its host office's (the 社協's: other_coordinator) alone.
+    Endpoint("participation support", "referral", "/participations/{id}", "prepared", CASE_READERS,
+             prepare=_participation),
+    Endpoint("the coordinators' participation list", "referral", "/participations?office=coordinators",
+             "person", COORDINATORS),
+    Endpoint("search community resources", "referral", "/resources?need=belonging&area=fussa-kita",
+             "person", frozenset(STAFF)),
+    Endpoint("a community resource", "referral", "/resources/salon-minami", "person", frozenset(STAFF)),
+    Endpoint("the HSDS export", "referral", "/hsds/services", "person", frozenset(STAFF)),
+    Endpoint("start participation support", "referral", "/participations", "person", COORDINATORS,
+             method="POST", ok=201, prepare=_participation, body=_start_body),
+    Endpoint("record a needs profile", "referral", "/participations/{id}/profile", "prepared",
+             COORDINATORS, method="PUT", prepare=_participation, body=lambda w, k, _: _PROFILE),
+    Endpoint("match resources", "referral", "/participations/{id}/match", "prepared", COORDINATORS,
+             method="POST", prepare=_participation),
+    Endpoint("place with a host", "referral", "/participations/{id}/placements", "prepared",
+             COORDINATORS, method="POST", ok=201, prepare=_participation,
+             body=lambda w, k, _: {"resource_id": "chukanteki-shuro"}),
+    Endpoint("record a visit to the host", "referral", "/placements/{id}/visits", "prepared",
+             COORDINATORS, method="POST", ok=201, prepare=_placement,
+             body=lambda w, k, _: {"visited_on": "2026-12-01", "note": "受け入れ先と面談"}),
+    Endpoint("mark a placement stable", "referral", "/placements/{id}/stable", "prepared",
+             COORDINATORS, method="POST", prepare=_fresh_placement),
+    Endpoint("update a resource's capacity", "referral", "/resources/salon-minami/capacity", "person",
+             _kinds("other_coordinator"), method="POST", body=lambda w, k, _: {"available": 20}),
     # -- the register cannot be harvested (hole 8) ------------------------------------------------
     Endpoint("search without a name key", "intake", "/persons/candidates?family_kana=AAA&"
              "birth_date=1980-04-01", "person", frozenset(STAFF), ok=422),

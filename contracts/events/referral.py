@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.bounds import Code, Codes, Id, Instant
+from contracts.bounds import Code, Codes, Id, Ids, Instant
 from contracts.envelope import EventData
 from contracts.taxonomy import DestinationKind, LegalBodyKind, OfficeKind, Urgency
 
@@ -128,3 +128,59 @@ class DirectoryChanged(EventData):
     changed_at: Instant
     legal_bodies: Annotated[tuple[DirectoryLegalBody, ...], Field(max_length=MAX_ENTRIES)]
     offices: Annotated[tuple[DirectoryOffice, ...], Field(max_length=MAX_ENTRIES)]
+
+
+# -- participation support (参加支援): ids and codes only; the needs profile stays in referral --
+class ResourceMatched(EventData):
+    """The office running a person's participation support ranked directory resources for their
+    needs (`resource_ids`, best first; empty when none meets them)."""
+
+    participation_id: UUID
+    office: Id  # the office running it
+    need_codes: Codes
+    resource_ids: Ids = ()
+    matched_at: Instant
+
+
+class PlacementStarted(EventData):
+    """The person began at a resource of the directory, with its host office."""
+
+    placement_id: UUID
+    participation_id: UUID
+    resource_id: Id
+    host_office: Id
+    office: Id  # the placing office, reminded of each follow-up
+    worker: Id  # the placing worker's user id
+    started_at: Instant
+
+
+class FollowUpDue(EventData):
+    """A follow-up check-in of a placement is due (`step`: 1w, 1m, 3m, 6m after it began, on the
+    city's working days); raised once each until the placement is stable."""
+
+    placement_id: UUID
+    participation_id: UUID
+    office: Id
+    worker: Id
+    step: Code
+    due_at: Instant
+
+
+class PlacementStable(EventData):
+    """The placing office judged the placement stable: follow-ups end."""
+
+    placement_id: UUID
+    participation_id: UUID
+    resource_id: Id
+    office: Id
+    stable_at: Instant
+
+
+class ResourceGapRecorded(EventData):
+    """A need no resource of the directory meets (社会資源の不足), for the meetings and the city's
+    statistics: need codes and area only, nothing about the person."""
+
+    gap_id: UUID
+    need_codes: Codes
+    area: Code | None = None
+    recorded_at: Instant

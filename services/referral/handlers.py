@@ -1,7 +1,10 @@
 """What referral does besides answering requests.
 
 Consumed: ConsultationReceived (its routing facts, and a routing task for the receiving office,
-which joins the referral lifecycle like any referral).
+which joins the referral lifecycle like any referral); MeetingDecided start_participation_support
+(参加支援 for each person, run by the decision's lead agency or REFERRAL_PARTICIPATION_OFFICE)
+and DecisionCorrected (a superseded decision's participation support no longer stands, unless
+the correction decides it again: then it goes on under the new decision).
 Periodic: read the directory file an operator edits and publish each change as
 DirectoryChanged, so every service's view (kit/views.py) follows it. An unreadable or
 inconsistent file is logged and the last good revision stays in force.
@@ -12,21 +15,26 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
 from contracts.events.intake import ConsultationReceived
+from contracts.events.meetings import DecisionCorrected, MeetingDecided
 from kit import views
 from kit.clock import now
 from kit.inbox import HandlerContext, Handlers
 from kit.periodic import NewUow, Periodic
 
 from . import domain, store, timers
+from .store import participation as participations
 
 DIRECTORY_FILE = Path(os.environ.get("REFERRAL_DIRECTORY_FILE",
                                      Path(__file__).with_name("directory.json")))
 RELOAD_SECONDS = float(os.environ.get("REFERRAL_DIRECTORY_RELOAD_SECONDS", "60"))
 REPUBLISH_AFTER = timedelta(days=7)  # streams keep 30 days (infra/kafka/topics.json)
+# In 福生市 participation support is the 社協's coordinator's (plan ch. 3: 福祉センター内 1名).
+PARTICIPATION_OFFICE = os.environ.get("REFERRAL_PARTICIPATION_OFFICE", "shakyo")
 
 
 async def on_consultation_received(event: ConsultationReceived, ctx: HandlerContext) -> None:
@@ -63,5 +71,30 @@ async def publish_directory(new_uow: NewUow) -> None:
         await uow.commit()
 
 
-HANDLERS: Handlers = {ConsultationReceived: [on_consultation_received]}
-PERIODIC = (Periodic("publish the directory", RELOAD_SECONDS, publish_directory), timers.PERIODIC)
+async def on_meeting_decided(event: MeetingDecided, ctx: HandlerContext) -> None:
+    # Only a 重層的支援会議 (consented cases): a placement shares the person with a host, which a
+    # 支援会議's decision about someone who has not consented cannot carry.
+    if event.meeting_kind != "multilayer_meeting":
+        return
+    if event.kind != "start_participation_support":
+        return
+    conn = ctx.uow.conn
+    if event.supersedes is not None:  # DecisionCorrected ends those of persons it leaves out
+        await participations.repoint(conn, event.supersedes, event.decision_id, event.need_codes,
+                                     event.person_ids)
+    for person_id in event.person_ids:  # once each: unique by decision and person
+        await participations.start(conn, ctx.envelope.municipality, uuid.uuid4(), person_id,
+                                   event.lead_agency or PARTICIPATION_OFFICE,
+                                   f"meeting:{event.meeting_id}", event.decision_id,
+                                   event.need_codes, event.decided_at)
+
+
+async def on_decision_corrected(event: DecisionCorrected, ctx: HandlerContext) -> None:
+    await participations.supersede(ctx.uow.conn, event.decision_id, event.corrected_at)
+
+
+HANDLERS: Handlers = {ConsultationReceived: [on_consultation_received],
+                      MeetingDecided: [on_meeting_decided],
+                      DecisionCorrected: [on_decision_corrected]}
+PERIODIC = (Periodic("publish the directory", RELOAD_SECONDS, publish_directory), timers.PERIODIC,
+            timers.FOLLOW_UPS)

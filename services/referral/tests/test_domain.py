@@ -52,7 +52,7 @@ def test_handled_at_the_window_needs_no_routing_task() -> None:
     assert domain.open_routing_task(_event("handled_here"), AT) is None
 
 
-SEED = Path(domain.__file__).with_name("directory.json")
+SEED = Path(domain.__file__).parents[1] / "directory.json"
 
 
 def test_the_seeded_directory_places_the_plans_coordinators() -> None:

@@ -17,7 +17,7 @@ from kit.auth import PrincipalDep
 from kit.policy import Record
 from kit.problems import Problem
 
-from . import domain, store, usecases
+from .. import domain, store, usecases
 
 router = APIRouter(tags=["つなぎ referrals"])
 

@@ -10,7 +10,7 @@ import asyncpg
 
 from contracts.events.intake import ConsultationReceived
 
-from .domain import Referral
+from ..domain import Referral
 
 _INSERT = """
 INSERT INTO referrals (id, municipality, consultation_id, destination_kind, to_agency, categories,

@@ -1,5 +1,5 @@
-"""Routing a consultation to where it goes (つなぐ), and the directory of where it can go.
-Rules only; no I/O."""
+"""Routing a consultation to where it goes (つなぐ); the directory of where it can go is
+./directory.py, its community resources ./resources.py. Rules only; no I/O."""
 
 from __future__ import annotations
 
@@ -8,14 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
 from contracts.envelope import EventData
 from contracts.events.intake import ConsultationReceived
 from contracts.events.referral import (
-    DirectoryChanged,
-    DirectoryLegalBody,
-    DirectoryOffice,
     EscalatedToCoordinator,
     EscalatedToPromoter,
     ReferralAccepted,
@@ -25,9 +20,12 @@ from contracts.events.referral import (
     ReferralStarted,
     ReferralWithdrawn,
 )
-from contracts.taxonomy import DestinationKind, LegalBodyKind, OfficeKind, Urgency, receiving_office
+from contracts.taxonomy import DestinationKind, Urgency, receiving_office
 from kit import workdays
 from kit.policy import Consent, Office
+
+from .directory import DirectoryFile as DirectoryFile
+from .directory import directory_changed as directory_changed
 
 ANSWER_WORKING_DAYS = 5  # unanswered this many of the city's working days: overdue
 FOLLOW_UP_WORKING_DAYS = 5  # completed without an outcome this long: follow up
@@ -169,61 +167,3 @@ def move(referral_id: uuid.UUID, consultation_id: uuid.UUID, from_office: str, t
 
 def follow_up_due(completed_at: datetime, days: int = FOLLOW_UP_WORKING_DAYS) -> datetime:
     return workdays.deadline(completed_at, days)
-
-
-# -- the directory (legal bodies, offices, who staffs them) ---------------------------------
-_ID = r"^[a-z0-9][a-z0-9:_-]{0,99}$"
-
-
-class LegalBodyIn(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    id: str = Field(pattern=_ID)
-    kind: LegalBodyKind
-    label: str = Field(min_length=1, max_length=200)
-    participating: bool
-
-
-class OfficeIn(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    id: str = Field(pattern=_ID)
-    legal_body: str
-    kind: OfficeKind
-    label: str = Field(min_length=1, max_length=200)
-    takes_handovers: bool
-    staff: tuple[str, ...] = ()
-
-
-class DirectoryFile(BaseModel):
-    """The file an operator edits (services/referral/directory.json)."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    legal_bodies: tuple[LegalBodyIn, ...] = Field(min_length=1)
-    offices: tuple[OfficeIn, ...] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> DirectoryFile:
-        bodies = [b.id for b in self.legal_bodies]
-        offices = [o.id for o in self.offices]
-        twice = {i for i in bodies + offices if (bodies + offices).count(i) > 1}
-        if twice:  # a consent scope names either: one id, one meaning
-            raise ValueError(f"ids used twice: {sorted(twice)}")
-        orphans = sorted({o.legal_body for o in self.offices} - set(bodies))
-        if orphans:
-            raise ValueError(f"offices name unknown legal bodies: {orphans}")
-        return self
-
-
-def directory_changed(directory: DirectoryFile, revision: int, at: datetime) -> DirectoryChanged:
-    """The event every service's view is fed by: ids and routing facts, no labels."""
-    return DirectoryChanged(
-        revision=revision, changed_at=at,
-        legal_bodies=tuple(DirectoryLegalBody(legal_body_id=b.id, kind=b.kind,
-                                              participating=b.participating)
-                           for b in directory.legal_bodies),
-        offices=tuple(DirectoryOffice(office_id=o.id, legal_body_id=o.legal_body, kind=o.kind,
-                                      takes_handovers=o.takes_handovers,
-                                      staff_user_ids=tuple(dict.fromkeys(o.staff)))
-                      for o in directory.offices))

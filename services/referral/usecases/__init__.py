@@ -15,7 +15,7 @@ from kit.principal import Principal
 from kit.problems import Problem
 from kit.uow import UnitOfWork
 
-from . import domain, store, timers
+from .. import domain, store, timers
 
 
 def _not_found(what: str) -> Problem:
