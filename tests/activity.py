@@ -46,10 +46,13 @@ from contracts.events.plans import (
     PlanReviewed,
 )
 from contracts.events.referral import (
+    PlacementStable,
+    PlacementStarted,
     ReferralAccepted,
     ReferralCompleted,
     ReferralDeclined,
     ReferralRequested,
+    ResourceMatched,
 )
 from contracts.registry import SHARED_TOPIC, source, spec_for
 from contracts.taxonomy import Channel, DestinationKind
@@ -99,7 +102,8 @@ class Activity:
 def _instant(event: EventData) -> datetime:
     for name in ("received_at", "requested_at", "at", "held_at", "tabled_at", "decided_at",
                  "corrected_at", "accessed_at", "completed_at", "drafted_at", "approved_at",
-                 "reviewed_at", "closed_at", "reported_at"):
+                 "reviewed_at", "closed_at", "reported_at", "matched_at", "started_at",
+                 "stable_at"):
         value = getattr(event, name, None)
         if isinstance(value, datetime):
             return value
@@ -169,6 +173,7 @@ def month_of_activity(year: int, month: int, consultations: int, seed: int = 17)
     _meetings(a, at(mondays[1], 14), rnd)
     _plans(a, at(mondays[1], 16))
     _outreach(a, at(mondays[2], 11))
+    _participation(a, at(mondays[2], 15))
     for _ in range(2):
         a.add(BreakGlassAccessed(audit_id=uuid.uuid4(), service="intake", user_id="w-kaigo",
                                  agency="div-kaigo", object_type="person", object_id=str(_person(a)),
@@ -259,6 +264,23 @@ def _outreach(a: Activity, when: datetime) -> None:
         else:
             a.add(OutreachEnded(**case, reason="moved_away"))
             a.count("outreach_ended", "moved_away")
+
+
+def _participation(a: Activity, when: datetime) -> None:
+    """Two people matched and placed, one placement stable. (ResourceGapRecorded and FollowUpDue
+    are left out: notifications turns them into items in inboxes other tests read.)"""
+    for host, stable in (("host-farm", True), ("shakyo", False)):
+        participation, placement = uuid.uuid4(), uuid.uuid4()
+        a.add(ResourceMatched(participation_id=participation, office="coordinators",
+                              need_codes=("employment",), resource_ids=("farm",), matched_at=when))
+        a.count("participation_matched")
+        a.add(PlacementStarted(placement_id=placement, participation_id=participation, resource_id="farm",
+                               host_office=host, office="coordinators", worker="c-desk", started_at=when))
+        a.count("placements_started", host)
+        if stable:
+            a.add(PlacementStable(placement_id=placement, participation_id=participation,
+                                  resource_id="farm", office="coordinators", stable_at=when))
+            a.count("placements_stable")
 
 
 async def publish(client: Callable[[str], dict[str, Any]],
