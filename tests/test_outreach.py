@@ -192,6 +192,26 @@ async def test_a_support_meeting_starts_outreach_for_its_members_only(
     await consented.get(f"/cases/{case_id}", 403)  # consent opens no 支援会議 material
     await _user(http, stack, "w-shogai", "outreach").get(f"/cases/{case_id}", 403)
 
+    # The chair corrects the decision: it was about someone else. The first case ends (its log
+    # stays readable), the person the correction names gets one, opened by the correction.
+    q = await window.post("/persons", person(tag()))
+    await _tables(window_m, meeting, {"person_ids": [q["id"]]}, 201)
+    correction = await chair.post(f"/meetings/{meeting}/decisions", {
+        "kind": "start_outreach", "person_ids": [q["id"]], "supersedes": decided["decision_id"],
+        "reason": "対象者の誤り"})
+
+    async def ended() -> dict[str, Any] | None:
+        c: dict[str, Any] = await desk.get(f"/cases/{case_id}")
+        return c if c["stage"] == "ended" else None
+    assert (await eventually(ended, what="the superseded decision's case ended"))["end_reason"] \
+        == "decision_corrected"
+
+    async def reopened() -> str | None:
+        rows = await desk.get("/cases", office="coordinators", limit=200)
+        return next((r["id"] for r in rows if r["origin_id"] == correction["decision_id"]), None)
+    other = await eventually(reopened, what="the case the correction opened")
+    assert (await member.get(f"/cases/{other}"))["person_id"] == q["id"]
+
 
 async def test_an_overdue_contact_reaches_the_workers_inbox_once_in_working_days(
         http: httpx.AsyncClient, stack: Stack, desk: Client) -> None:

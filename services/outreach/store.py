@@ -136,6 +136,14 @@ async def live_cases_of(conn: asyncpg.Connection, m: str, person_id: uuid.UUID) 
     return [dict(r) for r in rows]
 
 
+async def live_cases_from(conn: asyncpg.Connection, m: str, decision_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The live cases a meeting's decision opened (and no later decision took over)."""
+    rows = await conn.fetch("SELECT * FROM outreach_cases WHERE origin_id = $1 AND municipality = $2 "
+                            "AND origin = 'meeting' AND stage = ANY($3::text[]) ORDER BY created_at "
+                            "FOR UPDATE", decision_id, m, sorted(LIVE | {"paused"}))
+    return [dict(r) for r in rows]
+
+
 async def save(conn: asyncpg.Connection, m: str, c: Case, at: datetime, **f: Any) -> None:
     """The case's new stage, and any of: end_reason, consent_id, consultation_id, contact_due_at
     (a new due date clears the overdue mark), handover_to, handover_categories, meeting_ids."""

@@ -33,7 +33,8 @@ METHODS: frozenset[str] = frozenset(get_args(Method))
 OUTCOMES: frozenset[str] = frozenset(get_args(Outcome))
 PAUSE_REASONS = frozenset({"person_asked", "hospitalised", "safety", "other"})
 END_REASONS = frozenset({"reached_elsewhere", "moved_away", "died", "declined_repeatedly",
-                         "no_longer_needed", "other"})
+                         "no_longer_needed", "other",
+                         "decision_corrected"})  # the meeting's decision that opened it was superseded
 LIVE: frozenset[Stage] = frozenset({"not_contacted", "attempting_contact", "contact_made",
                                     "relationship_building"})
 HANDS_OVER_FROM: frozenset[Stage] = frozenset({"contact_made", "relationship_building"})
