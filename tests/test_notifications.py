@@ -71,11 +71,15 @@ async def receiver(stack: Stack, http: httpx.AsyncClient) -> AsyncIterator[tuple
 
 async def _published(stack: Stack, keys: set[str]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
     """notifications' events keyed by these ids (a delivery's all share its id: one partition,
-    in order), as (type, data), once a NotificationDelivered was read for each key."""
+    in order), as (type, data), once a NotificationDelivered was read for each key. Each event
+    once: a relay killed between publishing a row and marking it sent publishes it again after the
+    restart (at-least-once), under the same CloudEvents id, which every consumer's inbox drops."""
     def mine(found: list[dict[str, Any]]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
         by_key: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        seen: set[str] = set()
         for r in found:
-            if r["key"] in keys:
+            if r["key"] in keys and r["ce_id"] not in seen:
+                seen.add(r["ce_id"])
                 by_key.setdefault(r["key"], []).append((r["ce_type"].split(".")[-2],
                                                         json.loads(r["value"])))
         return by_key
