@@ -183,7 +183,9 @@ class InboxConsumer:
         a partition's run: dead-lettered if unreadable, applied alone if its handler failed."""
         runs = {tp: list(takewhile(lambda i: i.poison is None, items))
                 for tp, items in pending.items()}
-        applied = await self._apply_batch(runs, producer)
+        # Only other services' events on a shared topic: no transaction to open for nothing.
+        mine = any(i.event is not None for run in runs.values() for i in run)
+        applied = await self._apply_batch(runs, producer) if mine else {}
         for tp, items in list(pending.items()):
             n = applied.get(tp, len(runs[tp]))
             if n:
