@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
+
+KEEP_ALIVE_SECONDS = 4.0  # a connection idle this long is not reused (uvicorn's limit is 5 s)
 
 
 class Http1:
@@ -17,7 +20,8 @@ class Http1:
         self._slots = asyncio.Semaphore(connections)  # as many requests in flight at most
         self._head = "".join(f"{k}: {v}\r\n" for k, v in {
             "host": f"{host}:{port}", "content-type": "application/json", **headers}.items())
-        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        # (reader, writer, when it went idle): uvicorn closes a connection idle for 5 s.
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
 
     def post(self, path: str, body: Any) -> bytes:
         """The bytes of a POST of `body` as JSON to `path`."""
@@ -30,8 +34,16 @@ class Http1:
         async with self._slots:
             return await self._send(request)
 
+    def _reusable(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+        while self._idle:
+            reader, writer, since = self._idle.pop()
+            if time.monotonic() - since < KEEP_ALIVE_SECONDS and not reader.at_eof():
+                return reader, writer
+            writer.close()
+        return None
+
     async def _send(self, request: bytes) -> int:
-        conn = self._idle.pop() if self._idle else None
+        conn = self._reusable()
         try:
             if conn is None:
                 conn = await asyncio.wait_for(asyncio.open_connection(self.host, self.port),
@@ -42,7 +54,7 @@ class Http1:
                 conn[1].close()
             return 0
         if keep:
-            self._idle.append(conn)
+            self._idle.append((*conn, time.monotonic()))
         else:
             conn[1].close()
         return status
@@ -60,6 +72,6 @@ class Http1:
         return status, fields.get("connection", "").lower() != "close"
 
     def close(self) -> None:
-        for _, writer in self._idle:
+        for _, writer, _ in self._idle:
             writer.close()
         self._idle.clear()
