@@ -157,6 +157,7 @@ async def journey(stack: Stack, rates: list[float], seconds: float, meter: CpuMe
     polling = asyncio.create_task(watcher.run())
     sent: dict[str, float] = {}
     refused: set[str] = set()
+    refusals: Counter[int] = Counter()  # by status
     steps: list[Step] = []
     # A window's staff member; each request's bytes are built before its step's clock starts.
     client = Http1("127.0.0.1", stack.service_ports["intake"],
@@ -168,7 +169,9 @@ async def journey(stack: Stack, rates: list[float], seconds: float, meter: CpuMe
         async def post(key: str) -> None:
             watcher.expect(key)
             sent[key] = time.perf_counter()
-            if await client.send(requests[_recipient(key)[0]]) != 201:  # not accepted: no wait
+            status = await client.send(requests[_recipient(key)[0]])
+            if status != 201:  # not accepted: nothing to wait for
+                refusals[status] += 1  # 0: no answer in time
                 refused.add(key)
                 watcher.forget(key)
 
@@ -212,7 +215,8 @@ async def journey(stack: Stack, rates: list[float], seconds: float, meter: CpuMe
             step.cpu_ms = meter.per_item(before, after, delivered)
             items.subtract(_recipient(a)[0] for a in ours & refused)
             note(f"journey {rate:g}/s: p99 {percentile(step.latencies, 99) * 1000:.0f} ms, "
-                 f"{step.outcome}, CPU ms per consultation {step.cpu_ms}")
+                 f"{step.outcome} (refusals by status so far: {dict(refusals)}), "
+                 f"CPU ms per consultation {step.cpu_ms}")
             if step.saturated:
                 break
     finally:
