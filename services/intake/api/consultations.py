@@ -157,7 +157,7 @@ async def post_consultation(body: ConsultationIn, request: Request, principal: P
         except ValueError as exc:
             raise Problem(422, "Invalid consultation", str(exc)) from exc
         await _check_links(uow, request, principal, access, body, settings.municipality_code)
-        await store.add(uow.conn, c, settings.municipality_code)
+        row = await store.add(uow.conn, c, settings.municipality_code)
         uow.record(*c.events)
         came = f"; came themselves (本人来所): {', '.join(map(str, c.present_ids))}" \
             if c.present_ids else ""
@@ -176,9 +176,7 @@ async def post_consultation(body: ConsultationIn, request: Request, principal: P
                                     f"{', '.join(map(str, c.handover.consent_ids))}: "
                                     f"{c.handover.reason}")
         await uow.commit()
-        row = await store.get(uow.conn, c.id, settings.municipality_code)  # the one connection
     response.headers["Location"] = f"/consultations/{c.id}"
-    assert row is not None
     return consultation_out(row)
 
 
