@@ -1,0 +1,63 @@
+"""Objects that are not the attacker's, named where no path check looks: in query strings and
+request bodies. Each test is what a staff user of another office would try, through the HTTP API
+against the real services."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+
+from infra.local.stack import Stack
+from tests.helpers import Client, eventually, person, tag
+
+
+def _user(http: httpx.AsyncClient, stack: Stack, seeded: str) -> Client:
+    """A seeded user with a user id of this test's own, where the seeded one works."""
+    return Client(http, stack, seeded, sub=f"{seeded}-{uuid.uuid4().hex[:8]}")
+
+
+async def test_a_person_number_alone_names_nobody_the_user_may_not_read(
+        http: httpx.AsyncClient, stack: Stack) -> None:
+    """Registering a taken 宛名番号 withholds whose it is (tests/test_access_holes.py); the search
+    by the number alone must not tell it either: numbers are dense, names and birth dates are not
+    the searcher's to harvest by counting up."""
+    kaigo, shogai = _user(http, stack, "w-kaigo"), _user(http, stack, "w-shogai")
+    atena = str(uuid.uuid4().int)[:12]
+    first = await kaigo.post("/persons", person(tag(), atena_number=atena))
+    assert await shogai.get("/persons/candidates", atena_number=atena) == []
+    # The holder finds its own person by the number, and anyone finds them by their name.
+    [found] = await kaigo.get("/persons/candidates", atena_number=atena)
+    assert found["person_id"] == first["id"]
+    named = await shogai.get("/persons/candidates", family_kana=first["family_kana"],
+                             given_kana=first["given_kana"], atena_number=atena)
+    assert [c["person_id"] for c in named] == [first["id"]]
+
+
+async def test_a_reader_under_consent_cannot_hand_the_case_on_to_become_its_holder(
+        http: httpx.AsyncClient, stack: Stack) -> None:
+    """The person's consent lets the coordinators read (and nothing more). A coordinator who
+    records a consultation at their own window naming the person (who did not come) and hands
+    it to the coordinators with that consent would make their office a holder: writes open.
+    Only an office holding the case hands it on (ACCESS.md, "disclose")."""
+    window, coordinator = _user(http, stack, "w-kaigo"), _user(http, stack, "c-desk")
+    p = await window.post("/persons", person(tag()))
+    consent = await window.post(f"/persons/{p['id']}/consents",
+                                {"agencies": ["coordinators", "konkyu"], "method": "oral"})
+
+    async def readable() -> bool:
+        r = await http.get(coordinator.base + f"/persons/{p['id']}", headers=coordinator.headers)
+        return r.status_code == 200
+    await eventually(readable, what="the coordinators read under the consent")
+    await coordinator.post(f"/persons/{p['id']}/consents", {"agencies": ["konkyu"], "method": "oral"}, 403)
+
+    handed = {"channel": "phone", "main_complaint": "様子が心配", "person_ids": [p["id"]],
+              "destination": {"kind": "coordinator"},
+              "handover": {"reason": "コーディネーターへ", "consent_id": consent["id"]}}
+    await coordinator.post("/consultations", handed, 403)
+    # ...nor to an agency the consent covers: the person's name and address go with the copy.
+    await coordinator.post("/consultations", {**handed, "destination": {
+        "kind": "agency", "agency": "konkyu"}}, 403)
+    await coordinator.post(f"/persons/{p['id']}/consents", {"agencies": ["konkyu"], "method": "oral"}, 403)
+    # The holding window hands it on as before.
+    await window.post("/consultations", handed)
