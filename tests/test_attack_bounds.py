@@ -27,6 +27,11 @@ class _Maker:
     def __init__(self, document: dict[str, Any], by: int) -> None:
         self.schemas = document.get("components", {}).get("schemas", {})
         self.by = by
+        self.bent = False  # some value of the last one made is past its bound
+
+    def make(self, s: dict[str, Any]) -> Any:
+        self.bent = False
+        return self.value(s)
 
     def value(self, s: dict[str, Any], depth: int = 0) -> Any:
         if "$ref" in s:
@@ -48,16 +53,20 @@ class _Maker:
                 return {"k": self.value(s["additionalProperties"], depth + 1)}
             return {name: self.value(p, depth + 1) for name, p in props.items()}
         if kind == "array":
+            self.bent |= bool(self.by)
             n = s.get("maxItems", 3) + self.by
             return [self.value(s.get("items", {}), depth + 1) for _ in range(min(n, 2000))]
         if kind == "integer" or kind == "number":
-            top = s.get("maximum", s.get("exclusiveMaximum", 10) - 1)
-            return top + self.by
+            self.bent |= bool(self.by)
+            if "maximum" not in s and "exclusiveMaximum" not in s:  # as far as PostgreSQL goes
+                return 2**63 if self.by else 1
+            return s.get("maximum", s.get("exclusiveMaximum", 0) - 1) + self.by
         if kind == "boolean":
             return True
         return self.text(s)
 
     def text(self, s: dict[str, Any]) -> str:
+        self.bent |= bool(self.by)
         fmt = s.get("format")
         if fmt == "uuid":
             return str(uuid.uuid4()) + ("x" * self.by)
@@ -65,7 +74,7 @@ class _Maker:
             return "2026-12-01" if self.by == AT else "2026-13-01"
         if fmt == "date-time":
             return datetime.now(UTC).isoformat() if self.by == AT else "10000-01-01T00:00:00+00:00"
-        n = s.get("maxLength", _UNBOUNDED if self.by else 100)
+        n = int(s.get("maxLength", _UNBOUNDED if self.by else 100))
         return "あ" * (n + self.by) if "pattern" not in s else "a" * (n + self.by)
 
 
@@ -133,10 +142,10 @@ async def test_past_every_bound_is_refused_and_at_it_decided(
                     refused_past.append(f"{where} ?{list(query)}: {r.status_code}")
             if schema is None:
                 continue
-            r = await http.request(method, url, json=past.value(schema), headers=headers)
+            r = await http.request(method, url, json=past.make(schema), headers=headers)
             _decided(r, f"{where} past")
-            if r.status_code not in (413, 422):
+            if past.bent and r.status_code not in (413, 422):
                 refused_past.append(f"{where} body: {r.status_code}")
-            _decided(await http.request(method, url, json=at.value(schema), headers=headers),
+            _decided(await http.request(method, url, json=at.make(schema), headers=headers),
                      f"{where} at")
     assert not refused_past, refused_past

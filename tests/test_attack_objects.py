@@ -5,10 +5,12 @@ against the real services."""
 from __future__ import annotations
 
 import uuid
+from urllib.parse import quote
 
 import httpx
 
 from infra.local.stack import Stack
+from tests.access_world import GLASS_REASON as GLASS
 from tests.helpers import Client, eventually, person, tag
 
 
@@ -61,3 +63,15 @@ async def test_a_reader_under_consent_cannot_hand_the_case_on_to_become_its_hold
     await coordinator.post(f"/persons/{p['id']}/consents", {"agencies": ["konkyu"], "method": "oral"}, 403)
     # The holding window hands it on as before.
     await window.post("/consultations", handed)
+
+
+async def test_break_glass_needs_a_reason_one_can_read(http: httpx.AsyncClient, stack: Stack) -> None:
+    """Ten zero-width spaces are ten characters, and no reason: the auditors would read nothing."""
+    window, other = _user(http, stack, "w-kaigo"), _user(http, stack, "w-shogai")
+    p = await window.post("/persons", person(tag()))
+    url = other.base + f"/persons/{p['id']}"
+    for invisible in ("\u200b" * 12, "\u2060\ufeff" * 6, "\u200e\u200f" * 6, "\u3000 " * 6):
+        r = await http.get(url, headers={**other.headers, "X-Break-Glass-Reason": quote(invisible)})
+        assert r.status_code == 403, (invisible.encode("unicode_escape"), r.text)
+    r = await http.get(url, headers={**other.headers, "X-Break-Glass-Reason": quote(GLASS)})
+    assert r.status_code == 200, r.text
