@@ -5,6 +5,7 @@ against the real services."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 import httpx
@@ -75,3 +76,37 @@ async def test_break_glass_needs_a_reason_one_can_read(http: httpx.AsyncClient, 
         assert r.status_code == 403, (invisible.encode("unicode_escape"), r.text)
     r = await http.get(url, headers={**other.headers, "X-Break-Glass-Reason": quote(GLASS)})
     assert r.status_code == 200, r.text
+
+
+async def test_a_decision_opens_no_outreach_case_of_a_person_it_does_not_concern(
+        http: httpx.AsyncClient, stack: Stack) -> None:
+    """Any coordinator chairs a 支援会議 of their own, with a person of their own tabled. Its
+    start_outreach decision names, in its body, the desk's outreach case about someone else: the
+    case must not become that meeting's (its members would read it)."""
+    desk = Client(http, stack, "c-desk", "outreach")
+    window = _user(http, stack, "w-kaigo")
+    victim = await window.post("/persons", person(tag()))
+    case = await desk.post("/cases", {"person_id": victim["id"]})
+
+    attacker = _user(http, stack, "c-shakyo")
+    own = await attacker.post("/persons", person(tag()))
+    chair = Client(http, stack, "c-shakyo", "meetings", sub=attacker.user_id)
+    reader = Client(http, stack, "c-shakyo", "outreach", sub=attacker.user_id)
+    meeting = (await chair.post("/meetings", {"kind": "support_meeting", "title": "会議",
+                                              "scheduled_for": datetime.now(UTC).isoformat()}))["id"]
+    await chair.post(f"/meetings/{meeting}/members", {
+        "user_id": attacker.user_id, "agency": "shakyo", "pledged_at": datetime.now(UTC).isoformat()})
+
+    async def tabled() -> bool:
+        r = await http.post(chair.base + f"/meetings/{meeting}/agenda", headers=chair.headers,
+                            json={"person_ids": [own["id"]]})
+        return r.status_code == 201
+    await eventually(tabled, what="the attacker tables a person of its own")
+    await chair.post(f"/meetings/{meeting}/decisions", {
+        "kind": "start_outreach", "person_ids": [own["id"]], "outreach_case_id": case["id"]})
+
+    async def decided() -> bool:  # outreach acted on the decision: a case opened for `own`
+        rows = await desk.get("/cases", office="coordinators", limit=200)
+        return any(r["person_id"] == own["id"] for r in rows)
+    await eventually(decided, what="outreach acted on the decision")
+    await reader.get(f"/cases/{case['id']}", 403)
