@@ -129,6 +129,7 @@ async def test_past_every_bound_is_refused_and_at_it_decided(
     enlist(stack, {me: offices_of(stack, user)})
     headers = bearer(stack.token(user, sub=me))
     refused_past: list[str] = []
+    bodies = 0
     for service, document in documents.items():
         past, at = _Maker(document, PAST), _Maker(document, AT)
         for method, template, op in _operations(document):
@@ -142,6 +143,7 @@ async def test_past_every_bound_is_refused_and_at_it_decided(
                     refused_past.append(f"{where} ?{list(query)}: {r.status_code}")
             if schema is None:
                 continue
+            bodies += 1
             r = await http.request(method, url, json=past.make(schema), headers=headers)
             _decided(r, f"{where} past")
             if past.bent and r.status_code not in (413, 422):
@@ -149,3 +151,4 @@ async def test_past_every_bound_is_refused_and_at_it_decided(
             _decided(await http.request(method, url, json=at.make(schema), headers=headers),
                      f"{where} at")
     assert not refused_past, refused_past
+    assert bodies >= 40, bodies  # every service's documents were read, their bodies all tried
