@@ -124,3 +124,32 @@ async def test_a_client_does_not_choose_the_trace_id_its_audit_records_carry(
                         headers={**window.headers, "traceparent": f"00-{chosen}-{uuid.uuid4().hex[:16]}-01"})
     assert r.status_code == 201, r.text
     assert r.headers["X-Trace-Id"] != chosen
+
+
+async def test_a_support_meeting_names_its_lead_among_its_pledged_members(
+        http: httpx.AsyncClient, stack: Stack) -> None:
+    """The lead a 支援会議 names holds the outreach case it opens (支援会議 material): an office
+    none of whose staff pledged confidentiality would read it."""
+    chair = _user(http, stack, "c-desk")
+    chair_m = Client(http, stack, "c-desk", "meetings", sub=chair.user_id)
+    window = _user(http, stack, "w-kaigo")
+    window_m = Client(http, stack, "w-kaigo", "meetings", sub=window.user_id)
+    outsider = _user(http, stack, "a-konkyu")
+    p = await window.post("/persons", person(tag()))
+    meeting = (await chair_m.post("/meetings", {"kind": "support_meeting", "title": "会議",
+                                                "scheduled_for": datetime.now(UTC).isoformat()}))["id"]
+    for member, agency in ((window_m, "div-kaigo"), (chair_m, "coordinators")):
+        await chair_m.post(f"/meetings/{meeting}/members", {
+            "user_id": member.user_id, "agency": agency, "pledged_at": datetime.now(UTC).isoformat()})
+
+    async def tabled() -> bool:
+        r = await http.post(window_m.base + f"/meetings/{meeting}/agenda", headers=window_m.headers,
+                            json={"person_ids": [p["id"]]})
+        return r.status_code == 201
+    await eventually(tabled, what="the holder tables the person")
+    decide = f"/meetings/{meeting}/decisions"
+    for lead in ({"lead_agency": "konkyu", "lead_worker": outsider.user_id}, {"lead_agency": "konkyu"},
+                 {"lead_agency": "konkyu", "lead_worker": window.user_id}):
+        await chair_m.post(decide, {"kind": "start_outreach", "person_ids": [p["id"]], **lead}, 422)
+    await chair_m.post(decide, {"kind": "start_outreach", "person_ids": [p["id"]],
+                                "lead_agency": "div-kaigo", "lead_worker": window.user_id})
