@@ -1,6 +1,7 @@
-"""Objects that are not the attacker's, named where no path check looks: in query strings and
-request bodies. Each test is what a staff user of another office would try, through the HTTP API
-against the real services."""
+"""Objects that are not the attacker's, named where no path check looks (query strings, request
+bodies), and what the services take on the attacker's word (a break-glass reason, a trace id).
+Each test is what a staff user of another office would try, through the HTTP API against the
+real services; the xfail ones are holes reported to the engineers whose files they are."""
 
 from __future__ import annotations
 

@@ -148,12 +148,15 @@ async def candidates(principal: PrincipalDep, uow: UowDep, settings: SettingsDep
             atena_number=atena_number)
         keys = [kana, *domain.deletions(kana)] if named else []
         known = await store.candidates(uow.conn, m, probe, keys)
-        ranked = matching.rank(probe, known, MAX_CANDIDATES)
-        if not named:  # a number alone names only whom the user may read (as registering it does)
-            ranked = [c for c in ranked if await _may_read(uow, principal, access, c.person_id, m)]
+        found = matching.rank(probe, known, MAX_CANDIDATES)
+        # A number alone names only whom the user may read (as registering a taken one does).
+        ranked = found if named else \
+            [c for c in found if await _may_read(uow, principal, access, c.person_id, m)]
         people = await store.summaries(uow.conn, [c.person_id for c in ranked])
         await access.audit_only(uow, principal, "search", "person_candidates", None,
-                                tuple(c.person_id for c in ranked), reason="名寄せ候補の照会")
+                                tuple(c.person_id for c in found), reason="名寄せ候補の照会" + (
+                                    f" ({len(found) - len(ranked)} withheld: not readable by the "
+                                    "user)" if len(found) > len(ranked) else ""))
         await uow.commit()
     return [{**people[c.person_id], "person_id": c.person_id, "score": c.score,
              "reasons": list(c.reasons)} for c in ranked]
