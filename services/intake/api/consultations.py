@@ -182,10 +182,18 @@ async def post_consultation(body: ConsultationIn, request: Request, principal: P
 
 async def _check_links(uow: UnitOfWork, request: Request, principal: Principal, access: Access,
                        body: ConsultationIn, municipality: str) -> None:
-    """Linking a person needs only that they exist (it shows nothing more of them); attaching
-    to a household is a write to that household."""
+    """Linking a person needs only that they exist (it shows nothing more of them); handing a
+    person who did not come on to another office discloses them (only their holder may: a reader
+    under consent or break-glass would make the receiver a holder, or send it their name and
+    address); attaching to a household is a write to that household."""
     if body.person_ids and not await person_store.all_exist(uow.conn, body.person_ids, municipality):
         raise Problem(422, "Unknown person", "register the person first (POST /persons)")
+    if body.destination and body.destination.kind in domain.LEAVES_THE_WINDOW:
+        for person_id in dict.fromkeys(p for p in body.person_ids if p not in body.present_ids):
+            row = await person_store.get(uow.conn, person_id, municipality)
+            assert row is not None
+            await access.check(uow, request, principal, await records.person(uow.conn, row, municipality),
+                               "disclose", "person", str(person_id))
     if body.household_id is None:
         return
     household = await household_store.get(uow.conn, body.household_id, municipality)
