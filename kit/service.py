@@ -33,7 +33,7 @@ from kit.migrate import migrate
 from kit.periodic import Periodic, PeriodicRunner
 from kit.relay import OutboxRelay
 from kit.settings import ServiceSettings, load_settings
-from kit.tracing import TRACE_HEADER, current_trace_id, setup_tracing
+from kit.tracing import TRACE_HEADER, UntrustedTraceContext, current_trace_id, setup_tracing
 from kit.uow import UnitOfWork
 
 
@@ -124,6 +124,9 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
     FastAPIInstrumentor.instrument_app(app, tracer_provider=provider,
                                        excluded_urls="healthz,readyz,metrics",
                                        exclude_spans=["receive", "send"])
+    # Outermost, around the instrumentation: a client's own trace context is not taken up.
+    instrumented = app.build_middleware_stack
+    app.build_middleware_stack = lambda: UntrustedTraceContext(instrumented())  # type: ignore[method-assign]
     return app
 
 

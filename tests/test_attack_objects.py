@@ -114,9 +114,6 @@ async def test_a_decision_opens_no_outreach_case_of_a_person_it_does_not_concern
     await reader.get(f"/cases/{case['id']}", 403)
 
 
-@pytest.mark.xfail(strict=True, reason="reported, not fixed here (kit/tracing.py is being edited "
-                   "by journey): a client's own W3C traceparent header is continued, so its "
-                   "requests' audit records carry a trace id of the client's choosing")
 async def test_a_client_does_not_choose_the_trace_id_its_audit_records_carry(
         http: httpx.AsyncClient, stack: Stack) -> None:
     window = _user(http, stack, "w-kaigo")
