@@ -16,7 +16,7 @@ from kit.problems import Problem
 from kit.workdays import local_date
 
 from . import exports
-from .domain import totals
+from .domain import in_force, totals
 from .indicators import by_id, indicators
 from .report import Row, fiscal_months, rows
 
@@ -57,7 +57,10 @@ class Figures:
         year = fiscal_year or _this_fiscal_year()
         months = fiscal_months(year)
         # Only the user's own city: one deployment may count several (the envelope's municipality).
-        figures = totals(self.request.app.state.counting.entries(), p.municipality)
+        counting = self.request.app.state.counting
+        figures = totals(counting.entries(), p.municipality)
+        figures |= in_force(counting.standing_entries(), p.municipality, indicators(), months,
+                            local_date(now()))
         return rows(figures, months, only), months, year
 
 

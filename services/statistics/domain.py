@@ -2,11 +2,14 @@
 
 A figure is a count under the key municipality × month × indicator × breakdown. A median is
 kept as counts too: one per working-day value (a histogram), so every table entry is a sum and
-replaying the same events always gives the same table. Months are the city's (JST).
+replaying the same events always gives the same table. A stock (rule in_force: partners under
+agreement) is kept as the latest record per object instead and counted when read, month by
+month. Months are the city's (JST).
 """
 
 from __future__ import annotations
 
+import calendar
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -42,11 +45,13 @@ class FigureKey:
 @dataclass
 class Tally:
     """One event's effect: counts to add, clocks to start (join key -> start date), clocks to
-    stop (join key, the figure their working days go to, the end date)."""
+    stop (join key, the figure their working days go to, the end date), and records that stand
+    until replaced (join key -> municipality|distinct value|from|to, see `in_force`)."""
 
     counts: list[FigureKey] = field(default_factory=list)
     starts: dict[str, date] = field(default_factory=dict)
     ends: list[tuple[str, FigureKey, date]] = field(default_factory=list)
+    standing: dict[str, str] = field(default_factory=dict)
 
 
 def month_of(at: datetime) -> str:
@@ -71,9 +76,12 @@ def _applies(indicator: Indicator, data: Mapping[str, Any]) -> bool:
 
 
 def _instant(data: Mapping[str, Any], name: str | None) -> date | None:
+    """The city's date of an instant field, or of a date field as it is."""
     raw = data.get(name or "")
     try:
-        return local_date(datetime.fromisoformat(raw)) if isinstance(raw, str) else None
+        if not isinstance(raw, str):
+            return None
+        return date.fromisoformat(raw) if len(raw) == 10 else local_date(datetime.fromisoformat(raw))
     except ValueError:
         return None
 
@@ -94,6 +102,11 @@ def tally(indicators: Iterable[Indicator], name: str, municipality: str, at: dat
             out.counts.append(FigureKey(municipality, month, ind.id))
         elif ind.rule == "count_by":
             out.counts += [FigureKey(municipality, month, ind.id, v) for v in _values(ind, name, data)]
+        elif ind.rule == "in_force":
+            since, until = _instant(data, ind.start_at), _instant(data, ind.end_at)
+            if since is not None:
+                out.standing[joined] = SEP.join((municipality, _clean(data.get(ind.distinct or "")),
+                                                 since.isoformat(), until.isoformat() if until else ""))
         else:
             ended = _instant(data, ind.end_at)
             if ended is not None:
@@ -114,6 +127,30 @@ def totals(entries: Iterable[tuple[str, int]], municipality: str) -> dict[Figure
         if figure.municipality == municipality and count:
             out[figure] += count
     return dict(out)
+
+
+def in_force(entries: Iterable[tuple[str, str]], municipality: str, indicators: Iterable[Indicator],
+             months: Iterable[str], today: date) -> dict[FigureKey, int]:
+    """The stocks (rule in_force) of one municipality: per month begun by `today`, how many
+    distinct values have a standing record in force on the month's last day (today, for the
+    month under way). The standing table's entries are join key -> Tally.standing's value."""
+    spans: dict[str, list[tuple[str, date, date | None]]] = defaultdict(list)
+    for key, value in entries:
+        where, what, since, until = value.split(SEP)
+        if where == municipality:
+            spans[key.split(SEP, 1)[0]].append(
+                (what, date.fromisoformat(since), date.fromisoformat(until) if until else None))
+    out: dict[FigureKey, int] = {}
+    for ind in (i for i in indicators if i.rule == "in_force"):
+        for month in months:
+            year, m = map(int, month.split("-"))
+            if date(year, m, 1) > today:
+                continue
+            on = min(date(year, m, calendar.monthrange(year, m)[1]), today)
+            standing = {what for what, since, until in spans[ind.id]
+                        if since <= on and (until is None or on <= until)}
+            out[FigureKey(municipality, month, ind.id)] = len(standing)
+    return out
 
 
 def median(histogram: Mapping[int, int]) -> float | None:

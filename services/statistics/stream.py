@@ -64,6 +64,9 @@ class Counting:
         # indicator|join value -> the date its clock started (a referral's, never a person's)
         self.started = self.app.Table("started", default=str, partitions=PARTITIONS,
                                       key_type=str, value_type=str)
+        # indicator|join value -> the record standing for it (a stock's: domain.in_force)
+        self.standing = self.app.Table("standing", default=str, partitions=PARTITIONS,
+                                       key_type=str, value_type=str)
         self.source = self.app.topic(*topics(), key_serializer="raw", value_serializer="raw")
         self.app.agent(self.source, name="count", concurrency=1)(self._count)
         self.counted = Counter("statistics_events_counted", "Source events taken into the tables, "
@@ -100,6 +103,8 @@ class Counting:
     def _add(self, effect: Tally, partition: int, how: str) -> None:
         for joined, day in effect.starts.items():
             self.started[joined] = day.isoformat()
+        for joined, record in effect.standing.items():
+            self.standing[joined] = record  # the latest event of an object stands
         counts = list(effect.counts)
         for joined, figure, ended in effect.ends:
             started = self.started[joined]
@@ -114,6 +119,9 @@ class Counting:
 
     def entries(self) -> list[tuple[str, int]]:
         return list(self.figures.items())
+
+    def standing_entries(self) -> list[tuple[str, str]]:
+        return list(self.standing.items())
 
 
 def _read(headers: Any, value: bytes | None) -> tuple[Envelope, dict[str, Any]] | None:
