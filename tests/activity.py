@@ -281,9 +281,9 @@ def _partners(a: Activity, year: int, month: int, when: datetime) -> None:
             (f"gas-{a.month}", last, last))
     ids = [uuid.uuid4() for _ in rows]
     ids[4] = ids[3]  # the same agreement registered again: the later one stands
-    for agreement_id, (office, since, until) in zip(ids, rows, strict=True):
+    for n, (agreement_id, (office, since, until)) in enumerate(zip(ids, rows, strict=True)):
         a.add(PartnerAgreed(agreement_id=agreement_id, partner_office=office, since=since, until=until,
-                            may_report=("mail_piling_up",), registered_at=when))
+                            may_report=("mail_piling_up",), registered_at=when + timedelta(minutes=n)))
     a.expected[("partners_under_agreement", "", a.month)] = 2  # yubin and gas
 
 
