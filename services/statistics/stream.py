@@ -83,25 +83,24 @@ class Counting:
     def apply(self, event: EventT[bytes]) -> None:
         message = event.message
         read = _read(message.headers, event.value)
-        if read is None:  # never fatal: counted as unreadable, by topic, in the month it arrived
+        # An event is kept under its CloudEvents id; a record without one under where it lies.
+        key = str(read[0].id) if read else SEP.join((message.topic, str(message.partition),
+                                                     str(message.offset)))
+        if key in self.effects:  # delivered again, or published twice: counted already
+            self.counted.labels("duplicate").inc()
+        elif read is None:  # never fatal: counted as unreadable, by topic, in the month it arrived
             figure = FigureKey(self.settings.municipality_code, _month_of(message.timestamp),
                                UNREADABLE, message.topic)
-            where = SEP.join((message.topic, str(message.partition), str(message.offset)))
-            self._keep(where, Tally(counts=[figure]), "unreadable")
-            return
-        envelope, data = read
-        eid = str(envelope.id)
-        if eid in self.effects:  # delivered again, or published twice: counted already
-            self.counted.labels("duplicate").inc()
-            return
-        spec = BY_CE_TYPE.get(envelope.type)
-        if spec is None:
+            self._keep(key, Tally(counts=[figure]), "unreadable")
+        elif (spec := BY_CE_TYPE.get(read[0].type)) is None:
+            envelope = read[0]
             unknown = FigureKey(envelope.municipality, month_of(envelope.time), UNKNOWN_TYPES,
                                 envelope.type.replace(SEP, "/")[:120])
-            self._keep(eid, Tally(counts=[unknown]), "unknown")
-            return
-        self._keep(eid, tally(self.indicators, spec.name, envelope.municipality, envelope.time, data),
-                   "counted")
+            self._keep(key, Tally(counts=[unknown]), "unknown")
+        else:
+            envelope, data = read
+            self._keep(key, tally(self.indicators, spec.name, envelope.municipality, envelope.time,
+                                  data), "counted")
 
     def _keep(self, key: str, effect: Tally, how: str) -> None:
         self.effects[key] = effect.dumps()  # one changelog record: the event's whole effect
