@@ -5,8 +5,8 @@ Kafka, PostgreSQL and statistics alone, on ports of their own. BENCH_STATISTICS_
 (3000) consultations a month for two months of generated activity (tests/activity.py: with their
 referrals, answers, meetings and decisions; about 2.6 records a consultation) are published first,
 each by its owning service's principal. Then statistics starts and the clock runs from its
-start until its /metrics says every record was taken in (exactly_once: each batch's table
-changes and offsets committed in one transaction; duplicates checked in the `seen` table),
+start until its /metrics says every record was taken in (at least once: each event's whole
+effect one table entry under its CloudEvents id, so one changelog record, then the offsets),
 from the first record counted to the last (its start-up is reported apart).
 
 Baseline, same run and records: one AIOKafkaConsumer (SASL/SCRAM over TLS, read_committed) of the

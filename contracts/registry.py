@@ -44,6 +44,7 @@ from contracts.events.outreach import (
     OutreachHandedOver,
     OutreachStageChanged,
     OutreachStarted,
+    PartnerAgreed,
     WeakSignalAlert,
 )
 from contracts.events.plans import (
@@ -162,6 +163,8 @@ SPECS: tuple[EventSpec, ...] = (
     EventSpec(OutreachStageChanged, "outreach", "outreach_case_id", "personal"),
     EventSpec(OutreachEnded, "outreach", "outreach_case_id", "personal"),
     EventSpec(OutreachHandedOver, "outreach", "outreach_case_id", "personal"),
+    # a partner's agreement keyed by the agreement, so its changes arrive in order (issue 17)
+    EventSpec(PartnerAgreed, "outreach", "agreement_id", "general"),
     # plans: a plan's lifecycle keyed by the plan, so its versions and timers arrive in order;
     # the responsibility ledger keyed by the person it is about
     EventSpec(AssessmentCompleted, "plans", "assessment_id", "personal"),

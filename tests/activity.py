@@ -7,6 +7,7 @@ so tests/test_statistics.py and bench/statistics.py compare the stream with an i
 from __future__ import annotations
 
 import asyncio
+import calendar
 import random
 import statistics
 import uuid
@@ -37,6 +38,7 @@ from contracts.events.outreach import (
     Origin,
     OutreachEnded,
     OutreachStarted,
+    PartnerAgreed,
 )
 from contracts.events.plans import (
     AssessmentCompleted,
@@ -103,7 +105,7 @@ def _instant(event: EventData) -> datetime:
     for name in ("received_at", "requested_at", "at", "held_at", "tabled_at", "decided_at",
                  "corrected_at", "accessed_at", "completed_at", "drafted_at", "approved_at",
                  "reviewed_at", "closed_at", "reported_at", "matched_at", "started_at",
-                 "stable_at"):
+                 "stable_at", "registered_at"):
         value = getattr(event, name, None)
         if isinstance(value, datetime):
             return value
@@ -173,6 +175,7 @@ def month_of_activity(year: int, month: int, consultations: int, seed: int = 17)
     _meetings(a, at(mondays[1], 14), rnd)
     _plans(a, at(mondays[1], 16))
     _outreach(a, at(mondays[2], 11))
+    _partners(a, year, month, at(mondays[0], 13))
     _participation(a, at(mondays[2], 15))
     for _ in range(2):
         a.add(BreakGlassAccessed(audit_id=uuid.uuid4(), service="intake", user_id="w-kaigo",
@@ -264,6 +267,24 @@ def _outreach(a: Activity, when: datetime) -> None:
         else:
             a.add(OutreachEnded(**case, reason="moved_away"))
             a.count("outreach_ended", "moved_away")
+
+
+def _partners(a: Activity, year: int, month: int, when: datetime) -> None:
+    """Watch-over agreements that all end within the month (so no month's stock leaks into the
+    next): at its last day two partner offices are under agreement — one with two partner
+    accounts, one agreed that very day — while one agreement ended on the 10th and one, first
+    agreed to the month's end, was cut short to the 15th by a second registration."""
+    first, last = date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+    rows = ((f"yubin-{a.month}", first, last), (f"yubin-{a.month}", first, last),
+            (f"suido-{a.month}", first, first + timedelta(9)),
+            (f"shinkin-{a.month}", first, last), (f"shinkin-{a.month}", first, first + timedelta(14)),
+            (f"gas-{a.month}", last, last))
+    ids = [uuid.uuid4() for _ in rows]
+    ids[4] = ids[3]  # the same agreement registered again: the later one stands
+    for n, (agreement_id, (office, since, until)) in enumerate(zip(ids, rows, strict=True)):
+        a.add(PartnerAgreed(agreement_id=agreement_id, partner_office=office, since=since, until=until,
+                            may_report=("mail_piling_up",), registered_at=when + timedelta(minutes=n)))
+    a.expected[("partners_under_agreement", "", a.month)] = 2  # yubin and gas
 
 
 def _participation(a: Activity, when: datetime) -> None:

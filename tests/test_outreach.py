@@ -76,6 +76,32 @@ async def test_a_partner_reports_and_reads_back_only_its_acknowledgement(
     assert NOTE not in text and "熊川" not in text
 
 
+async def test_an_agreement_registered_is_one_event_for_statistics_and_a_repeat_none(
+        http: httpx.AsyncClient, stack: Stack, desk: Client, db: Connect) -> None:
+    partner = _user(http, stack, "partner-minsei", "outreach", agency="minsei")
+    body = {"office_id": "minsei", "since": "2026-04-01", "may_report": SEEN}
+    for agreement in (body, body, body | {"until": "2027-03-31"}):  # registered, repeated, ended
+        r = await http.put(desk.base + f"/partners/{partner.user_id}", headers=desk.headers,
+                           json=agreement)
+        assert r.status_code == 204, r.text
+    conn = await db("outreach")
+    try:
+        agreement_id = str(await conn.fetchval("SELECT id FROM partner_agreements WHERE user_id = $1",
+                                               partner.user_id))
+    finally:
+        await conn.close()
+
+    def mine(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [e for e in found if e["data"].get("agreement_id") == agreement_id]
+    # The outbox relays in order: once the change is on the topic, a repeat's event would be too.
+    events = mine(await _outreach_events(stack, lambda f: any(
+        e["data"].get("until") for e in mine(f)), "the agreement's events"))
+    assert [(e["data"]["partner_office"], e["data"]["since"], e["data"]["until"]) for e in events] == [
+        ("minsei", "2026-04-01", None), ("minsei", "2026-04-01", "2027-03-31")]
+    assert all(e["ce_type"] == "jp.tsunagu.outreach.partner_agreed.v1" for e in events)
+    assert partner.user_id not in json.dumps(events, default=str)  # the office, not the account
+
+
 async def test_three_reports_about_one_address_raise_one_alert(
         http: httpx.AsyncClient, stack: Stack, desk: Client, db: Connect) -> None:
     first, second = await _partner(http, stack, desk), await _partner(http, stack, desk)

@@ -42,6 +42,20 @@ class ConcernReported(_PreConsent):
     reported_at: Instant
 
 
+class PartnerAgreed(EventData):
+    """A 見守り協定 registered or changed (PUT /partners/{user}); a change carries the whole
+    agreement again under the same `agreement_id`, so the latest one stands. It ends on `until`
+    (a later PUT may set or move it). About an office, not a person: the partner account's user
+    id stays in outreach."""
+
+    agreement_id: UUID
+    partner_office: Id  # the directory's partner office the agreement is with
+    since: date
+    until: date | None = None  # the last day it is in force; open-ended when absent
+    may_report: Codes  # the concern codes the partner may report
+    registered_at: Instant
+
+
 class WeakSignalAlert(_PreConsent):
     """Several low-level reports about one address or person within the window (raised once per
     window, before any case exists). The address stays in outreach: not even its hash travels."""

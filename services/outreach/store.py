@@ -14,21 +14,30 @@ from .domain.cases import LIVE, Case
 from .domain.reports import Agreement
 
 _AGREEMENT = """
-INSERT INTO partner_agreements VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO partner_agreements (municipality, user_id, office_id, since, until, may_report,
+    registered_by, registered_at, id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (municipality, user_id) DO UPDATE SET office_id = excluded.office_id,
     since = excluded.since, until = excluded.until, may_report = excluded.may_report,
     registered_by = excluded.registered_by, registered_at = excluded.registered_at
+RETURNING id
 """
 
 
-async def put_agreement(conn: asyncpg.Connection, m: str, a: Agreement, by: str, at: datetime) -> None:
-    await conn.execute(_AGREEMENT, m, a.user_id, a.office_id, a.since, a.until,
-                       sorted(a.may_report), by, at)
+async def put_agreement(conn: asyncpg.Connection, m: str, a: Agreement, by: str,
+                        at: datetime) -> tuple[Agreement | None, uuid.UUID]:
+    """The agreement as it stood (its row held until the transaction ends, so concurrent
+    registrations of one partner follow each other), and the id it keeps across them."""
+    before = await agreement(conn, m, a.user_id, lock=True)
+    agreement_id: uuid.UUID = await conn.fetchval(_AGREEMENT, m, a.user_id, a.office_id, a.since,
+                                                  a.until, sorted(a.may_report), by, at, uuid.uuid4())
+    return before, agreement_id
 
 
-async def agreement(conn: asyncpg.Connection, m: str, user_id: str) -> Agreement | None:
+async def agreement(conn: asyncpg.Connection, m: str, user_id: str,
+                    lock: bool = False) -> Agreement | None:
     r = await conn.fetchrow("SELECT * FROM partner_agreements WHERE municipality = $1 AND "
-                            "user_id = $2", m, user_id)
+                            "user_id = $2" + (" FOR UPDATE" if lock else ""), m, user_id)
     return Agreement(r["user_id"], r["office_id"], r["since"], frozenset(r["may_report"]),
                      r["until"]) if r else None
 

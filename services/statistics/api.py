@@ -16,7 +16,7 @@ from kit.problems import Problem
 from kit.workdays import local_date
 
 from . import exports
-from .domain import totals
+from .domain import figures as added_up
 from .indicators import by_id, indicators
 from .report import Row, fiscal_months, rows
 
@@ -57,7 +57,8 @@ class Figures:
         year = fiscal_year or _this_fiscal_year()
         months = fiscal_months(year)
         # Only the user's own city: one deployment may count several (the envelope's municipality).
-        figures = totals(self.request.app.state.counting.entries(), p.municipality)
+        figures = added_up(self.request.app.state.counting.tallies(), p.municipality,
+                           indicators(), months, local_date(now()))
         return rows(figures, months, only), months, year
 
 

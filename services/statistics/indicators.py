@@ -12,7 +12,7 @@ from typing import Any, Literal
 from contracts.taxonomy import category_label
 
 TABLE = Path(__file__).with_name("indicators.json")
-Rule = Literal["count", "count_by", "median_workdays"]
+Rule = Literal["count", "count_by", "median_workdays", "in_force"]
 
 # Counted by the stream itself, not from a source: what it could not read or does not know.
 UNKNOWN_TYPES = "unknown_event_types"
@@ -33,6 +33,7 @@ class Indicator:
     start_at: str | None = None  # ...its instant field
     end_at: str | None = None  # the source events' instant field
     join: str | None = None  # the field both carry (an object's id, never a person's)
+    distinct: str | None = None  # in_force: counted once per value of this field (an office)
 
     @property
     def types(self) -> tuple[str, ...]:

@@ -1,5 +1,6 @@
 """The report's layout (pure): one row per indicator and breakdown, one column per month of the
-fiscal year (April to March, 年度) and the year's total — a median's "total" is the year's median."""
+fiscal year (April to March, 年度) and the year's total — a median's "total" is the year's median,
+a stock's (in_force) its last month's."""
 
 from __future__ import annotations
 
@@ -44,12 +45,24 @@ def _median_rows(ind: Indicator, figures: Mapping[FigureKey, int], months: list[
                 sum(year.values()))]
 
 
+def _stock_row(ind: Indicator, figures: Mapping[FigureKey, int], months: list[str]) -> Row:
+    values: dict[str, Value] = dict.fromkeys(months)  # a month not begun has no stock yet
+    for key, count in figures.items():
+        if key.indicator == ind.id and key.month in values:
+            values[key.month] = int(values[key.month] or 0) + count
+    begun = [v for v in values.values() if v is not None]
+    return Row(ind, "", "計", values, begun[-1] if begun else None)
+
+
 def rows(figures: Mapping[FigureKey, int], months: list[str],
          only: Indicator | None = None) -> list[Row]:
     out: list[Row] = []
     for ind in (only,) if only else indicators():
         if ind.rule == "median_workdays":
             out += _median_rows(ind, figures, months)
+            continue
+        if ind.rule == "in_force":
+            out.append(_stock_row(ind, figures, months))
             continue
         cells: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(months, 0))
         if ind.rule == "count":

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from contracts.events.outreach import ConcernReported, WeakSignalAlert
+from contracts.events.outreach import ConcernReported, PartnerAgreed, WeakSignalAlert
 from contracts.taxonomy import Urgency
 
 from .addresses import normalise, normalise_name
@@ -43,6 +43,15 @@ class Agreement:
 
     def in_force(self, on: date) -> bool:
         return self.since <= on and (self.until is None or on <= self.until)
+
+
+def agreed(before: Agreement | None, now: Agreement, agreement_id: uuid.UUID,
+           at: datetime) -> PartnerAgreed | None:
+    """The event of a registration, or None when it changes nothing (a PUT repeated)."""
+    if before == now:
+        return None
+    return PartnerAgreed(agreement_id=agreement_id, partner_office=now.office_id, since=now.since,
+                         until=now.until, may_report=tuple(sorted(now.may_report)), registered_at=at)
 
 
 def subject(address: str | None, person_name: str | None) -> tuple[SubjectKind, str]:

@@ -122,3 +122,16 @@ def test_a_weak_signal_is_raised_once_per_window() -> None:
     assert alert is not None and alert.report_count == 3 and alert.report_ids == tuple(ids[:3])
     assert signal(4, AT - timedelta(days=29)) is None  # a fourth within the window: no second
     assert signal(3, AT - timedelta(days=31)) is not None  # the last alert's window has passed
+
+
+def test_a_registration_is_an_event_and_a_repeated_one_is_not() -> None:
+    agreement_id = uuid.uuid4()
+    first = reports.agreed(None, AGREEMENT, agreement_id, AT)
+    assert first is not None and first.partner_office == "minsei" and first.until is None
+    assert first.agreement_id == agreement_id and first.sensitivity_label() is None
+    assert "partner-1" not in first.model_dump_json()  # the office, not the partner's account
+    assert reports.agreed(AGREEMENT, AGREEMENT, agreement_id, AT) is None
+    ended = reports.Agreement("partner-1", "minsei", date(2026, 4, 1), AGREEMENT.may_report,
+                              date(2027, 3, 31))
+    changed = reports.agreed(AGREEMENT, ended, agreement_id, AT)
+    assert changed is not None and changed.until == date(2027, 3, 31)

@@ -27,7 +27,12 @@ async def register_partner(a: reports.Agreement, uow: UnitOfWork, principal: Pri
                       "the directory (GET /directory)")
     if not a.may_report <= reports.CONCERN_CODES:
         raise Problem(422, "Unknown concern codes", f"one of {sorted(reports.CONCERN_CODES)}")
-    await store.put_agreement(uow.conn, uow.municipality, a, principal.user_id, now())
+    at = now()
+    before, agreement_id = await store.put_agreement(uow.conn, uow.municipality, a,
+                                                     principal.user_id, at)
+    event = reports.agreed(before, a, agreement_id, at)
+    if event is not None:  # statistics counts the partner offices under agreement from it
+        uow.record(event)
     await access.audit_only(uow, principal, "write", "partner_agreement", a.user_id,
                             reason="the coordinators register a watch-over agreement")
 

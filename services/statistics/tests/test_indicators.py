@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from contracts.envelope import EventData
 from contracts.registry import SPECS, spec_for
-from services.statistics.domain import FigureKey, median, tally, totals
+from services.statistics.domain import FigureKey, Tally, figures, median, tally
 from services.statistics.exports import as_csv, chart_svg
 from services.statistics.indicators import by_id, indicators
 from services.statistics.report import fiscal_months, rows
@@ -44,25 +43,22 @@ def test_medians_of_a_histogram() -> None:
 
 def test_a_month_counted_by_the_rules_is_what_a_clerk_counts() -> None:
     # The same generated month the broker test uses, through the rules alone: any difference
-    # there is the stream's, here the table's.
+    # there is the stream's, here the table's. Each effect goes through its JSON, as it is kept.
     month = month_of_activity(2025, 6, consultations=30)
-    started: dict[str, object] = {}
-    counts: Counter[str] = Counter()
+    effects: list[Tally] = []
     for _, _, event, env in month.records:
         if env.type.endswith("something_new.v1"):
-            counts[FigureKey(CITY, "2025-06", "unknown_event_types", env.type).encode(0)] += 1
+            effects.append(Tally(counts=[FigureKey(CITY, "2025-06", "unknown_event_types", env.type)]))
             continue
         effect = tally(indicators(), spec_for(event).name, CITY, env.time, event.model_dump(mode="json"))
-        started.update(effect.starts)
-        for key in effect.counts:
-            counts[key.encode(0)] += 1
-        for joined, figure, ended in effect.ends:
-            begun = started.pop(joined)
-            counts[FigureKey(figure.municipality, figure.month, figure.indicator,
-                             str((ended - begun).days)).encode(0)] += 1  # type: ignore[operator]
-    report = rows(totals(counts.items(), CITY), fiscal_months(2025))
+        effects.append(Tally.loads(effect.dumps()))
+    months = fiscal_months(2025)
+    report = rows(figures(effects, CITY, indicators(), months, date(2026, 12, 1)), months)
     found = {(r.indicator.id, r.breakdown, m): v for r in report for m, v in r.values.items() if v}
     assert found == month.figures()
+    # In any order, and an effect kept twice (a redelivery under the same key) counts once.
+    again = figures(reversed(effects), CITY, indicators(), months, date(2026, 12, 1))
+    assert again == figures(effects, CITY, indicators(), months, date(2026, 12, 1))
 
 
 def test_the_csv_opens_in_excel_as_the_reports_layout() -> None:
@@ -88,3 +84,22 @@ def test_the_month_is_the_citys() -> None:
     ind = by_id()["consultations"]
     late = datetime(2025, 6, 30, 16, 0, tzinfo=UTC)  # 7月1日 01:00 JST
     assert tally([ind], "ConsultationReceived", CITY, late, {}).counts == [FigureKey(CITY, "2025-07", ind.id)]
+
+
+def test_a_stock_counts_offices_in_force_at_each_months_end_and_the_latest_record_stands() -> None:
+    ind = by_id()["partners_under_agreement"]
+    effects: list[Tally] = []
+
+    def agreed(agreement: str, office: str, since: str, until: str | None = None, day: int = 1) -> None:
+        data = {"agreement_id": agreement, "partner_office": office, "since": since, "until": until}
+        effects.append(tally([ind], "PartnerAgreed", CITY, datetime(2025, 5, day, tzinfo=UTC), data))
+    agreed("a1", "yubin", "2025-04-10")  # open-ended
+    agreed("a2", "yubin", "2025-05-01", "2025-09-30")  # a second account of the same office
+    agreed("a3", "suido", "2025-05-20", "2025-06-15", day=3)  # cut short by a later registration
+    agreed("a3", "suido", "2025-05-20", "2025-12-31", day=2)  # (arriving late: the time decides)
+    months = fiscal_months(2025)
+    report = rows(figures(effects, CITY, [ind], months, date(2025, 8, 20)), months, ind)
+    assert [r.values[m] for r in report for m in months] == [1, 2, 1, 1, 1, *[None] * 7]
+    assert report[0].total == 1  # the stock of the last month begun (August, as of the 20th)
+    assert figures(effects, "999999", [ind], months, date(2025, 8, 20)) == {
+        FigureKey("999999", m, ind.id): 0 for m in months[:5]}  # another city's agreements: none
