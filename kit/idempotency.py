@@ -20,10 +20,11 @@ name, kana, a phone number, a complaint) for a day: the fingerprint is an HMAC u
 derived from the `data_key` setting (a guessed request cannot be checked against it), and the
 answer is sealed (kit/sealing.py) under a key derived from that setting AND the request itself
 (user, key, method, path, body). Only the user repeating the very request opens it; a dump of the
-database, even with the setting, does not. Sealing rather than keeping only the created
-resource's id and reading it again on a repeat: a repeat must answer what the first request
-answered (its status and body, also for commands that create nothing), not today's state of the
-record, and the answer only goes back to who sent the request that produced it.
+database does not, nor one with the setting short of guessing each whole request. Sealing
+rather than keeping only the created resource's id and reading it again on a repeat: a repeat
+must answer what the first request answered (its status and body, also for commands that
+create nothing), not today's state of the record, and the answer only goes back to who sent the
+request that produced it.
 
 Routes need nothing of their own: every route that writes through `UowDep` takes part.
 """
