@@ -20,6 +20,8 @@ from typing import Any
 
 import asyncpg
 
+from contracts.envelope import Envelope
+from kit.clock import now
 from kit.policy import Action, Outcome
 from kit.principal import Principal
 from kit.problems import Problem
@@ -75,6 +77,20 @@ def _canonical(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return sorted(str(v) for v in value)
     return None if value is None else str(value)
+
+
+def by_event(service: str, envelope: Envelope, office: str, action: Action, object_type: str,
+             object_id: str, person_ids: tuple[uuid.UUID, ...], reason: str) -> AuditEntry:
+    """The record of a write an event made, no user asking (a hand-over opening a consultation):
+    who is the producing service acting for `office`, with the event's id in the reason; its
+    trace id is the event's, so it joins the producing service's record of the user's act."""
+    source = envelope.source.removeprefix("/tsunagu/")
+    actor = Principal(user_id=f"{source}:{office}", name=f"{source} (event)", agency=office,
+                      roles=frozenset(), municipality=envelope.municipality)
+    return AuditEntry(municipality=envelope.municipality, at=now(), service=service,
+                      principal=actor, action=action, object_type=object_type,
+                      object_id=object_id, outcome="permitted", person_ids=person_ids,
+                      reason=f"{reason} (event {envelope.id})")
 
 
 class Denied(Problem):

@@ -2,27 +2,38 @@
 
 The token says who the user is, their agency or division, their roles and their city. What it
 does not say is trusted from elsewhere: meeting membership is looked up in the service's own
-view of the meetings service's events, never read from the token.
+view of the meetings service's events, never read from the token. Its agency (where the user
+records: a consultation's receiving division, a person's registering office, hence who holds
+what) is checked against the directory view: an office that the directory does not staff the
+user at is refused (403, on record), whatever the identity provider signed.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import jwt
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from kit.principal import ROLES, Principal
+from kit import db, views
+from kit.principal import OFFICELESS_ROLES, ROLES, Principal
 from kit.problems import Problem
 from kit.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from kit.access import Access
+    from kit.policy import Action
 
 __all__ = ["Principal", "PrincipalDep", "TokenVerifier"]
 _REQUIRED = ["exp", "iat", "sub", "iss", "aud"]
 MAX_CLAIM = 100  # as an id in contracts/bounds.py
 LEEWAY_SECONDS = 30  # clock skew allowed on exp, nbf and iat
 CACHED_TOKENS = 10_000
+# A (user, agency) the directory was seen to staff is not looked up again for this long: about
+# how long a directory change takes to reach every service's view anyway.
+LISTED_SECONDS = 5.0
 # What a 401 says: fixed words, never PyJWT's message, which may echo the token's contents.
 _REASONS: dict[type[jwt.PyJWTError], str] = {
     jwt.ExpiredSignatureError: "the token has expired",
@@ -44,6 +55,7 @@ class TokenVerifier:
         # per request otherwise. The same string is the same signed claims, so nothing is
         # trusted that was not verified; only expiry is checked again, with decode's leeway.
         self._verified: dict[str, tuple[Principal, float]] = {}
+        self._listed: dict[tuple[str, str], float] = {}  # (user, agency) -> seen staffed at
 
     def cached(self, token: str) -> Principal | None:
         """The principal of a token verified before and not expired since, else None."""
@@ -61,6 +73,15 @@ class TokenVerifier:
             self._verified.clear()
         self._verified[token] = (principal, expires)
         return principal
+
+    def listed(self, principal: Principal) -> bool:
+        seen = self._listed.get((principal.user_id, principal.agency))
+        return seen is not None and time.monotonic() - seen < LISTED_SECONDS
+
+    def seen_listed(self, principal: Principal) -> None:
+        if len(self._listed) >= CACHED_TOKENS:
+            self._listed.clear()
+        self._listed[(principal.user_id, principal.agency)] = time.monotonic()
 
     def _verify(self, token: str) -> tuple[Principal, float]:
         try:
@@ -104,8 +125,32 @@ async def _principal(request: Request) -> Principal:
     if principal.municipality != verifier.settings.municipality_code:
         raise Problem(403, "Forbidden", "this deployment serves another municipality",
                       type_="urn:tsunagu:problem:forbidden")
+    await _staffed(request, principal, verifier)
     request.state.principal = principal
     return principal
+
+
+async def _staffed(request: Request, principal: Principal, verifier: TokenVerifier) -> None:
+    """Refuse a token whose agency is not an office the directory staffs its user at (a forged
+    or stale claim would make the user record, and so hold, as another office). Before the
+    route's own connection is taken: this one is released first (one at a time per request)."""
+    if principal.roles <= OFFICELESS_ROLES or verifier.listed(principal):
+        return
+    pool = request.app.state.pool
+    conn = await db.acquire(pool, verifier.settings.pool_acquire_timeout_seconds,
+                            request.app.state.acquires)
+    try:
+        if principal.agency in (await views.workplace_of(conn, principal.user_id)).offices:
+            verifier.seen_listed(principal)
+            return
+        access: Access = request.app.state.access
+        action: Action = "read" if request.method in ("GET", "HEAD") else "write"
+        detail = ("名簿（ディレクトリ）上、この所属の職員として登録されていません / the directory does "
+                  "not list this user at the agency the token names")
+        await access.refuse(conn, access.entry(principal, action, "sign_in", principal.agency,
+                                               "denied", detail), detail)
+    finally:
+        await pool.release(conn)
 
 
 PrincipalDep = Annotated[Principal, Depends(_principal)]

@@ -15,6 +15,17 @@ user and kept for idempotency_keep_hours.
 - The same key with another body is refused (422). A request that failed before its commit left
   no claim: repeating it runs it again.
 
+Nothing of a request or its answer is readable at rest, though both carry residents' data (a
+name, kana, a phone number, a complaint) for a day: the fingerprint is an HMAC under a key
+derived from the `data_key` setting (a guessed request cannot be checked against it), and the
+answer is sealed (kit/sealing.py) under a key derived from that setting AND the request itself
+(user, key, method, path, body). Only the user repeating the very request opens it; a dump of the
+database does not, nor one with the setting short of guessing each whole request. Sealing
+rather than keeping only the created resource's id and reading it again on a repeat: a repeat
+must answer what the first request answered (its status and body, also for commands that
+create nothing), not today's state of the record, and the answer only goes back to who sent the
+request that produced it.
+
 Routes need nothing of their own: every route that writes through `UowDep` takes part.
 """
 
@@ -22,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import json
 import time
 from collections.abc import Callable
@@ -33,6 +45,7 @@ import asyncpg
 from fastapi import FastAPI, Request, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kit import sealing
 from kit.problems import Problem, problem_response
 from kit.settings import ServiceSettings
 
@@ -64,7 +77,12 @@ class Claim:
     key: str
     fingerprint: str
     keep: timedelta
+    answer_key: bytes  # seals the answer: derived from the data key and this very request
     taken: bool = False  # inserted in the transaction of the state change
+
+    @property
+    def bound_to(self) -> bytes:
+        return f"{self.user_id}\x00{self.key}".encode()
 
 
 class Repeated(Exception):
@@ -83,8 +101,11 @@ async def claim_for(request: Request, user_id: str, settings: ServiceSettings) -
     if not 1 <= len(key) <= 200 or not key.isprintable():
         raise Problem(400, "Invalid Idempotency-Key", "1 to 200 printable characters.",
                       type_="urn:tsunagu:problem:idempotency-key")
-    claim = Claim(user_id, key, await _fingerprint(request),
-                  timedelta(hours=settings.idempotency_keep_hours))
+    keys: _Keys = request.app.state.idempotency_keys
+    canonical = await _canonical(request)
+    claim = Claim(user_id, key, hmac.new(keys.fingerprint, canonical, hashlib.sha256).hexdigest(),
+                  timedelta(hours=settings.idempotency_keep_hours),
+                  sealing.subkey(keys.answer, user_id.encode(), key.encode(), canonical))
     if await request.app.state.pool.fetchrow(_FIND, user_id, key) is not None:
         raise Repeated(claim)  # known already: do not even run the route
     request.state.idempotency = claim
@@ -98,14 +119,19 @@ async def take(conn: asyncpg.Connection, claim: Claim) -> None:
     claim.taken = True
 
 
-async def _fingerprint(request: Request) -> str:
+@dataclass(frozen=True)
+class _Keys:
+    fingerprint: bytes
+    answer: bytes
+
+
+async def _canonical(request: Request) -> bytes:
     body = await request.body()
     try:  # the same JSON however it is spaced or ordered
         body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
     except ValueError:
         pass
-    digest = hashlib.sha256(f"{request.method} {request.url.path}\n".encode() + body)
-    return digest.hexdigest()
+    return f"{request.method} {request.url.path}\n".encode() + body
 
 
 async def _replay(request: Request, claim: Claim) -> Response:
@@ -114,24 +140,34 @@ async def _replay(request: Request, claim: Claim) -> Response:
     deadline = time.monotonic() + settings.idempotency_wait_seconds
     while True:
         row = await pool.fetchrow(_FIND, claim.user_id, claim.key)
-        if row is not None and row["fingerprint"] != claim.fingerprint:
+        # NULL: a key kept before answers were sealed (kit migration 0009); answered 409 below.
+        if row is not None and row["fingerprint"] not in (claim.fingerprint, None):
             return problem_response(
                 422, "Idempotency-Key reused", "This key was used for a different request; "
                 "use a new key for a new request.", type_="urn:tsunagu:problem:idempotency-key",
                 instance=request.url.path)
         if row is not None and row["status"] is not None:
-            return Response(bytes(row["body"]), status_code=row["status"],
+            try:
+                body = sealing.unseal(claim.answer_key, bytes(row["body"]), claim.bound_to)
+            except ValueError:  # sealed under a data key since changed: as if not kept
+                break
+            return Response(body, status_code=row["status"],
                             headers={**row["headers"], "Idempotent-Replayed": "true"})
         if time.monotonic() > deadline:
-            return problem_response(
-                409, "Request already applied", "A request with this Idempotency-Key took effect "
-                "but its response was not kept (the service stopped in between, or it is still "
-                "finishing); read the resource instead of repeating.",
-                type_="urn:tsunagu:problem:idempotency-unanswered", instance=request.url.path)
+            break
         await asyncio.sleep(0.1)
+    return problem_response(
+        409, "Request already applied", "A request with this Idempotency-Key took effect "
+        "but its response was not kept (the service stopped in between, or it is still "
+        "finishing); read the resource instead of repeating.",
+        type_="urn:tsunagu:problem:idempotency-unanswered", instance=request.url.path)
 
 
 def install(app: FastAPI) -> None:
+    settings: ServiceSettings = app.state.settings  # no data key: the service does not start
+    app.state.idempotency_keys = _Keys(sealing.key_for(settings, "idempotency fingerprint"),
+                                       sealing.key_for(settings, "idempotency answer"))
+
     @app.exception_handler(Repeated)
     async def _repeated(request: Request, exc: Repeated) -> Response:
         return await _replay(request, exc.claim)
@@ -178,7 +214,8 @@ async def _keep(scope: Scope, start: Message, body: bytes) -> None:
                if k.decode("latin-1").lower() in _KEPT_HEADERS}
     try:
         await scope["app"].state.pool.execute(_ANSWER, claim.user_id, claim.key, start["status"],
-                                              headers, body)
+                                              headers, sealing.seal(claim.answer_key, body,
+                                                                    claim.bound_to))
     except Exception:  # the effect stands; a repeat will answer 409 instead of the body
         pass
 

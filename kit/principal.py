@@ -10,6 +10,9 @@ Role = Literal["window_staff", "promoter", "coordinator", "agency_worker", "part
                "statistics"]  # reads the counts (services/statistics), never a record
 ROLES: frozenset[str] = frozenset(get_args(Role))
 STAFF_ROLES = frozenset({"window_staff", "promoter", "coordinator", "agency_worker"})
+# Roles that act for no office (the platform's operators, the counts' readers): the directory
+# does not staff them, and their token's agency decides nothing (kit/auth.py).
+OFFICELESS_ROLES = frozenset({"operator", "statistics"})
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,10 @@ class ServiceSettings(BaseModel):
     consumer_ignored_types: str = ""
     idempotency_keep_hours: float = 24.0  # how long an Idempotency-Key answers repeats
     idempotency_wait_seconds: float = 5.0  # a repeat waits this long for the first one's response
+    # The secret every key sealing data at rest derives from (kit/sealing.py): kept answers of
+    # Idempotency-Key repeats, webhook signing secrets. Unset: the service refuses to start.
+    # Changing it makes what was sealed unreadable (kept answers then answer 409).
+    data_key: SecretStr | None = None
 
     @model_validator(mode="after")
     def _fence_outlasts_the_send(self) -> ServiceSettings:

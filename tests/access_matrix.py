@@ -496,6 +496,9 @@ ENDPOINTS: list[Endpoint] = [
              body=lambda w, k, _: {"visited_on": "2026-12-01", "note": "受け入れ先と面談"}),
     Endpoint("mark a placement stable", "referral", "/placements/{id}/stable", "prepared",
              COORDINATORS, method="POST", prepare=_fresh_placement),
+    Endpoint("end a placement", "referral", "/placements/{id}/end", "prepared",
+             COORDINATORS, method="POST", prepare=_fresh_placement,
+             body=lambda w, k, _: {"reason": "moved_on"}),
     Endpoint("update a resource's capacity", "referral", "/resources/salon-minami/capacity", "person",
              _kinds("other_coordinator"), method="POST", body=lambda w, k, _: {"available": 20}),
     # -- the register cannot be harvested (hole 8) ------------------------------------------------

@@ -102,3 +102,31 @@ async def test_meetings_answer_repeats_too(stack: Stack, http: httpx.AsyncClient
     assert first.status_code == 201, first.text
     again = await http.post(url, json=body, headers=coordinator)
     assert (again.status_code, again.json()) == (201, first.json())
+
+
+async def test_a_kept_answer_holds_no_personal_data_at_rest(
+        stack: Stack, http: httpx.AsyncClient, db: Connect) -> None:
+    tag = uuid.uuid4().hex[:6]
+    person = {"family_name": f"保持{tag}", "given_name": "花子", "family_kana": f"ホジ{tag}",
+              "given_kana": "ハナコ", "phone": "042-555-0199", "address": "福生市本町5-5"}
+    key = str(uuid.uuid4())
+    window = bearer(stack.token("w-kaigo")) | {"Idempotency-Key": key}
+    url = stack.url("intake") + "/persons"
+    first = await http.post(url, json=person, headers=window)
+    assert first.status_code == 201, first.text
+    again = await http.post(url, json=person, headers=window)
+    assert (again.status_code, again.json()) == (201, first.json())
+    assert again.headers["idempotent-replayed"] == "true"
+    assert (await http.post(url, json=person | {"phone": "042-555-0100"},
+                            headers=window)).status_code == 422
+
+    intake = await db("intake")
+    try:
+        row = await intake.fetchrow("SELECT * FROM idempotency_keys WHERE key = $1", key)
+    finally:
+        await intake.close()
+    assert row is not None and row["status"] == 201
+    at_rest = repr(dict(row)).encode() + bytes(row["body"])
+    for value in ("保持" + tag, "ホジ" + tag, "042-555-0199", "福生市本町", "花子", "ハナコ"):
+        assert value.encode() not in at_rest and value not in repr(dict(row)), value
+    assert first.json()["id"].encode() not in bytes(row["body"])  # sealed, not merely filtered

@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -319,3 +320,38 @@ async def test_the_daily_digest_counts_unread_items_once_a_working_day(
         assert len(await digested()) == 1
     finally:
         stack.shift_clock(-shift)
+
+
+async def test_a_scheduled_meeting_reaches_its_members_as_they_join_and_nobody_else(
+        stack: Stack, http: httpx.AsyncClient) -> None:
+    """A meeting is scheduled before its members are named: each hears of it as they join
+    (its title only: nothing of the 支援会議), once; its chair's office and other staff do not."""
+    meetings, notifications = stack.url("meetings"), stack.url("notifications")
+    title = f"支援会議 {uuid.uuid4().hex[:6]}"
+    r = await http.post(meetings + "/meetings", headers=bearer(stack.token("c-desk")), json={
+        "kind": "support_meeting", "title": title, "scheduled_for": "2026-12-24T10:00:00+09:00"})
+    assert r.status_code == 201, r.text
+    meeting_id = r.json()["id"]
+    members = {"a-houkatsu": "houkatsu-1", "a-soudan": "soudan-1"}
+    for user, agency in members.items():
+        joined = await http.post(meetings + f"/meetings/{meeting_id}/members",
+                                 headers=bearer(stack.token("c-desk")),
+                                 json={"user_id": user, "agency": agency,
+                                       "pledged_at": datetime.now(UTC).isoformat()})
+        assert joined.status_code == 201, joined.text
+
+    async def told(user: str, path: str = "/me/inbox") -> list[dict[str, Any]]:
+        r = await http.get(notifications + path, headers=bearer(stack.token(user)),
+                           params={"kind": "MeetingScheduled", "limit": 200})
+        assert r.status_code == 200, r.text
+        return [i for i in r.json() if i["about_id"] == meeting_id]
+
+    for user in members:
+        [item] = await eventually(partial(told, user), what=f"{user} told of the meeting")
+        assert item["title"] == "会議が予定されました" and item["link"] == f"/meetings/{meeting_id}"
+        assert title not in json.dumps(item, ensure_ascii=False)
+        joined_item = await http.get(notifications + "/me/inbox", headers=bearer(stack.token(user)),
+                                     params={"kind": "MemberJoined", "limit": 200})
+        assert any(i["about_id"] == meeting_id for i in joined_item.json())
+    assert await told("c-desk") == [] and await told("c-desk", "/inbox/coordinators") == []
+    assert await told("w-shogai") == [] and await told("a-konkyu") == []

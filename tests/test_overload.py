@@ -16,7 +16,7 @@ from kit.settings import ServiceSettings
 from tests import access_world
 from tests.access_matrix import ENDPOINTS
 from tests.access_world import World
-from tests.helpers import bearer, eventually
+from tests.helpers import bearer, enlist, eventually
 
 CONCURRENCY = 4 * ServiceSettings(service="any", database_url="postgresql://unused").pool_max
 
@@ -86,8 +86,10 @@ async def test_four_times_the_pool_of_concurrent_reads_all_complete(world: World
     for service, path, headers in [*_reads(world), *matrix_reads]:
         # 40 reads on a pool of 10 take well under the acquire timeout: none is shed.
         assert await burst(stack.url(service) + path, [headers] * CONCURRENCY) == [200] * CONCURRENCY, path
-    searchers = [bearer(stack.token("w-kaigo", sub=f"searcher-{world.tag}-{i}"))
-                 for i in range(CONCURRENCY)]  # one user each: searches are rate-limited per user
+    # One user each (searches are rate-limited per user), each staffed at the window they name.
+    names = [f"searcher-{world.tag}-{i}" for i in range(CONCURRENCY)]
+    enlist(stack, {name: ["div-kaigo"] for name in names})
+    searchers = [bearer(stack.token("w-kaigo", sub=name)) for name in names]
     assert await burst(stack.url("intake") + "/persons/candidates", searchers, family_kana="フッサ",
                        given_kana="ハナコ", birth_date="1980-04-01") == [200] * CONCURRENCY
     async with httpx.AsyncClient(timeout=10) as http:

@@ -241,3 +241,43 @@ async def test_resource_search_is_bounded_audited_and_follows_capacity(u: dict[s
     searches = [e for e in trail if e["action"] == "search" and e["object_type"] == "resources"]
     assert any("need=social_contact" in e["reason"] for e in searches)
     assert any(e["object_type"] == "resource_capacity" and e["outcome"] == "denied" for e in trail)
+
+
+async def _free(user: User, resource_id: str) -> tuple[int, int]:
+    """(free places on the resource's own page, available in its HSDS service_capacity)."""
+    page = await user.call("GET", "referral", f"/resources/{resource_id}", status=200)
+    export = await user.call("GET", "referral", "/hsds/services", status=200)
+    [hsds] = [s for s in export["contents"] if s["name"] == page["name"]]
+    return page["capacity"]["available"], hsds["capacities"][0]["available"]
+
+
+async def test_a_placement_takes_a_free_place_and_its_end_gives_it_back(u: dict[str, User]) -> None:
+    coordinator, window = u["c-desk"], u["w-kaigo"]
+    resource = "jinzai-bank"  # the 社協's 人材バンク: no other test places there
+    first = await _started(coordinator, await _person(window, "coordinators", "shakyo-hojin"),
+                           "skills_use")
+    second = await _started(coordinator, await _person(window, "coordinators", "shakyo-hojin"),
+                            "skills_use")
+    free, in_hsds = await _free(coordinator, resource)
+    assert free == in_hsds > 1
+    one = await coordinator.call("POST", "referral", f"/participations/{first}/placements",
+                                 {"resource_id": resource}, 201)
+    two = await coordinator.call("POST", "referral", f"/participations/{second}/placements",
+                                 {"resource_id": resource}, 201)
+    assert await _free(coordinator, resource) == (free - 2, free - 2)
+    # only the office running the support ends it; the host's or another coordinator's cannot
+    await u["c-shakyo"].call("POST", "referral", f"/placements/{one['id']}/end", {"reason": "moved_on"}, 403)
+    ended = await coordinator.call("POST", "referral", f"/placements/{one['id']}/end",
+                                   {"reason": "moved_on"}, 200)
+    assert ended["ended"] is True
+    assert await _free(coordinator, resource) == (free - 1, free - 1)
+    await coordinator.call("POST", "referral", f"/placements/{one['id']}/end", {"reason": "moved_on"}, 409)
+    await coordinator.call("POST", "referral", f"/placements/{one['id']}/stable", status=409)
+    assert await _free(coordinator, resource) == (free - 1, free - 1)  # given back once
+    shown = await coordinator.call("GET", "referral", f"/participations/{first}", status=200)
+    assert shown["status"] == "open" and shown["placements"][0]["end_reason"] == "moved_on"
+    # a stable placement still holds its place until it ends
+    await coordinator.call("POST", "referral", f"/placements/{two['id']}/stable", status=200)
+    assert await _free(coordinator, resource) == (free - 1, free - 1)
+    await coordinator.call("POST", "referral", f"/placements/{two['id']}/end", {"reason": "stopped"}, 200)
+    assert await _free(coordinator, resource) == (free, free)

@@ -6,8 +6,9 @@ import asyncio
 import base64
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
+import asyncpg
 import httpx
 import jwt
 import pytest
@@ -15,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from infra.idp.keys import AUDIENCE, ISSUER, KID, users
 from infra.local.stack import Stack
-from tests.helpers import bearer
+from tests.helpers import bearer, consultation
 
 
 def _forged() -> str:
@@ -109,3 +110,56 @@ async def test_a_401_does_not_echo_the_token(stack: Stack, http: httpx.AsyncClie
         r = await http.get(stack.url("intake") + f"/persons/{uuid.uuid4()}", headers=bearer(token))
         assert r.status_code == 401, (name, r.text)
         assert SECRET not in r.text, (name, r.text)
+
+
+# A real user's token naming an office the directory does not staff them at: the access matrix's
+# attacker (a-houkatsu of 地域包括) claiming the 介護福祉課's window, on every service, reads and
+# writes apart; and a user the directory does not know at all claiming that window.
+CLAIMED = "div-kaigo"
+READS = [("intake", "/consultations/{id}"), ("referral", "/referrals/{id}"),
+         ("meetings", "/meetings/{id}"), ("plans", "/plans/{id}"), ("outreach", "/cases/{id}"),
+         ("notifications", "/inbox/" + CLAIMED)]
+
+
+async def _denials(db: Callable[[str], Awaitable[asyncpg.Connection]], user: str) -> int:
+    conn = await db("intake")
+    try:
+        return int(await conn.fetchval(
+            "SELECT count(*) FROM audit_events WHERE user_id = $1 AND object_type = 'sign_in' "
+            "AND outcome = 'denied' AND agency = $2", user, CLAIMED))
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("user", ["a-houkatsu", "nobody-in-the-directory"])
+async def test_an_agency_the_directory_does_not_staff_the_user_at_is_forbidden(
+        stack: Stack, http: httpx.AsyncClient, db: Callable[[str], Awaitable[asyncpg.Connection]],
+        user: str) -> None:
+    claiming = bearer(stack.token("a-houkatsu", sub=user, agency=CLAIMED))
+    before = await _denials(db, user)
+    for service, path in READS:
+        r = await http.get(stack.url(service) + path.format(id=uuid.uuid4()), headers=claiming)
+        assert r.status_code == 403, (service, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["type"] == "urn:tsunagu:problem:forbidden"
+    marker = f"名乗り {uuid.uuid4().hex[:8]}"
+    made = await http.post(stack.url("intake") + "/consultations", headers=claiming,
+                           json=consultation("konkyu", main_complaint=marker))
+    assert made.status_code == 403, made.text
+    conn = await db("intake")
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM consultations WHERE main_complaint = $1",
+                                   marker) == 0
+    finally:
+        await conn.close()
+    assert await _denials(db, user) == before + 1 + 1  # intake's read and write, on record
+
+    # The same user under the office the directory staffs them at: signed in as before.
+    if user == "a-houkatsu":
+        own = bearer(stack.token("a-houkatsu"))
+        r = await http.get(stack.url("intake") + f"/consultations/{uuid.uuid4()}", headers=own)
+        assert r.status_code == 404, r.text
+    # Officeless roles (the platform's operators) are not in the directory: their agency decides nothing.
+    ops = await http.get(stack.url("intake") + "/operators/dead-letters",
+                         headers=bearer(stack.token("ops-1")))
+    assert ops.status_code == 200, ops.text

@@ -31,6 +31,7 @@ from .catalog import (
     SERVICES,
     STREAM_SERVICES,
 )
+from .credentials import Credentials
 from .kafka import KafkaNode
 from .kafka_admin import LITERAL, TOPIC, wait_granted
 from .postgres import PostgresNode
@@ -54,6 +55,7 @@ class Stack:
                                self.kafka_plaintext_port)
         self.postgres = PostgresNode(self.home / "postgres", self.postgres_port)
         self.zipkin = ZipkinNode(self.home / "zipkin", self.zipkin_port) if self.zipkin_port else None
+        self.data_keys = Credentials(self.home / "data-keys.json")
 
     # -- infrastructure -------------------------------------------------------------------
     def start_infra(self) -> None:
@@ -129,6 +131,8 @@ class Stack:
             f"{p}_KAFKA_PASSWORD": self.kafka.credentials.password(name),
             f"{p}_KAFKA_CA_FILE": str(self.kafka.ca_file),
             "TSUNAGU_MUNICIPALITY_CODE": MUNICIPALITY_CODE,
+            # Seals what is kept at rest (kit/sealing.py): one per service, kept under home/.
+            f"{p}_DATA_KEY": self.data_keys.password(name),
             "OTEL_SERVICE_NAME": f"tsunagu-{name}",
             "PYTHONPATH": str(ROOT),
         }

@@ -103,6 +103,8 @@ def test_compose_runs_each_service_on_its_port(name: str, port: int) -> None:
     assert env["TSUNAGU_KAFKA_CA_FILE"] == "/run/secrets/kafka-ca" and svc["secrets"] == ["kafka-ca"]
     var = f"{name.upper()}_KAFKA_PASSWORD"  # the principal named after the service
     assert re.fullmatch(rf"\$\{{{var}:\?[^}}]+\}}", env[var]), env[var]
+    var = f"{name.upper()}_DATA_KEY"  # seals data at rest (kit/sealing.py): no start without it
+    assert re.fullmatch(rf"\$\{{{var}:\?[^}}]+\}}", env[var]), env[var]
     assert set(JWT_SETTINGS) <= env.keys()
     assert "TSUNAGU_MUNICIPALITY_CODE" in env
     assert env["OTEL_SERVICE_NAME"] == f"tsunagu-{name}"
@@ -196,6 +198,8 @@ def test_k8s_deployment_and_service(name: str, port: int) -> None:
         "secretKeyRef": {"name": f"tsunagu-{name}-db", "key": "migration_url"}}
     assert env[f"{name.upper()}_KAFKA_PASSWORD"]["valueFrom"] == {
         "secretKeyRef": {"name": f"tsunagu-{name}-kafka", "key": "password"}}
+    assert env[f"{name.upper()}_DATA_KEY"]["valueFrom"] == {
+        "secretKeyRef": {"name": f"tsunagu-{name}-data", "key": "key"}}
     assert_kafka_ca_mounted(pod, container)
     service = k8s_object("Service", name)
     assert [p["port"] for p in service["spec"]["ports"]] == [port]

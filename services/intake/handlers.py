@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 
 from contracts.events.outreach import OutreachHandedOver
-from kit import views
+from kit import audit, views
 from kit.clock import now
 from kit.inbox import HandlerContext, Handlers
 from kit.periodic import NewUow, Periodic
@@ -48,6 +48,10 @@ async def on_handed_over(e: OutreachHandedOver, ctx: HandlerContext) -> None:
         consents=named, to=None if here else to, now=now(), consultation_id=e.consultation_id)
     await consultation_store.add(conn, c, m)
     ctx.uow.record(*c.events)
+    # A record about a person is created: on record like a window's, with the write.
+    ctx.uow.audit(audit.by_event(
+        ctx.uow.service, ctx.envelope, e.office, "write", "consultation", str(c.id), (e.person_id,),
+        f"opened from outreach's hand-over, with consent {e.consent_id}"))
     if to is not None and not here:  # the receiver's own copy, as a window's hand-over makes
         persons = await person_store.summaries(conn, [e.person_id])
         await consultation_store.add_copy(

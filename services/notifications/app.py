@@ -9,6 +9,7 @@ from kit.service import ServiceDefinition, build_app
 
 from .api import router
 from .handlers import HANDLERS, MAILER, SETTINGS
+from .webhooks import secrets
 from .webhooks.worker import WebhookWorker
 
 WORKER = WebhookWorker(SETTINGS)
@@ -21,6 +22,8 @@ DEFINITION = ServiceDefinition(
     migrations=Path(__file__).parent / "migrations",
     handlers=HANDLERS,
     periodic=(Periodic("webhooks", SETTINGS.webhook_poll_seconds, WORKER.round),
+              # At start (the upgrade's migration), then now and then: a restored backup.
+              Periodic("webhook-secrets", 30 * SETTINGS.webhook_poll_seconds, secrets.seal_kept_in_clear),
               Periodic("email", SETTINGS.email_poll_seconds, MAILER.round),
               Periodic("digest", SETTINGS.digest_poll_seconds, MAILER.digests)),
 )

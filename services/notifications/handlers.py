@@ -3,8 +3,11 @@ fills the inboxes and queues the webhook deliveries, in the one inbox transactio
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
+from contracts.events.meetings import MemberJoined
 from contracts.registry import SPECS
 from kit.clock import now
 from kit.inbox import Handler, HandlerContext, Handlers
@@ -26,11 +29,10 @@ def _handler(rule: Rule) -> Handler:
         msg = domain.message(rule, event, env, at)
         members = await store.meeting_members(conn, meeting_ids(rule, event))
         to = recipients(rule, event) + [("user", m) for m in members]
-        for item in domain.items(msg, to):
-            # Redelivered after a crash: the item is there already, and so is its event.
-            if await store.add(conn, item, env.municipality):
-                ctx.uow.record(item.delivered())
-                await MAILER.queue(conn, item, env.municipality, at)
+        await _deliver(ctx, domain.items(msg, to), at)
+        if rule.later_members:
+            for meeting_id in meeting_ids(rule, event):
+                await store.keep_notice(conn, meeting_id, msg, env.municipality)
         body = None
         for sub in await webhooks.subscribed_to(conn, env.municipality, rule.event_type):
             if routing.hears(env, sub["support_meeting_member"]):
@@ -41,5 +43,23 @@ def _handler(rule: Rule) -> Handler:
     return on_event
 
 
+async def _deliver(ctx: HandlerContext, items: list[domain.InboxItem], at: datetime) -> None:
+    for item in items:
+        # Redelivered after a crash: the item is there already, and so is its event.
+        if await store.add(ctx.uow.conn, item, ctx.envelope.municipality):
+            ctx.uow.record(item.delivered())
+            await MAILER.queue(ctx.uow.conn, item, ctx.envelope.municipality, at)
+
+
+async def tell_joining_member(e: MemberJoined, ctx: HandlerContext) -> None:
+    """A member joining a meeting hears what its members were told before (a later_members
+    rule: the meeting was scheduled). The same item id as had they been a member then: told once."""
+    at = now()
+    kept = await store.notices(ctx.uow.conn, e.meeting_id, ctx.envelope.municipality)
+    await _deliver(ctx, [item for msg in kept
+                         for item in domain.items(replace(msg, created_at=at), [("user", e.user_id)])], at)
+
+
 _MODELS = {s.name: s.model for s in SPECS}
 HANDLERS: Handlers = {_MODELS[name]: [_handler(rule)] for name, rule in RULES.items()}
+HANDLERS.setdefault(MemberJoined, []).append(tell_joining_member)

@@ -31,6 +31,7 @@ class Rule:
     to: tuple[tuple[str, str], ...]  # (spec key, field name or fixed office)
     urgency: str | None = None  # fixed urgency, or None: see urgency_field
     urgency_field: str | None = None
+    later_members: bool = False  # members joining the meeting later are told too, as they join
 
 
 def load(path: Path = Path(__file__).parent / "rules.json") -> dict[str, Rule]:
@@ -56,7 +57,10 @@ def _rule(name: str, entry: dict[str, Any], fields: set[str]) -> Rule:
     urgency = entry.get("urgency", "normal")
     rule = Rule(name, entry["title"], entry["body"], entry["link"], entry["about"], tuple(to),
                 urgency if isinstance(urgency, str) else None,
-                urgency.get("urgency_field") if isinstance(urgency, dict) else None)
+                urgency.get("urgency_field") if isinstance(urgency, dict) else None,
+                bool(entry.get("later_members", False)))
+    if rule.later_members and len(meeting_ids_of(rule)) != 1:
+        raise ValueError(f"rules.json: {name}: later_members needs one meeting_members recipient")
     known = fields | set(DERIVED)
     for template in (rule.title, rule.body, rule.link):
         for _, field, _, _ in string.Formatter().parse(template):
@@ -81,5 +85,9 @@ def recipients(rule: Rule, event: EventData) -> list[tuple[RecipientKind, str]]:
     return list(dict.fromkeys(out))
 
 
+def meeting_ids_of(rule: Rule) -> list[str]:
+    return [v for k, v in rule.to if k == "meeting_members"]
+
+
 def meeting_ids(rule: Rule, event: EventData) -> list[Any]:
-    return [getattr(event, v) for k, v in rule.to if k == "meeting_members"]
+    return [getattr(event, v) for v in meeting_ids_of(rule)]

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from .domain import InboxItem
+from .domain import InboxItem, Message
 
 _INSERT = """
 INSERT INTO inbox_items (id, municipality, recipient_kind, recipient_id, about_type, about_id,
@@ -36,6 +36,16 @@ WHERE municipality = $1 AND recipient_kind = $2 AND recipient_id = $3
 RETURNING id
 """
 _MEETING_MEMBERS = "SELECT user_id FROM meeting_members_view WHERE meeting_id = ANY($1::uuid[])"
+_KEEP_NOTICE = """
+INSERT INTO meeting_notices (meeting_id, event_id, municipality, kind, about_id, title, body, link,
+    urgency, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT (meeting_id, event_id) DO NOTHING
+"""
+_NOTICES = """
+SELECT kind, event_id, about_id, title, body, link, urgency, created_at FROM meeting_notices
+WHERE meeting_id = $1 AND municipality = $2 ORDER BY created_at
+"""
 
 
 async def add(conn: asyncpg.Connection, item: InboxItem, municipality: str) -> bool:
@@ -59,6 +69,17 @@ async def mark_read(conn: asyncpg.Connection, municipality: str, kind: str, reci
                     item_id: uuid.UUID | None, at: Any) -> int:
     """Mark one item (or, with None, all) read; the first read's time is kept."""
     return len(await conn.fetch(_MARK, municipality, kind, recipient, item_id, at))
+
+
+async def keep_notice(conn: asyncpg.Connection, meeting_id: uuid.UUID, msg: Message,
+                      municipality: str) -> None:
+    """Keep what a meeting's members were told, for those who join later (rule later_members)."""
+    await conn.execute(_KEEP_NOTICE, meeting_id, msg.event_id, municipality, msg.kind, msg.about_id,
+                       msg.title, msg.body, msg.link, msg.urgency, msg.created_at)
+
+
+async def notices(conn: asyncpg.Connection, meeting_id: uuid.UUID, municipality: str) -> list[Message]:
+    return [Message(**dict(r)) for r in await conn.fetch(_NOTICES, meeting_id, municipality)]
 
 
 async def meeting_members(conn: asyncpg.Connection, meeting_ids: list[Any]) -> list[str]:

@@ -20,7 +20,7 @@ from kit.principal import Principal
 from kit.problems import Problem
 
 from ..handlers import RULES, SETTINGS
-from . import routing, signing, store
+from . import routing, secrets, signing, store
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 _OPERATORS = "運用担当だけが扱えます / operators only"
@@ -110,10 +110,11 @@ async def register(body: SubscriberIn, principal: PrincipalDep, uow: UowDep, set
             raise Problem(422, "Unprocessable Content",
                           "受け取れない種類です（支援会議の情報は構成員機関だけ） / not offered, or 支援会議 "
                           f"material for a body not declared a member: {', '.join(refused)}")
-        secret = signing.new_secret()
-        row = await store.add_subscriber(uow.conn, settings.municipality_code, uuid.uuid4(),
+        secret, sid = signing.new_secret(), uuid.uuid4()
+        row = await store.add_subscriber(uow.conn, settings.municipality_code, sid,
                                          _checked_url(body.url), list(dict.fromkeys(body.event_types)),
-                                         body.support_meeting_member, secret, principal.user_id, now())
+                                         body.support_meeting_member, secrets.seal(sid, secret),
+                                         principal.user_id, now())
         await uow.commit()
     return {**row, "secret": secret}
 
@@ -132,7 +133,8 @@ async def rotate(subscriber_id: uuid.UUID, principal: PrincipalDep, uow: UowDep,
     secret = signing.new_secret()
     async with uow:
         await _operator(uow, access, principal, "write", "webhook_subscriber", str(subscriber_id))
-        if not await store.rotate(uow.conn, settings.municipality_code, subscriber_id, secret):
+        if not await store.rotate(uow.conn, settings.municipality_code, subscriber_id,
+                                  secrets.seal(subscriber_id, secret)):
             raise Problem(404, "Not Found", "連携先がありません / no such subscriber")
         await uow.commit()
     return {"secret": secret}

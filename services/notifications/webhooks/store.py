@@ -36,7 +36,7 @@ created_at, delivered_at, (SELECT count(*) FROM webhook_attempts a WHERE a.deliv
 
 
 async def add_subscriber(conn: asyncpg.Connection, municipality: str, sid: uuid.UUID, url: str,
-                         types: list[str], member: bool, secret: str, by: str,
+                         types: list[str], member: bool, secret: bytes, by: str,
                          at: datetime) -> dict[str, Any]:
     row = await conn.fetchrow(
         f"INSERT INTO webhook_subscribers (id, municipality, url, event_types, "
@@ -57,8 +57,9 @@ async def subscribed_to(conn: asyncpg.Connection, municipality: str,
                             "WHERE municipality = $1 AND $2 = ANY(event_types)", municipality, event_type))
 
 
-async def rotate(conn: asyncpg.Connection, municipality: str, sid: uuid.UUID, secret: str | None) -> bool:
-    """With a secret: it signs from now on, beside the current one until retired. With None:
+async def rotate(conn: asyncpg.Connection, municipality: str, sid: uuid.UUID,
+                 secret: bytes | None) -> bool:
+    """With a (sealed) secret: it signs from now on, beside the current one until retired. With None:
     retire the previous one."""
     sql = ("UPDATE webhook_subscribers SET previous_secret = secret, secret = $3 "
            "WHERE id = $1 AND municipality = $2 RETURNING 1") if secret else \
@@ -71,6 +72,22 @@ async def rotate(conn: asyncpg.Connection, municipality: str, sid: uuid.UUID, se
 async def signing(conn: asyncpg.Connection, sid: uuid.UUID) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT url, secret, previous_secret FROM webhook_subscribers "
                                "WHERE id = $1", sid)
+
+
+async def kept_in_clear(conn: asyncpg.Connection, prefix: bytes) -> list[asyncpg.Record]:
+    return list(await conn.fetch(
+        "SELECT id, secret, previous_secret FROM webhook_subscribers "
+        "WHERE substr(secret, 1, $1) = $2 OR substr(previous_secret, 1, $1) = $2 FOR UPDATE",
+        len(prefix), prefix))
+
+
+async def reseal(conn: asyncpg.Connection, sid: uuid.UUID, secret: bytes, previous: bytes | None,
+                 sealed: bytes, sealed_previous: bytes | None) -> None:
+    """Replace what was read with its sealed form, unless it changed since (a rotation)."""
+    await conn.execute(
+        "UPDATE webhook_subscribers SET secret = $4, previous_secret = $5 "
+        "WHERE id = $1 AND secret = $2 AND previous_secret IS NOT DISTINCT FROM $3",
+        sid, secret, previous, sealed, sealed_previous)
 
 
 async def enqueue(conn: asyncpg.Connection, municipality: str, delivery_id: uuid.UUID,

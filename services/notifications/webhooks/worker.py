@@ -31,7 +31,7 @@ from kit.clock import now
 from kit.periodic import NewUow
 
 from ..settings import NotificationSettings
-from . import signing, store
+from . import secrets, signing, store
 
 log = logging.getLogger("notifications.webhooks")
 
@@ -82,9 +82,10 @@ class WebhookWorker:
 
     async def _one(self, gate: asyncio.Semaphore, target: asyncpg.Record, delivery: asyncpg.Record,
                    sid: uuid.UUID, new_uow: NewUow) -> None:
-        secrets = [target["secret"], *([target["previous_secret"]] if target["previous_secret"] else [])]
+        kept = [target["secret"], *([target["previous_secret"]] if target["previous_secret"] else [])]
         body = bytes(delivery["body"])
-        headers = signing.headers(secrets, str(delivery["id"]), int(now().timestamp()), body)
+        headers = signing.headers([secrets.unseal(sid, bytes(k)) for k in kept],
+                                  str(delivery["id"]), int(now().timestamp()), body)
         status: int | None = None
         error: str | None = None
         async with gate:

@@ -134,6 +134,21 @@ async def visit(placement_id: uuid.UUID, body: VisitIn, request: Request, princi
     return {"id": visit_id, "placement_id": placement_id}
 
 
+class EndIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Code = Field(description="why it ended (e.g. moved_on, stopped, host_ended)")
+
+
+@router.post("/placements/{placement_id}/end", summary="受け入れを終える (its place is free again)")
+async def end(placement_id: uuid.UUID, body: EndIn, request: Request, principal: PrincipalDep,
+              uow: UowDep, access: AccessDep) -> dict[str, Any]:
+    async with uow:
+        participation_id = await usecases.end(placement_id, body.reason, uow, principal, access,
+                                              request)
+        await uow.commit()
+    return {"id": placement_id, "participation_id": participation_id, "ended": True}
+
+
 @router.post("/placements/{placement_id}/stable", summary="定着した (follow-ups end)")
 async def stable(placement_id: uuid.UUID, request: Request, principal: PrincipalDep, uow: UowDep,
                  access: AccessDep) -> dict[str, Any]:

@@ -78,6 +78,12 @@ def place(participation_id: uuid.UUID, status: str, resource_id: str, host_offic
                          worker=worker, started_at=at))
 
 
+def end(ended_at: datetime | None) -> None:
+    """A placement ends once (the person stopped going, or moved on); stable ones too."""
+    if ended_at is not None:
+        raise ParticipationRuleBroken("この受け入れは終了済みです / the placement has ended already")
+
+
 def stable(placement_id: uuid.UUID, participation_id: uuid.UUID, resource_id: str, office: str,
            stable_at: datetime | None, at: datetime) -> PlacementStable:
     if stable_at is not None:

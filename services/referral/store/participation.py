@@ -111,12 +111,48 @@ async def add_gaps(conn: asyncpg.Connection, participation_id: uuid.UUID, gap_id
 
 
 # -- placements ----------------------------------------------------------------------------
-async def add_placement(conn: asyncpg.Connection, p: Placement) -> None:
-    await conn.execute("INSERT INTO placements VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)", p.id,
-                       p.participation_id, p.resource_id, p.host_office, p.office, p.worker, p.started_at)
+# A place taken: the host's count less one, never below none (then the placement takes none).
+_TAKE_PLACE = """
+INSERT INTO resource_capacity VALUES ($1, $2, $3 - 1, $4, $5, $6)
+ON CONFLICT (municipality, resource_id) DO UPDATE SET available = resource_capacity.available - 1,
+    updated_at = $5, updated_by = $6
+    WHERE resource_capacity.available > 0
+RETURNING 1
+"""
+# A place given back: never more free than the host's maximum.
+_GIVE_BACK = """
+UPDATE resource_capacity SET available = least(available + 1, maximum), updated_at = $3,
+    updated_by = $4
+WHERE municipality = $1 AND resource_id = $2
+"""
+
+
+async def add_placement(conn: asyncpg.Connection, p: Placement, municipality: str,
+                        capacity: Capacity) -> bool:
+    """Record the placement, taking one of the resource's free places if one is; True if so."""
+    took = capacity.available > 0 and await conn.fetchval(
+        _TAKE_PLACE, municipality, p.resource_id, capacity.available, capacity.maximum,
+        p.started_at, p.worker) is not None
+    await conn.execute("INSERT INTO placements (id, participation_id, resource_id, host_office, "
+                       "office, worker, started_at, took_place) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                       p.id, p.participation_id, p.resource_id, p.host_office, p.office, p.worker,
+                       p.started_at, took)
     await conn.executemany("INSERT INTO follow_ups (placement_id, step, due_at) VALUES ($1, $2, $3)",
                            [(p.id, step, due) for step, due in p.follow_ups])
     await conn.execute("UPDATE participations SET status = 'placed' WHERE id = $1", p.participation_id)
+    return took
+
+
+async def end_placement(conn: asyncpg.Connection, p: dict[str, Any], reason: str, at: datetime,
+                        by: str) -> None:
+    """End it, give its place back, and reopen the participation if nothing else holds it."""
+    await conn.execute("UPDATE placements SET ended_at = $2, end_reason = $3 WHERE id = $1",
+                       p["id"], at, reason)
+    if p["took_place"]:
+        await conn.execute(_GIVE_BACK, p["municipality"], p["resource_id"], at, by)
+    await conn.execute("UPDATE participations SET status = 'open' WHERE id = $1 AND NOT EXISTS ("
+                       "SELECT 1 FROM placements WHERE participation_id = $1 AND ended_at IS NULL)",
+                       p["participation_id"])
 
 
 async def placement(conn: asyncpg.Connection, placement_id: uuid.UUID,
@@ -142,13 +178,14 @@ async def add_visit(conn: asyncpg.Connection, placement_id: uuid.UUID, visited_o
     return visit_id
 
 
-# Each check-in raised once, and none for a stable placement or a superseded participation.
+# Each check-in raised once, and none for a stable or ended placement or a superseded participation.
 FOLLOW_UPS_DUE = """
 UPDATE follow_ups f SET raised_at = $2 FROM placements p, participations x
 WHERE f.placement_id = p.id AND x.id = p.participation_id AND (f.placement_id, f.step) IN (
     SELECT f2.placement_id, f2.step FROM follow_ups f2 JOIN placements p2 ON p2.id = f2.placement_id
     JOIN participations x2 ON x2.id = p2.participation_id
     WHERE x2.municipality = $1 AND f2.due_at <= $2 AND f2.raised_at IS NULL AND p2.stable_at IS NULL
+      AND p2.ended_at IS NULL
       AND x2.superseded_at IS NULL
     ORDER BY f2.due_at LIMIT $3 FOR UPDATE OF f2 SKIP LOCKED)
 RETURNING f.placement_id, f.step, f.due_at, p.participation_id, p.office, p.worker

@@ -122,7 +122,7 @@ async def place(participation_id: uuid.UUID, resource_id: str, uow: UnitOfWork,
                 principal: Principal, access: Access, request: Request) -> uuid.UUID:
     """A placement with the resource's host: the person's consent must cover the host office."""
     row = await _writable(uow, request, principal, access, participation_id)
-    file, _ = await directory(uow.conn, uow.municipality)
+    file, capacities = await directory(uow.conn, uow.municipality)
     resource = file.resource(resource_id)
     if resource is None:
         raise Problem(422, "Unknown resource", f"{resource_id} is not in the directory (GET /resources)")
@@ -136,7 +136,10 @@ async def place(participation_id: uuid.UUID, resource_id: str, uow: UnitOfWork,
                                 row["office"], principal.user_id, now())
     except rules.ParticipationRuleBroken as exc:
         raise Problem(409, "Not in that state", str(exc)) from exc
-    await db.add_placement(uow.conn, placement)
+    # The host's count of free places follows (HSDS service_capacity.available); a placement
+    # the count says there is no room for is still made (the host may yet take the person, and
+    # its count may be stale) but takes no place, and gives none back when it ends.
+    await db.add_placement(uow.conn, placement, uow.municipality, capacities[resource_id])
     uow.record(placement.event)
     return placement.id
 
@@ -157,11 +160,25 @@ async def visit(placement_id: uuid.UUID, visited_on: date, note: str, uow: UnitO
     return await db.add_visit(uow.conn, p["id"], visited_on, principal.user_id, note, now())
 
 
+async def end(placement_id: uuid.UUID, reason: str, uow: UnitOfWork, principal: Principal,
+              access: Access, request: Request) -> uuid.UUID:
+    """The person stopped going or moved on: the resource's place is free again."""
+    p = await _placement(placement_id, uow, principal, access, request)
+    try:
+        rules.end(p["ended_at"])
+    except rules.ParticipationRuleBroken as exc:
+        raise Problem(409, "Not in that state", str(exc)) from exc
+    await db.end_placement(uow.conn, p, reason, now(), principal.user_id)
+    participation_id: uuid.UUID = p["participation_id"]
+    return participation_id
+
+
 async def stable(placement_id: uuid.UUID, uow: UnitOfWork, principal: Principal, access: Access,
                  request: Request) -> uuid.UUID:
     p = await _placement(placement_id, uow, principal, access, request)
     at = now()
     try:
+        rules.end(p["ended_at"])  # an ended placement holds no more
         event = rules.stable(p["id"], p["participation_id"], p["resource_id"], p["office"],
                              p["stable_at"], at)
     except rules.ParticipationRuleBroken as exc:
