@@ -47,8 +47,11 @@ _REASONS: dict[type[jwt.PyJWTError], str] = {
 
 
 class TokenVerifier:
-    def __init__(self, settings: ServiceSettings) -> None:
+    def __init__(self, settings: ServiceSettings, staffing_checked: bool = True) -> None:
         self.settings = settings
+        # False only for a service that keeps no directory view and serves no record of anyone
+        # (statistics: counts, gated by role and city): it cannot check a token's agency.
+        self.staffing_checked = staffing_checked
         # PyJWKClient caches the keys; it refetches only for an unknown key id.
         self._jwks = jwt.PyJWKClient(settings.jwks_url, cache_keys=True, lifespan=3600, timeout=5)
         # Tokens verified already, until they expire: a signature check (RSA) and a thread hop
@@ -134,7 +137,8 @@ async def _staffed(request: Request, principal: Principal, verifier: TokenVerifi
     """Refuse a token whose agency is not an office the directory staffs its user at (a forged
     or stale claim would make the user record, and so hold, as another office). Before the
     route's own connection is taken: this one is released first (one at a time per request)."""
-    if principal.roles <= OFFICELESS_ROLES or verifier.listed(principal):
+    if (not verifier.staffing_checked or principal.roles <= OFFICELESS_ROLES
+            or verifier.listed(principal)):
         return
     pool = request.app.state.pool
     conn = await db.acquire(pool, verifier.settings.pool_acquire_timeout_seconds,

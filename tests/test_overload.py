@@ -52,8 +52,9 @@ def _reads(w: World) -> list[tuple[str, str, dict[str, str]]]:
     ]
 
 
-# Who reads each of the matrix's reads here: never break-glass (each would be an alert).
-READERS_FIRST = ("same_agency", "chair", "meeting_member", "partner")
+# Who reads each of the matrix's reads here: never break-glass (each would be an alert); the
+# auditors for the audit trail's export.
+READERS_FIRST = ("same_agency", "chair", "meeting_member", "partner", "auditor")
 
 
 async def _matrix_reads(w: World, http: httpx.AsyncClient, *services: str

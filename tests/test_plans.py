@@ -239,9 +239,9 @@ async def test_the_ledger_answers_who_led_on_a_date(case: Case, stack: Stack, ht
     window_m = Client(http, stack, "w-kaigo", "meetings", sub=w.user_id)
     support = await _meeting(case.chair, "support_meeting", [(window_m, "div-kaigo")])
     await _tables(window_m, support, {"person_ids": [case.person_id]}, 201)
-    hidden = (await case.chair.post(f"/meetings/{support}/decisions", {
-        "kind": "assign_lead", "person_ids": [case.person_id], "lead_agency": a,
-        "lead_worker": worker_a.user_id}))["decision_id"]
+    hidden = (await case.chair.post(f"/meetings/{support}/decisions", {  # its lead: a member
+        "kind": "assign_lead", "person_ids": [case.person_id], "lead_agency": "div-kaigo",
+        "lead_worker": w.user_id}))["decision_id"]
 
     def of_hidden(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [r for r in found if json.loads(r["value"]).get("decision_id") == hidden]
