@@ -25,10 +25,13 @@ StackFactory = Callable[..., AbstractAsyncContextManager[Stack]]
 RESULTS = Path(__file__).resolve().parent / "results"
 
 # Neither `make up` (8001.., 9092, 55432) nor the tests (18001.., 29092, 55433) use these.
-KAFKA_PORT, KAFKA_CONTROLLER_PORT, POSTGRES_PORT, IDP_PORT = 39092, 39093, 55434, 28009
-KAFKA_PLAINTEXT_PORT = 39094  # the raw baselines' plaintext listener (infra/local/kafka.py)
-SERVICE_PORTS = {"intake": 28001, "referral": 28002, "meetings": 28003, "plans": 28004,
-                 "outreach": 28005, "notifications": 28006}
+# BENCH_PORT_OFFSET shifts them all, so two engineers' benchmarks can run side by side.
+_OFFSET = int(os.environ.get("BENCH_PORT_OFFSET", "0"))
+KAFKA_PORT, KAFKA_CONTROLLER_PORT, POSTGRES_PORT, IDP_PORT = (
+    p + _OFFSET for p in (39092, 39093, 55434, 28009))
+KAFKA_PLAINTEXT_PORT = 39094 + _OFFSET  # the raw baselines' plaintext listener (infra/local/kafka.py)
+SERVICE_PORTS = {name: 28001 + i + _OFFSET for i, name in enumerate(
+    ("intake", "referral", "meetings", "plans", "outreach", "notifications"))}
 
 
 BENCH_PORTS: dict[str, Any] = {"kafka_port": KAFKA_PORT, "kafka_controller_port": KAFKA_CONTROLLER_PORT,
