@@ -26,6 +26,7 @@ import asyncio
 import fnmatch
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from itertools import groupby, takewhile
 from typing import Any
@@ -110,7 +111,7 @@ VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1
 """
 
 
-BATCH = 100  # records per fetch: applied in one transaction, their offsets committed at once
+BATCH = 1000  # records per fetch at most: applied in one transaction, their offsets committed at once
 MAX_LINKS = 128  # a batch span's links to its events' traces (the SDK's default span limit)
 
 
@@ -265,16 +266,17 @@ class InboxConsumer:
                     fresh = [i for i in run if i.envelope is not None
                              and claims.get(i.envelope.id) == "fresh"]
                     for _, same in groupby(fresh, key=lambda i: type(i.event)):
-                        await self._handle_run(uow, list(same))
+                        await self._handle_run(uow, list(same), spanned=len(items) == 1)
             await uow.commit()
         for item in items:
             assert item.envelope is not None
             await self._after(item.record, claims.get(item.envelope.id, "duplicate"), producer)
         return {}
 
-    async def _handle_run(self, uow: UnitOfWork, run: list[_Item]) -> None:
+    async def _handle_run(self, uow: UnitOfWork, run: list[_Item], spanned: bool) -> None:
         """Consecutive events of one type: by the batch forms if every handler has one, else one
-        by one, each in its own span (what its handlers record carries its trace on)."""
+        by one, each in its own span (what its handlers record carries its trace on) unless the
+        fetch's span is already the event's own (`spanned`)."""
         events = [(item.event, item.envelope) for item in run
                   if item.event is not None and item.envelope is not None]
         handlers = self.handlers[type(events[0][0])]
@@ -284,7 +286,7 @@ class InboxConsumer:
                 await handler.many(events, uow)
             return
         for item, (event, envelope) in zip(run, events, strict=True):
-            with self._span(item):
+            with nullcontext() if spanned else self._span(item):
                 for handler in handlers:
                     await handler(event, HandlerContext(uow, envelope))
                 uow.envelope_events()

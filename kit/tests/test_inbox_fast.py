@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from contracts.envelope import Envelope, EventData
 from contracts.events.intake import ConsentExpired, ConsentGranted, ConsentWithdrawn
 from contracts.registry import source, spec_for
+from infra.local.kafka_admin import started_admin
 from infra.local.stack import Stack
 from kit import views
 from kit.db import create_pool
@@ -55,11 +56,15 @@ async def pool(fast: ServiceSettings, stack: Stack) -> AsyncIterator[asyncpg.Poo
 
 async def _start_at(stack: Stack, offset: int | None) -> None:
     """Set the group's offsets: every partition's end (None), or `offset` on partition 0."""
+    admin = await started_admin(stack.kafka.client())
+    try:
+        [topic] = await admin.describe_topics([TOPIC])
+    finally:
+        await admin.close()
+    partitions = [TopicPartition(TOPIC, p["partition"]) for p in topic["partitions"]]
     consumer = AIOKafkaConsumer(**stack.kafka.client(), group_id=FAST, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer.topics()
-        partitions = [TopicPartition(TOPIC, p) for p in consumer.partitions_for_topic(TOPIC) or ()]
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
         await consumer.commit(ends if offset is None else {TopicPartition(TOPIC, 0): offset})
@@ -138,7 +143,8 @@ async def test_a_redelivered_fetch_is_claimed_once(
     await _consume(pool, fast, views.HANDLERS, redelivered, "the redelivery skipped, the rest applied")
 
     assert await _rows(pool, first + more) == len(first) + len(more)
-    assert await pool.fetchval("SELECT count(*) FROM inbox WHERE consumer = $1", FAST) == 350
+    assert await pool.fetchval("SELECT count(*) FROM inbox WHERE consumer = $1 AND topic = $2",
+                               FAST, TOPIC) == 350
     assert await pool.fetchval("SELECT count(*) FROM dead_letters") == 0
     assert not _fallbacks(caplog)  # the fast path did it all
 
@@ -180,7 +186,8 @@ async def test_a_failing_event_in_a_big_batch_is_retried_alone_and_poison_goes_t
                    "every good consent applied, the failing and the unreadable dead-lettered")
 
     assert await _rows(pool, [bad]) == 0
-    claimed = await pool.fetchval("SELECT count(*) FROM inbox WHERE consumer = $1", FAST)
+    claimed = await pool.fetchval("SELECT count(*) FROM inbox WHERE consumer = $1 AND topic = $2",
+                                  FAST, TOPIC)
     assert claimed == len(goods)  # each good one once; neither dead one holds a claim
     failed, poison = await dead(bad_at), await dead(poison_at)
     assert failed is not None and failed["attempts"] == fast.consumer_max_attempts
