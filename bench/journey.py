@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
-import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import NewTopic
 
@@ -33,6 +32,7 @@ from infra.local.kafka_admin import create_acls, started_admin, wait_granted
 from infra.local.stack import Stack
 
 from .harness import CpuMeter, Figures, StackFactory, directory_with, note, open_loop, percentile
+from .http1 import Http1
 
 SERVICES = ("intake", "referral", "notifications")
 BASELINES = {"throughput_per_s": "offered_per_s", "p50_ms": "baseline_p50_ms",
@@ -155,70 +155,72 @@ async def journey(stack: Stack, rates: list[float], seconds: float, meter: CpuMe
     """
     watcher = InboxWatcher(service_dsn(stack.postgres_port, "notifications"))
     polling = asyncio.create_task(watcher.run())
-    url = stack.url("intake") + "/consultations"
     sent: dict[str, float] = {}
     refused: set[str] = set()
-    limits = httpx.Limits(max_connections=500, max_keepalive_connections=500)
+    refusals: Counter[int] = Counter()  # by status
     steps: list[Step] = []
+    # A window's staff member; each request's bytes are built before its step's clock starts.
+    client = Http1("127.0.0.1", stack.service_ports["intake"],
+                   {"authorization": f"Bearer {stack.token('w-kaigo')}"})
+    requests = {agency: client.post("/consultations", consultation(agency))
+                for agency in (*(f"bench-warm-{i}" for i in range(WARMUP)),
+                               *agencies(rates, seconds))}
     try:
-        headers = {"authorization": f"Bearer {stack.token('w-kaigo')}"}  # a window's staff member
-        async with httpx.AsyncClient(timeout=10, limits=limits, headers=headers) as client:
-            async def post(key: str) -> None:
-                watcher.expect(key)
-                sent[key] = time.perf_counter()
-                try:
-                    response = await client.post(url, json=consultation(_recipient(key)[0]))
-                    ok = response.status_code == 201
-                except httpx.HTTPError:
-                    ok = False
-                if not ok:  # never accepted: nothing to wait for
-                    refused.add(key)
-                    watcher.forget(key)
+        async def post(key: str) -> None:
+            watcher.expect(key)
+            sent[key] = time.perf_counter()
+            status = await client.send(requests[_recipient(key)[0]])
+            if status != 201:  # not accepted: nothing to wait for
+                refusals[status] += 1  # 0: no answer in time
+                refused.add(key)
+                watcher.forget(key)
 
-            async def warm(i: int) -> None:
-                await post(f"bench-warm-{i}")
+        async def warm(i: int) -> None:
+            await post(f"bench-warm-{i}")
 
-            await open_loop(rates[0], WARMUP, warm)
-            warm_ids = [f"bench-warm-{i}" for i in range(WARMUP)]
-            await watcher.wait_for(set(warm_ids), DRAIN_SECONDS)
-            first = [round((watcher.seen[a] - sent[a]) * 1000) for a in warm_ids[:5] if a in watcher.seen]
-            note(f"journey warm-up: {sum(a in watcher.seen for a in warm_ids)}/{WARMUP} arrived, "
-                 f"first ones after {first} ms")
-            items: Counter[str] = Counter()  # accepted so far, by agency
-            for rate in rates:
-                step = Step(rate)
-                steps.append(step)
-                names = [f"{a}#{items[a] + 1}" for a in agencies([rate], seconds)]
-                items.update(_recipient(a)[0] for a in names)
-                note(f"journey: measuring {len(names)} at {rate:g}/s")
+        await open_loop(rates[0], WARMUP, warm)
+        warm_ids = [f"bench-warm-{i}" for i in range(WARMUP)]
+        await watcher.wait_for(set(warm_ids), DRAIN_SECONDS)
+        first = [round((watcher.seen[a] - sent[a]) * 1000) for a in warm_ids[:5] if a in watcher.seen]
+        note(f"journey warm-up: {sum(a in watcher.seen for a in warm_ids)}/{WARMUP} arrived, "
+             f"first ones after {first} ms")
+        items: Counter[str] = Counter()  # accepted so far, by agency
+        for rate in rates:
+            step = Step(rate)
+            steps.append(step)
+            names = [f"{a}#{items[a] + 1}" for a in agencies([rate], seconds)]
+            items.update(_recipient(a)[0] for a in names)
+            note(f"journey: measuring {len(names)} at {rate:g}/s")
 
-                async def measured(i: int, names: list[str] = names) -> None:
-                    await post(names[i])
+            async def measured(i: int, names: list[str] = names) -> None:
+                await post(names[i])
 
-                before, items_before = meter.sample(), await inbox_items(stack)
-                await open_loop(rate, len(names), measured)
-                ours = set(names)
-                await watcher.wait_for(ours, DRAIN_SECONDS)
-                after, delivered = meter.sample(), await inbox_items(stack) - items_before
-                drained = set(watcher.seen)
-                await watcher.wait_for(ours, LOST_AFTER_SECONDS)
-                arrived = [a for a in names if a in drained]
-                step.latencies = [watcher.seen[a] - sent[a] for a in arrived]
-                span = max((watcher.seen[a] for a in arrived), default=0.0) - sent[names[0]]
-                step.throughput = len(arrived) / span if span > 0 else 0.0
-                step.outcome = {
-                    "refused": len(ours & refused),
-                    "late": sum(1 for a in ours if a in watcher.seen and a not in drained),
-                    "lost": sum(1 for a in ours if a not in watcher.seen and a not in refused)}
-                # Per consultation delivered, whether its POST was answered in time or not (one
-                # the client gave up on is usually served all the same; one shed costs little).
-                step.cpu_ms = meter.per_item(before, after, delivered)
-                items.subtract(_recipient(a)[0] for a in ours & refused)
-                note(f"journey {rate:g}/s: p99 {percentile(step.latencies, 99) * 1000:.0f} ms, "
-                     f"{step.outcome}, CPU ms per consultation {step.cpu_ms}")
-                if step.saturated:
-                    break
+            before, items_before = meter.sample(), await inbox_items(stack)
+            await open_loop(rate, len(names), measured)
+            ours = set(names)
+            await watcher.wait_for(ours, DRAIN_SECONDS)
+            after, delivered = meter.sample(), await inbox_items(stack) - items_before
+            drained = set(watcher.seen)
+            await watcher.wait_for(ours, LOST_AFTER_SECONDS)
+            arrived = [a for a in names if a in drained]
+            step.latencies = [watcher.seen[a] - sent[a] for a in arrived]
+            span = max((watcher.seen[a] for a in arrived), default=0.0) - sent[names[0]]
+            step.throughput = len(arrived) / span if span > 0 else 0.0
+            step.outcome = {
+                "refused": len(ours & refused),
+                "late": sum(1 for a in ours if a in watcher.seen and a not in drained),
+                "lost": sum(1 for a in ours if a not in watcher.seen and a not in refused)}
+            # Per consultation delivered, whether its POST was answered in time or not (one
+            # the client gave up on is usually served all the same; one shed costs little).
+            step.cpu_ms = meter.per_item(before, after, delivered)
+            items.subtract(_recipient(a)[0] for a in ours & refused)
+            note(f"journey {rate:g}/s: p99 {percentile(step.latencies, 99) * 1000:.0f} ms, "
+                 f"{step.outcome} (refusals by status so far: {dict(refusals)}), "
+                 f"CPU ms per consultation {step.cpu_ms}")
+            if step.saturated:
+                break
     finally:
+        client.close()
         polling.cancel()
         await asyncio.gather(polling, return_exceptions=True)
     return steps

@@ -168,7 +168,7 @@ def redact(body: dict[str, Any], decision: Decision, fields: dict[str, str]) -> 
     return {k: (None if fields.get(k) in decision.hidden else v) for k, v in body.items()}
 
 
-def _access(request: Request) -> Access:
+async def _access(request: Request) -> Access:  # async: FastAPI runs a plain def in a thread
     access: Access = request.app.state.access
     return access
 

@@ -44,6 +44,12 @@ async def _connection(request: Request, _: PrincipalDep) -> AsyncIterator[asyncp
         await pool.release(conn)
 
 
-SettingsDep = Annotated[ServiceSettings, Depends(_settings)]
+async def _settings_dep(request: Request) -> ServiceSettings:
+    """As a dependency, async: FastAPI runs a plain `def` dependency in a worker thread, a thread
+    hop per request for a lookup (bench/PROFILE.md)."""
+    return _settings(request)
+
+
+SettingsDep = Annotated[ServiceSettings, Depends(_settings_dep)]
 UowDep = Annotated[UnitOfWork, Depends(_uow)]
 ConnDep = Annotated[asyncpg.Connection, Depends(_connection)]

@@ -106,9 +106,8 @@ async def write(conn: asyncpg.Connection, entry: AuditEntry) -> None:
 
 async def write_many(conn: asyncpg.Connection, entries: list[AuditEntry]) -> None:
     """Append records in order, each chained to the one before; inside a transaction."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('tsunagu.audit'))")
-    prev = await conn.fetchval("SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1")
-    prev = prev or GENESIS
+    # The chain's lock, then its head (kit/migrations/0010_audit_chain_head.sql).
+    prev = await conn.fetchval("SELECT audit_chain_head()") or GENESIS
     rows = []
     for entry in entries:
         row = entry.row()

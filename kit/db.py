@@ -66,6 +66,15 @@ async def _init(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(typ, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """The pool's release hook: no reset query. asyncpg's default (advisory unlock, CLOSE ALL,
+    UNLISTEN, RESET ALL) costs a round trip per request and per consumed batch, and undoes
+    nothing here: pool connections hold no session state (every SET and set_config is
+    transaction-local, every advisory lock transaction-scoped, cursors live inside transactions,
+    and only the relay's own connection outside the pool LISTENs). An open transaction is still
+    rolled back by asyncpg before this hook runs."""
+
+
 async def connect(dsn: str) -> asyncpg.Connection:
     """One connection outside the pool, set up as the pool's are."""
     conn = await asyncpg.connect(dsn, command_timeout=30)
@@ -75,7 +84,7 @@ async def connect(dsn: str) -> asyncpg.Connection:
 
 async def create_pool(dsn: str, max_size: int = 10) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=max_size, init=_init,
-                                     command_timeout=30)
+                                     reset=_keep_session, command_timeout=30)
     assert pool is not None
     return pool
 

@@ -9,6 +9,7 @@ removed from the response. Sources: the plan's rules 2, 3 and 6 (DOMAIN.md).
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -147,8 +148,14 @@ def _covered_member(r: Request, rec: Record) -> bool:
 
 
 def _break_glass(r: Request, rec: Record) -> bool:
-    reason = (r.break_glass_reason or "").strip()
-    return len(reason) >= 10 and r.principal.has(*STAFF_ROLES) and not rec.confidential_106_6
+    return _legible(r.break_glass_reason or "") >= 10 and r.principal.has(*STAFF_ROLES) \
+        and not rec.confidential_106_6
+
+
+def _legible(text: str) -> int:
+    """How many characters a reader sees: no spaces, controls, invisible formatting (zero-width,
+    direction marks) or marks on nothing; ten zero-width spaces state no reason to the auditors."""
+    return sum(1 for c in text if not c.isspace() and unicodedata.category(c)[0] not in "CMZ")
 
 
 Predicate = Callable[[Request, Record], bool]

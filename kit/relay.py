@@ -38,11 +38,12 @@ from kit.settings import ServiceSettings
 log = logging.getLogger("kit.relay")
 tracer = trace.get_tracer("kit.relay")
 
-_FENCE = """
+# The fence and the lock in one round trip (the timeouts are set before the lock is tried).
+_FENCE_AND_LOCK = """
 SELECT set_config('idle_in_transaction_session_timeout', $1, true),
-       set_config('statement_timeout', $1, true)
+       set_config('statement_timeout', $1, true),
+       pg_try_advisory_xact_lock(hashtext('tsunagu.outbox.relay')) AS locked
 """
-_LOCK = "SELECT pg_try_advisory_xact_lock(hashtext('tsunagu.outbox.relay'))"
 _CLAIM = """
 SELECT o.seq, o.topic, o.key, o.payload, o.headers,
        (SELECT min(p.seq) FROM outbox p WHERE p.parked_at IS NOT NULL AND p.published_at IS NULL
@@ -89,6 +90,7 @@ class OutboxRelay:
         # After a broker-side refusal inside a batch, rows up to this seq go one at a time, so the
         # refusal is pinned on its own row and not on the rows sharing its request.
         self._one_by_one_until = 0
+        self._drained = False  # the last batch found fewer rows than it could take
 
     async def run(self) -> None:
         backoff = 0.2
@@ -96,9 +98,12 @@ class OutboxRelay:
             try:
                 await self._listen()
                 await self._ensure_producer()  # so /readyz reports the broker before any event
-                settled = await self.publish_batch()
+                await self.publish_batch()
                 backoff = 0.2
-                if not settled:
+                # A short batch took every row committed before it: wait for the next commit's
+                # NOTIFY (one that came during the batch wakes the relay at once) rather than
+                # paying a transaction to find nothing.
+                if self._drained:
                     await self._sleep(self.settings.relay_poll_seconds)
                 continue
             except asyncio.CancelledError:
@@ -163,9 +168,10 @@ class OutboxRelay:
             return await self._publish_batch()
 
     async def _publish_batch(self) -> int:
+        self._drained = True
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(_FENCE, f"{round(self.settings.relay_fence_seconds * 1000)}ms")
-            self.holds_lock = bool(await conn.fetchval(_LOCK))
+            fence = f"{round(self.settings.relay_fence_seconds * 1000)}ms"
+            self.holds_lock = bool((await conn.fetchrow(_FENCE_AND_LOCK, fence))["locked"])
             if not self.holds_lock:
                 return 0  # another replica is in a batch
             limit = self.settings.relay_batch
@@ -174,11 +180,13 @@ class OutboxRelay:
             rows = await conn.fetch(_CLAIM, limit)
             if not rows:
                 return 0
+            self._drained = len(rows) < limit and not self._one_by_one_until
             producer = await self._ensure_producer()
             parked, sent = await self._send_all(producer, rows)
             published = await self._settle(sent, parked, multi=len(rows) > 1)
-            if published is None:
-                return len(rows)  # a broker-side refusal in a shared request: one row at a time
+            if published is None:  # a broker-side refusal in a shared request: one row at a time
+                self._drained = False
+                return len(rows)
             await conn.execute(_MARK, published)
             if parked:
                 await conn.execute(_PARK, list(parked), list(parked.values()))

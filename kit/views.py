@@ -1,5 +1,5 @@
-"""Each service's view of consents, meeting membership and the directory, and the handlers
-that keep it.
+"""Each service's view of consents, meeting membership and the directory (and, where a service
+asks for it, of who holds which case), and the handlers that keep it.
 
 Every service registers these handlers beside its own, so a consent withdrawn at intake stops
 access in every service as soon as the event arrives (seconds), without calling intake.
@@ -16,9 +16,16 @@ from uuid import UUID
 import asyncpg
 
 from contracts.envelope import Envelope
-from contracts.events.intake import ConsentExpired, ConsentGranted, ConsentWithdrawn
+from contracts.events.intake import (
+    ConsentExpired,
+    ConsentGranted,
+    ConsentWithdrawn,
+    ConsultationReceived,
+    PersonRegistered,
+)
 from contracts.events.meetings import CaseTabled, MemberJoined
 from contracts.events.referral import DirectoryChanged
+from kit import holders
 from kit.inbox import Batched, HandlerContext, Handlers
 from kit.policy import Consent, Office, Workplace
 from kit.uow import UnitOfWork
@@ -221,3 +228,60 @@ async def unknown_bodies(conn: asyncpg.Connection, ids: Iterable[str]) -> list[s
     known = {r[0] for r in await conn.fetch(_KNOWN, wanted)}
     return [i for i in wanted if i not in known]
 
+
+# -- who holds a case (plans, meetings) -------------------------------------------------------
+# Kept from intake's events by the services where only a holder acts (they merge
+# HOLDER_HANDLERS into their HANDLERS); who a holder is, kit/holders.py decides. It knows what
+# the events said (registrations, consultations, who came, where they went), not what intake
+# decides later (merges): a holder of a merged record is refused until the surviving record is
+# held, which errs on the side of refusing. intake decides on its own tables.
+_HOLD = """
+INSERT INTO holders_view (subject_id, municipality, office) VALUES ($1, $2, $3)
+ON CONFLICT DO NOTHING
+"""
+_HOLDERS = """
+SELECT subject_id, array_agg(office) AS offices FROM holders_view
+WHERE subject_id = ANY($1::uuid[]) GROUP BY subject_id
+"""
+_HOLDING_EVERY = """
+SELECT office FROM holders_view WHERE subject_id = ANY($1::uuid[])
+GROUP BY office HAVING count(DISTINCT subject_id) = $2
+"""
+
+
+async def apply_holders(conn: asyncpg.Connection, municipality: str,
+                        held: Iterable[tuple[UUID, str]]) -> None:
+    """(subject, office): the office holds that person or consultation."""
+    await conn.executemany(_HOLD, [(s, municipality, o) for s, o in held])
+
+
+async def _holds_registered(e: PersonRegistered, ctx: HandlerContext) -> None:
+    if e.registered_agency:
+        await apply_holders(ctx.uow.conn, ctx.envelope.municipality,
+                            [(e.person_id, e.registered_agency)])
+
+
+async def _holds_received(e: ConsultationReceived, ctx: HandlerContext) -> None:
+    held = [(e.consultation_id, office) for office in holders.of_consultation(
+        e.receiving_division, e.destination_kind, e.destination_agency)]
+    for person_id in e.person_ids:
+        held += [(person_id, office) for office in holders.of_person_on(
+            e.receiving_division, e.destination_kind, e.destination_agency,
+            person_id in e.present_ids)]
+    await apply_holders(ctx.uow.conn, ctx.envelope.municipality, held)
+
+
+HOLDER_HANDLERS: Handlers = {PersonRegistered: [_holds_registered],
+                             ConsultationReceived: [_holds_received]}
+
+
+async def holders_of(conn: asyncpg.Connection, subject_ids: Iterable[UUID]) -> dict[UUID, frozenset[str]]:
+    """The offices holding each of these persons or consultations (none held: not a key)."""
+    rows = await conn.fetch(_HOLDERS, list(subject_ids))
+    return {r["subject_id"]: frozenset(r["offices"]) for r in rows}
+
+
+async def holding_every(conn: asyncpg.Connection, subject_ids: Iterable[UUID]) -> frozenset[str]:
+    """The offices holding every one of these persons or consultations."""
+    ids = list(dict.fromkeys(subject_ids))
+    return frozenset(r["office"] for r in await conn.fetch(_HOLDING_EVERY, ids, len(ids)))

@@ -28,7 +28,8 @@ Body = Callable[[World, str, str | None], dict[str, Any]]  # (world, kind, prepa
 class Endpoint:
     name: str
     service: str
-    path: str  # "{id}" is the world's object `obj`, or the prepared object when obj == "prepared"
+    path: str  # "{id}" is the world's object `obj`, or the prepared object when obj == "prepared";
+    # any other "{name}" is the world's object of that name
     obj: str
     permitted: frozenset[str]  # kinds that get `ok`; every other kind gets 403
     hidden: dict[str, frozenset[str]] = field(default_factory=dict)  # kind -> fields left empty
@@ -311,6 +312,44 @@ def _material(w: World, kind: str, _: str | None) -> dict[str, Any]:
     return {"service": "plans", "record_type": "plan", "record_id": w.ids["person"], "title": "支援計画"}
 
 
+# -- redteam: the routes no cell reached (tests/test_attack_surface.py keeps every route here) --
+async def _decision(w: World, http: httpx.AsyncClient, kind: str) -> str:
+    """One decision of the world's 支援会議 (made once)."""
+    if "decision" not in w.ids:
+        r = await http.post(w.stack.url("meetings") + f"/meetings/{w.ids['meeting']}/decisions",
+                            headers=w.headers["chair"],
+                            json={"kind": "start_outreach", "person_ids": [w.ids["person"]]})
+        assert r.status_code == 201, r.text
+        w.ids["decision"] = r.json()["decision_id"]
+    return w.ids["decision"]
+
+
+async def _accepted(w: World, http: httpx.AsyncClient, kind: str) -> str:
+    referral = await _referred(w, http, kind)
+    r = await http.post(w.stack.url("referral") + f"/referrals/{referral}/accept",
+                        headers=w.headers["other_with_consent"])
+    assert r.status_code == 200, r.text
+    return referral
+
+
+async def _merged(w: World, http: httpx.AsyncClient, kind: str) -> str:
+    """A duplicate the holding window merged into the world's person."""
+    duplicate = await _duplicate(w, http, kind)
+    r = await http.post(w.stack.url("intake") + f"/persons/{w.ids['person']}/merge",
+                        headers=w.headers["same_agency"],
+                        json={"person_id": duplicate, "reason": "同一人物と確認"})
+    assert r.status_code == 200, r.text
+    return duplicate
+
+
+async def _fresh_assessment(w: World, http: httpx.AsyncClient, kind: str) -> str:
+    return await _created(w, http, "/assessments", _assessment_body(w, kind, None))
+
+
+EVERYONE = frozenset(KINDS)
+OPERATORS = _kinds("operator")
+
+
 ENDPOINTS: list[Endpoint] = [
     # -- reads ----------------------------------------------------------------------------------
     Endpoint("consultation", "intake", "/consultations/{id}", "consultation", CASE_READERS,
@@ -560,4 +599,47 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("plan an outreach hand-over", "outreach", "/cases/{id}/handover", "prepared",
              OUTREACH_DESK, method="POST", prepare=_outreach_case,
              body=lambda w, k, _: {"to_office": "houkatsu-1", "categories": ["elderly_care"]}),
+    # -- redteam: every route of every service has its cells (tests/test_attack_surface.py) ----
+    Endpoint("one decision of a 支援会議", "meetings", "/meetings/{meeting}/decisions/{id}", "prepared",
+             SUPPORT_MEMBERS, prepare=_decision),
+    Endpoint("start support on a referral", "referral", "/referrals/{id}/start", "prepared",
+             _kinds("other_with_consent"), method="POST", prepare=_accepted),
+    Endpoint("complete an assessment", "plans", "/assessments/{id}/complete", "prepared", HOLDER,
+             method="POST", prepare=_fresh_assessment, body=lambda w, k, _: {}),
+    Endpoint("approve an assessment without the decision", "plans", "/assessments/{id}/approve",
+             "prepared", HOLDER, method="POST", ok=409, prepare=_fresh_assessment),
+    Endpoint("unmerge persons", "intake", "/persons/{id}/unmerge", "person", HOLDER, method="POST",
+             prepare=_merged, body=lambda w, k, dup: {"person_id": dup, "reason": "別人と確認"}),
+    Endpoint("register a household with the person", "intake", "/households", "person", HOLDER,
+             method="POST", ok=201, body=lambda w, k, _: {
+                 "members": [{"person_id": w.ids["person"], "relation": "self"}]}),
+    Endpoint("the directory", "referral", "/directory", "person", frozenset(STAFF)),
+    Endpoint("the categories (a taxonomy, no personal data)", "intake", "/categories", "person",
+             EVERYONE),
+    Endpoint("the audit trail's export", "plans", "/audit/export?person_id={id}", "person",
+             _kinds("auditor")),
+    Endpoint("mark one's own inbox read", "notifications", "/me/inbox/read", "person", EVERYONE,
+             method="POST"),
+    Endpoint("mark an item of no inbox of one's own read", "notifications", "/me/inbox/{id}/read",
+             "consultation", EVERYONE, method="POST", ok=404),
+    Endpoint("mark an item of the general desk's inbox read", "notifications",
+             "/inbox/general-desk/{id}/read", "consultation", _kinds("chair"), method="POST", ok=404),
+    Endpoint("one's own digest setting", "notifications", "/me/digest", "person", EVERYONE),
+    Endpoint("set one's own digest", "notifications", "/me/digest", "person", EVERYONE,
+             method="PUT", body=lambda w, k, _: {"enabled": False}),
+    Endpoint("webhook subscribers", "notifications", "/webhooks/subscribers", "person", OPERATORS),
+    Endpoint("rotate a webhook secret", "notifications", "/webhooks/subscribers/{id}/secret",
+             "person", OPERATORS, method="POST", ok=404),
+    Endpoint("retire a webhook's previous secret", "notifications",
+             "/webhooks/subscribers/{id}/previous-secret", "person", OPERATORS, method="DELETE",
+             ok=404),
+    Endpoint("one webhook delivery", "notifications", "/webhooks/deliveries/{id}", "person",
+             OPERATORS, ok=404),
+    # An unknown delivery answers 409 "not a parked delivery" (reported: 404 would be plainer).
+    Endpoint("replay a webhook delivery", "notifications", "/webhooks/deliveries/{id}/replay",
+             "person", OPERATORS, method="POST", ok=409),
+    Endpoint("replay every dead letter", "meetings", "/operators/dead-letters/replay?limit=1",
+             "person", OPERATORS, method="POST"),
+    Endpoint("re-queue every parked outbox row", "meetings", "/operators/outbox/parked/replay",
+             "person", OPERATORS, method="POST"),
 ]

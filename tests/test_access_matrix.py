@@ -28,7 +28,7 @@ async def test_access_matrix(endpoint: Endpoint, kind: str, world: World,
                              http: httpx.AsyncClient) -> None:
     prepared = await endpoint.prepare(world, http, kind) if endpoint.prepare else None
     target = prepared if endpoint.obj == "prepared" else world.ids[endpoint.obj]
-    url = world.stack.url(endpoint.service) + endpoint.path.format(id=target)
+    url = world.stack.url(endpoint.service) + endpoint.path.format(**{**world.ids, "id": target})
     body = endpoint.body(world, kind, prepared) if endpoint.body else None
     sender = endpoint.sent_by or kind
     started = datetime.now(UTC)

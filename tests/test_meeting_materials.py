@@ -14,8 +14,9 @@ from urllib.parse import quote
 import httpx
 
 from infra.local.stack import Stack
-from tests.helpers import Client, eventually, person, tag
-from tests.test_access_holes import _meeting, _tables, _trail, _user
+from tests.helpers import Client, eventually
+from tests.meetings_cast import cast, joint_session
+from tests.test_access_holes import _meeting, _tables, _trail
 
 
 def _pointer(record_id: str, title: str = "アセスメント", **more: Any) -> dict[str, Any]:
@@ -31,34 +32,32 @@ async def _item(member: Client, meeting: str) -> str:
 
 async def test_a_support_meeting_items_materials_are_its_pledged_members_for_the_meeting(
         http: httpx.AsyncClient, stack: Stack) -> None:
-    chair, window = _user(http, stack, "c-desk", "meetings"), _user(http, stack, "w-kaigo")
-    agency, reader_agency = f"soudan-{uuid.uuid4().hex[:6]}", f"kodomo-{uuid.uuid4().hex[:6]}"
-    member = _user(http, stack, "a-soudan", "meetings", agency=agency)
-    reader = _user(http, stack, "a-kodomo", "meetings", agency=reader_agency)
-    window_m = Client(http, stack, "w-kaigo", "meetings", sub=window.user_id)
-    p = await window.post("/persons", person(tag()))  # no consent at all
-    c = await window.post("/consultations", {"channel": "visit", "main_complaint": "家賃の滞納",
-                                             "person_ids": [p["id"]], "present_ids": [p["id"]],
-                                             "destination": {"kind": "handled_here"}})
-    meeting = await _meeting(chair, "support_meeting", [(member, agency), (window_m, "div-kaigo"),
-                                                        (chair, "coordinators")])
-    await _tables(window_m, meeting, {"person_ids": [p["id"]]}, 201)
+    c = cast(http, stack)
+    member, agency = c.member("a-soudan", "soudan")
+    reader, reader_agency = c.member("a-kodomo", "kodomo")
+    p = await c.person()  # no consent at all
+    consultation = await c.window.post("/consultations", {"channel": "visit", "main_complaint": "家賃の滞納",
+                                                          "person_ids": [p["id"]], "present_ids": [p["id"]],
+                                                          "destination": {"kind": "handled_here"}})
+    meeting = await _meeting(c.chair, "support_meeting", [(member, agency), (c.window_m, "div-kaigo"),
+                                                          (c.chair, "coordinators")])
+    await _tables(c.window_m, meeting, {"person_ids": [p["id"]]}, 201)
     item = await _item(member, meeting)
     # the presenting member points at the consultation; the chair at an assessment
-    shown = await window_m.post(f"/agenda-items/{item}/materials", {
-        "service": "intake", "record_type": "consultation", "record_id": c["id"],
+    shown = await c.window_m.post(f"/agenda-items/{item}/materials", {
+        "service": "intake", "record_type": "consultation", "record_id": consultation["id"],
         "title": "相談記録", "summary": "家賃滞納の経過"})
-    assert shown["presented_by"] == window.user_id
-    await chair.post(f"/agenda-items/{item}/materials", _pointer(str(uuid.uuid4())))
+    assert shown["presented_by"] == c.window.user_id
+    await c.chair.post(f"/agenda-items/{item}/materials", _pointer(str(uuid.uuid4())))
     # a member who did not present the item adds nothing to it; a pointer names a real kind
     await member.post(f"/agenda-items/{item}/materials", _pointer(str(uuid.uuid4())), 403)
-    await window_m.post(f"/agenda-items/{item}/materials", _pointer(c["id"], record_type="plan",
-                                                                   service="intake"), 422)
+    await c.window_m.post(f"/agenda-items/{item}/materials", _pointer(consultation["id"], record_type="plan",
+                                                                      service="intake"), 422)
     # the minutes are the chair's
-    r = await http.put(chair.base + f"/agenda-items/{item}/minutes", headers=window_m.headers,
+    r = await http.put(c.chair.base + f"/agenda-items/{item}/minutes", headers=c.window_m.headers,
                        json={"minutes": "提示者の記録"})
     assert r.status_code == 403, r.text
-    r = await http.put(chair.base + f"/agenda-items/{item}/minutes", headers=chair.headers,
+    r = await http.put(c.chair.base + f"/agenda-items/{item}/minutes", headers=c.chair.headers,
                        json={"minutes": "訪問で様子を確認する"})
     assert r.status_code == 200, r.text
 
@@ -70,7 +69,7 @@ async def test_a_support_meeting_items_materials_are_its_pledged_members_for_the
     assert "main_complaint" not in str(seen) and "家賃の滞納" not in str(seen)  # a pointer only
     assert await member.get(f"/meetings/{meeting}/materials") == [seen]
     # consent given later opens nothing of a 支援会議 item to a consent-based reader
-    await window.post(f"/persons/{p['id']}/consents", {"agencies": [reader_agency], "method": "oral"})
+    await c.window.post(f"/persons/{p['id']}/consents", {"agencies": [reader_agency], "method": "oral"})
     await reader.get(f"/agenda-items/{item}/materials", 403)
     await reader.get(f"/meetings/{meeting}/materials", 403)
     # nor does break-glass
@@ -78,34 +77,32 @@ async def test_a_support_meeting_items_materials_are_its_pledged_members_for_the
     glass.headers["X-Break-Glass-Reason"] = quote("緊急: 本人の生命に危険がある")
     await glass.get(f"/agenda-items/{item}/materials", 403)
     # every read and refusal is on record
-    trail = [t for user in (member, reader, window) for t in
+    trail = [t for user in (member, reader, c.window) for t in
              await _trail(http, stack, "meetings", user_id=user.user_id) if t["object_id"] == item]
     assert {(t["user_id"], t["action"], t["outcome"]) for t in trail} >= {
         (member.user_id, "read", "permitted"), (reader.user_id, "read", "denied"),
-        (member.user_id, "write", "denied"), (window.user_id, "write", "permitted")}
+        (member.user_id, "write", "denied"), (c.window.user_id, "write", "permitted")}
 
 
 async def test_a_multilayer_items_materials_are_for_members_whom_consent_covers(
         http: httpx.AsyncClient, stack: Stack) -> None:
-    chair, window = _user(http, stack, "c-desk", "meetings"), _user(http, stack, "w-kaigo")
-    covered, later_agency = f"kodomo-{uuid.uuid4().hex[:6]}", f"konkyu-{uuid.uuid4().hex[:6]}"
-    member = _user(http, stack, "a-kodomo", "meetings", agency=covered)
-    later = _user(http, stack, "a-konkyu", "meetings", agency=later_agency)
-    window_m = Client(http, stack, "w-kaigo", "meetings", sub=window.user_id)
-    p = await window.post("/persons", person(tag()))
-    consent = await window.post(f"/persons/{p['id']}/consents", {
+    c = cast(http, stack)
+    member, covered = c.member("a-kodomo", "kodomo")
+    later, later_agency = c.member("a-konkyu", "konkyu")
+    p = await c.person()
+    consent = await c.window.post(f"/persons/{p['id']}/consents", {
         "agencies": ["div-kaigo", covered, later_agency], "method": "oral"})
-    meeting = await _meeting(chair, "multilayer_meeting", [(window_m, "div-kaigo"), (member, covered)])
-    await _tables(window_m, meeting, {"person_ids": [p["id"]]}, 201)
+    meeting = await _meeting(c.chair, "multilayer_meeting", [(c.window_m, "div-kaigo"), (member, covered)])
+    await _tables(c.window_m, meeting, {"person_ids": [p["id"]]}, 201)
     item = await _item(member, meeting)
-    await window_m.post(f"/agenda-items/{item}/materials", _pointer(str(uuid.uuid4()),
-                                                                   summary="評価の要点"))
+    await c.window_m.post(f"/agenda-items/{item}/materials", _pointer(str(uuid.uuid4()),
+                                                                      summary="評価の要点"))
     # a member added later, while the consent covered its agency, reads the item's materials
-    await chair.post(f"/meetings/{meeting}/members", {"user_id": later.user_id, "agency": later_agency})
+    await c.chair.post(f"/meetings/{meeting}/members", {"user_id": later.user_id, "agency": later_agency})
     assert [m["summary"] for m in (await later.get(f"/agenda-items/{item}/materials"))["materials"]] \
         == ["評価の要点"]
     # the person withdraws the consent for that agency only: it sees nothing of the item any more
-    await window.post(f"/consents/{consent['id']}/withdraw", {"only_for": [later_agency]}, 200)
+    await c.window.post(f"/consents/{consent['id']}/withdraw", {"only_for": [later_agency]}, 200)
 
     async def hidden() -> bool:
         r = await http.get(later.base + f"/agenda-items/{item}/materials", headers=later.headers)
@@ -123,26 +120,12 @@ async def test_a_multilayer_items_materials_are_for_members_whom_consent_covers(
 
 async def test_a_joint_session_keeps_each_items_rule_for_its_materials(http: httpx.AsyncClient,
                                                                        stack: Stack) -> None:
-    chair, window = _user(http, stack, "c-desk", "meetings"), _user(http, stack, "w-kaigo")
-    agency, covered = f"soudan-{uuid.uuid4().hex[:6]}", f"kodomo-{uuid.uuid4().hex[:6]}"
-    pledged = _user(http, stack, "a-soudan", "meetings", agency=agency)
-    consented = _user(http, stack, "a-kodomo", "meetings", agency=covered)
-    window_m = Client(http, stack, "w-kaigo", "meetings", sub=window.user_id)
-    hidden = await window.post("/persons", person(tag()))
-    shared = await window.post("/persons", person(tag()))
-    await window.post(f"/persons/{shared['id']}/consents", {"agencies": ["div-kaigo", covered],
-                                                            "method": "oral"})
-    support = await _meeting(chair, "support_meeting", [(pledged, agency), (window_m, "div-kaigo")])
-    part = await chair.post("/meetings", {"kind": "multilayer_meeting", "title": "合同開催",
-                                          "scheduled_for": "2026-12-24T10:00:00+09:00",
-                                          "joint_with": support})
-    for member, office in ((window_m, "div-kaigo"), (consented, covered)):
-        await chair.post(f"/meetings/{part['id']}/members", {"user_id": member.user_id, "agency": office})
-    await _tables(window_m, support, {"person_ids": [hidden["id"]]}, 201)
-    await _tables(window_m, part["id"], {"person_ids": [shared["id"]]}, 201)
-    secret_item, shared_item = await _item(window_m, support), await _item(window_m, part["id"])
+    c = cast(http, stack)
+    j = await joint_session(c)
+    pledged, consented = j.pledged, j.consented
+    secret_item, shared_item = await _item(c.window_m, j.support), await _item(c.window_m, j.part)
     for item, title in ((secret_item, "同意なしの資料"), (shared_item, "同意ありの資料")):
-        await window_m.post(f"/agenda-items/{item}/materials", _pointer(str(uuid.uuid4()), title))
+        await c.window_m.post(f"/agenda-items/{item}/materials", _pointer(str(uuid.uuid4()), title))
 
     async def titles(reader: Client, item: str) -> list[str]:
         return [m["title"] for m in (await reader.get(f"/agenda-items/{item}/materials"))["materials"]]
@@ -151,28 +134,25 @@ async def test_a_joint_session_keeps_each_items_rule_for_its_materials(http: htt
     await pledged.get(f"/agenda-items/{shared_item}/materials", 403)
     await consented.get(f"/agenda-items/{secret_item}/materials", 403)
     # a member of both parts sees each item, under each rule
-    assert [await titles(window_m, i) for i in (secret_item, shared_item)] == [["同意なしの資料"],
-                                                                              ["同意ありの資料"]]
+    assert [await titles(c.window_m, i) for i in (secret_item, shared_item)] == [["同意なしの資料"],
+                                                                                 ["同意ありの資料"]]
     # and no part's member writes to the other part's item
     await consented.post(f"/agenda-items/{secret_item}/materials", _pointer(str(uuid.uuid4())), 403)
 
 
 async def test_members_hear_of_the_decisions_that_concern_them(http: httpx.AsyncClient,
                                                                 stack: Stack) -> None:
-    chair, window = _user(http, stack, "c-desk", "meetings"), _user(http, stack, "w-kaigo")
-    covered = f"kodomo-{uuid.uuid4().hex[:6]}"
-    member = _user(http, stack, "a-kodomo", "meetings", agency=covered)
-    window_m = Client(http, stack, "w-kaigo", "meetings", sub=window.user_id)
-    p, q = await window.post("/persons", person(tag())), await window.post("/persons", person(tag()))
-    await window.post(f"/persons/{p['id']}/consents", {"agencies": ["div-kaigo", covered], "method": "oral"})
-    support = await _meeting(chair, "support_meeting", [(member, covered), (window_m, "div-kaigo")])
-    multilayer = await _meeting(chair, "multilayer_meeting", [(window_m, "div-kaigo"), (member, covered)])
-    await _tables(window_m, support, {"person_ids": [q["id"]]}, 201)
-    await _tables(window_m, multilayer, {"person_ids": [p["id"]]}, 201)
-    secret = await chair.post(f"/meetings/{support}/decisions", {
+    c = cast(http, stack)
+    member, covered = c.member("a-kodomo", "kodomo")
+    p, q = await c.person("div-kaigo", covered), await c.person()
+    support = await _meeting(c.chair, "support_meeting", [(member, covered), (c.window_m, "div-kaigo")])
+    multilayer = await _meeting(c.chair, "multilayer_meeting", [(c.window_m, "div-kaigo"), (member, covered)])
+    await _tables(c.window_m, support, {"person_ids": [q["id"]]}, 201)
+    await _tables(c.window_m, multilayer, {"person_ids": [p["id"]]}, 201)
+    secret = await c.chair.post(f"/meetings/{support}/decisions", {
         "kind": "assign_lead", "person_ids": [q["id"]], "lead_agency": covered,
         "lead_worker": member.user_id})
-    open_ = await chair.post(f"/meetings/{multilayer}/decisions", {
+    open_ = await c.chair.post(f"/meetings/{multilayer}/decisions", {
         "kind": "approve_assessment", "person_ids": [p["id"]], "assessment_id": str(uuid.uuid4())})
     inbox = Client(http, stack, "a-kodomo", "notifications", sub=member.user_id, agency=covered)
 

@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 
 from infra.local.stack import Stack
-from tests.helpers import Client, eventually, person, read_topic, tag
-from tests.test_access_holes import _meeting, _tables, _user
+from tests.helpers import Client, eventually, read_topic
+from tests.meetings_cast import cast, joint_session
+from tests.test_access_holes import _meeting, _tables
 
 KINDS: dict[str, dict[str, Any]] = {
     "assign_lead": {"lead_agency": "div-kaigo", "lead_worker": "w-kaigo"},
@@ -34,37 +35,36 @@ async def _events(stack: Stack, meeting_id: str, count: int) -> list[dict[str, A
 
 async def test_a_support_meeting_decides_on_a_person_without_consent_for_its_members_only(
         http: httpx.AsyncClient, stack: Stack) -> None:
-    chair, window = _user(http, stack, "c-desk", "meetings"), _user(http, stack, "w-kaigo")
-    agency, reader_agency = f"soudan-{uuid.uuid4().hex[:6]}", f"kodomo-{uuid.uuid4().hex[:6]}"
-    member = _user(http, stack, "a-soudan", "meetings", agency=agency)
-    consented_reader = _user(http, stack, "a-kodomo", "meetings", agency=reader_agency)
-    window_m = Client(http, stack, "w-kaigo", "meetings", sub=window.user_id)
-    p = await window.post("/persons", person(tag()))  # no consent at all
+    c = cast(http, stack)
+    member, agency = c.member("a-soudan", "soudan")
+    consented_reader, reader_agency = c.member("a-kodomo", "kodomo")
+    p = await c.person()  # no consent at all
     # the other bodies are configured with their regime: a 地域ケア会議 binds its members too
     care = {"kind": "multilayer_meeting", "body": "community_care_meeting", "title": "地域ケア会議",
             "scheduled_for": "2026-12-24T10:00:00+09:00"}
-    await chair.post("/meetings", care, 422)
-    assert (await chair.post("/meetings", care | {"kind": "support_meeting"}))["body_label"] == "地域ケア会議"
-    meeting = await _meeting(chair, "support_meeting", [(member, agency), (window_m, "div-kaigo")])
+    await c.chair.post("/meetings", care, 422)
+    support_care = await c.chair.post("/meetings", care | {"kind": "support_meeting"})
+    assert support_care["body_label"] == "地域ケア会議"
+    meeting = await _meeting(c.chair, "support_meeting", [(member, agency), (c.window_m, "div-kaigo")])
     # nobody joins a 支援会議 without the pledge
-    await chair.post(f"/meetings/{meeting}/members", {"user_id": consented_reader.user_id,
-                                                      "agency": reader_agency}, 422)
-    await _tables(window_m, meeting, {"person_ids": [p["id"]], "notes": "資料"}, 201)
-    await chair.post(f"/meetings/{meeting}/held", {"attendee_ids": [member.user_id],
-                                                   "minutes": "議事録"})
+    await c.chair.post(f"/meetings/{meeting}/members", {"user_id": consented_reader.user_id,
+                                                        "agency": reader_agency}, 422)
+    await _tables(c.window_m, meeting, {"person_ids": [p["id"]], "notes": "資料"}, 201)
+    await c.chair.post(f"/meetings/{meeting}/held", {"attendee_ids": [member.user_id],
+                                                     "minutes": "議事録"})
     # a member is no chair; and a 支援会議 does not decide what rests on consent
     await member.post(f"/meetings/{meeting}/decisions", {"kind": "start_outreach",
                                                          "person_ids": [p["id"]]}, 403)
-    await chair.post(f"/meetings/{meeting}/decisions", {"kind": "close", "evaluation": "met",
-                                                        "person_ids": [p["id"]]}, 422)
-    decided = await chair.post(f"/meetings/{meeting}/decisions", {"kind": "start_outreach",
-                                                                  "person_ids": [p["id"]]})
+    await c.chair.post(f"/meetings/{meeting}/decisions", {"kind": "close", "evaluation": "met",
+                                                          "person_ids": [p["id"]]}, 422)
+    decided = await c.chair.post(f"/meetings/{meeting}/decisions", {"kind": "start_outreach",
+                                                                    "person_ids": [p["id"]]})
     seen = await member.get(f"/meetings/{meeting}")  # a pledged member sees item and decision
     assert [a["person_ids"] for a in seen["agenda"]] == [[p["id"]]]
     assert [d["decision_id"] for d in seen["decisions"]] == [decided["decision_id"]]
     assert seen["session"]["minutes"] == "議事録"
     # consent given later opens no consent-based view onto the 支援会議's material or decision
-    await window.post(f"/persons/{p['id']}/consents", {"agencies": [reader_agency], "method": "oral"})
+    await c.window.post(f"/persons/{p['id']}/consents", {"agencies": [reader_agency], "method": "oral"})
     await consented_reader.get(f"/meetings/{meeting}", 403)
     events = await _events(stack, meeting, 6)
     labels = {e["ce_type"].split(".")[-2]: e["ce_sensitivity"] for e in events}
@@ -75,27 +75,24 @@ async def test_a_support_meeting_decides_on_a_person_without_consent_for_its_mem
 
 async def test_a_multilayer_meeting_decides_each_kind_and_corrects_by_superseding(
         http: httpx.AsyncClient, stack: Stack) -> None:
-    chair, window = _user(http, stack, "c-desk", "meetings"), _user(http, stack, "w-kaigo")
-    covered = f"kodomo-{uuid.uuid4().hex[:6]}"
-    member = _user(http, stack, "a-kodomo", "meetings", agency=covered)
-    window_m = Client(http, stack, "w-kaigo", "meetings", sub=window.user_id)
-    p = await window.post("/persons", person(tag()))
-    other = await window.post("/persons", person(tag()))
-    consent = await window.post(f"/persons/{p['id']}/consents",
-                                {"agencies": ["div-kaigo", covered], "method": "oral"})
-    meeting = await _meeting(chair, "multilayer_meeting", [(window_m, "div-kaigo"), (member, covered)])
-    await _tables(window_m, meeting, {"person_ids": [p["id"]]}, 201)
+    c = cast(http, stack)
+    member, covered = c.member("a-kodomo", "kodomo")
+    p, other = await c.person(), await c.person()
+    consent = await c.window.post(f"/persons/{p['id']}/consents",
+                                  {"agencies": ["div-kaigo", covered], "method": "oral"})
+    meeting = await _meeting(c.chair, "multilayer_meeting", [(c.window_m, "div-kaigo"), (member, covered)])
+    await _tables(c.window_m, meeting, {"person_ids": [p["id"]]}, 201)
     # only what is on the agenda is decided
-    await chair.post(f"/meetings/{meeting}/decisions", {"kind": "start_outreach",
-                                                        "person_ids": [other["id"]]}, 422)
-    ids = {kind: (await chair.post(f"/meetings/{meeting}/decisions",
-                                   {"kind": kind, "person_ids": [p["id"]], **facts}))["decision_id"]
+    await c.chair.post(f"/meetings/{meeting}/decisions", {"kind": "start_outreach",
+                                                          "person_ids": [other["id"]]}, 422)
+    ids = {kind: (await c.chair.post(f"/meetings/{meeting}/decisions",
+                                     {"kind": kind, "person_ids": [p["id"]], **facts}))["decision_id"]
            for kind, facts in KINDS.items()}
-    correction = await chair.post(f"/meetings/{meeting}/decisions", {
+    correction = await c.chair.post(f"/meetings/{meeting}/decisions", {
         "kind": "assign_lead", "person_ids": [p["id"]], "lead_agency": covered,
         "lead_worker": member.user_id, "supersedes": ids["assign_lead"], "reason": "主担当の誤り"})
     # the superseded one is corrected once only
-    await chair.post(f"/meetings/{meeting}/decisions", {
+    await c.chair.post(f"/meetings/{meeting}/decisions", {
         "kind": "assign_lead", "person_ids": [p["id"]], "lead_agency": covered,
         "lead_worker": member.user_id, "supersedes": ids["assign_lead"], "reason": "再訂正"}, 422)
     shown = {d["decision_id"]: d for d in (await member.get(f"/meetings/{meeting}"))["decisions"]}
@@ -115,11 +112,11 @@ async def test_a_multilayer_meeting_decides_each_kind_and_corrects_by_supersedin
     assert all(e["ce_sensitivity"] != "confidential-106-6" for e in events)
 
     # once consent no longer covers a member's agency, nothing more is decided on that item
-    await window.post(f"/consents/{consent['id']}/withdraw", {}, 200)
-    await window.post(f"/persons/{p['id']}/consents", {"agencies": ["div-kaigo"], "method": "oral"})
+    await c.window.post(f"/consents/{consent['id']}/withdraw", {}, 200)
+    await c.window.post(f"/persons/{p['id']}/consents", {"agencies": ["div-kaigo"], "method": "oral"})
 
     async def refused() -> bool:
-        r = await http.post(chair.base + f"/meetings/{meeting}/decisions", headers=chair.headers,
+        r = await http.post(c.chair.base + f"/meetings/{meeting}/decisions", headers=c.chair.headers,
                             json={"kind": "start_outreach", "person_ids": [p["id"]]})
         return r.status_code == 403 and covered in r.json()["detail"]
     await eventually(refused, what="the decision refused without consent for every member")
@@ -130,39 +127,23 @@ async def test_a_multilayer_meeting_decides_each_kind_and_corrects_by_supersedin
 
 async def test_a_joint_session_keeps_each_bodys_rule_for_its_own_items(http: httpx.AsyncClient,
                                                                       stack: Stack) -> None:
-    chair, window = _user(http, stack, "c-desk", "meetings"), _user(http, stack, "w-kaigo")
-    agency, covered = f"soudan-{uuid.uuid4().hex[:6]}", f"kodomo-{uuid.uuid4().hex[:6]}"
-    pledged = _user(http, stack, "a-soudan", "meetings", agency=agency)
-    consented = _user(http, stack, "a-kodomo", "meetings", agency=covered)
-    window_m = Client(http, stack, "w-kaigo", "meetings", sub=window.user_id)
-    hidden = await window.post("/persons", person(tag()))
-    shared = await window.post("/persons", person(tag()))
-    await window.post(f"/persons/{shared['id']}/consents",
-                      {"agencies": ["div-kaigo", covered], "method": "oral"})
-    support = await _meeting(chair, "support_meeting", [(pledged, agency), (window_m, "div-kaigo")])
-    # the 重層的支援会議 joins the same session as a part of its own, with members of its own
-    part = await chair.post("/meetings", {"kind": "multilayer_meeting", "title": "合同開催",
-                                          "scheduled_for": "2026-12-24T10:00:00+09:00",
-                                          "joint_with": support})
-    for member, office in ((window_m, "div-kaigo"), (consented, covered)):
-        await chair.post(f"/meetings/{part['id']}/members", {"user_id": member.user_id, "agency": office})
-    await _tables(window_m, support, {"person_ids": [hidden["id"]], "notes": "同意なし"}, 201)
-    await _tables(window_m, part["id"], {"person_ids": [shared["id"]]}, 201)
+    c = cast(http, stack)
+    j = await joint_session(c)  # the 重層的支援会議 joins the 支援会議's session as a part of its own
     # a joint session holds one part per body
-    await chair.post("/meetings", {"kind": "support_meeting", "title": "重複", "joint_with": part["id"],
-                                   "scheduled_for": "2026-12-24T10:00:00+09:00"}, 422)
+    await c.chair.post("/meetings", {"kind": "support_meeting", "title": "重複", "joint_with": j.part,
+                                     "scheduled_for": "2026-12-24T10:00:00+09:00"}, 422)
 
-    seen = await consented.get(f"/meetings/{part['id']}")
-    assert [a["person_ids"] for a in seen["agenda"]] == [[shared["id"]]]
+    seen = await j.consented.get(f"/meetings/{j.part}")
+    assert [a["person_ids"] for a in seen["agenda"]] == [[j.shared["id"]]]
     assert {p["body_label"] for p in seen["joint_parts"]} == {"支援会議", "重層的支援会議"}
     # the 重層的支援会議's member sees nothing of the 支援会議's item, here or at intake
-    await consented.get(f"/meetings/{support}", 403)
-    await Client(http, stack, "a-kodomo", sub=consented.user_id, agency=covered).get(
-        f"/persons/{hidden['id']}", 403)
+    await j.consented.get(f"/meetings/{j.support}", 403)
+    await Client(http, stack, "a-kodomo", sub=j.consented.user_id, agency=j.covered).get(
+        f"/persons/{j.hidden['id']}", 403)
     # and the pledged member of the 支援会議 sees its item, not the consent-based part
-    assert [a["person_ids"] for a in (await pledged.get(f"/meetings/{support}"))["agenda"]] == \
-        [[hidden["id"]]]
-    await pledged.get(f"/meetings/{part['id']}", 403)
-    both = [await window_m.get(f"/meetings/{m}") for m in (support, part["id"])]
+    assert [a["person_ids"] for a in (await j.pledged.get(f"/meetings/{j.support}"))["agenda"]] == \
+        [[j.hidden["id"]]]
+    await j.pledged.get(f"/meetings/{j.part}", 403)
+    both = [await c.window_m.get(f"/meetings/{m}") for m in (j.support, j.part)]
     assert [len(m["agenda"]) for m in both] == [1, 1]
-    assert both[0]["joint_session"] == both[1]["joint_session"] == support
+    assert both[0]["joint_session"] == both[1]["joint_session"] == j.support

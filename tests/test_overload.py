@@ -14,6 +14,7 @@ from infra.local import databases
 from infra.local.stack import Stack
 from kit.settings import ServiceSettings
 from tests import access_world
+from tests.access_matrix import ENDPOINTS
 from tests.access_world import World
 from tests.helpers import bearer, eventually
 
@@ -47,8 +48,26 @@ def _reads(w: World) -> list[tuple[str, str, dict[str, str]]]:
         ("referral", "/operators/dead-letters", w.headers["operator"]),
         ("intake", "/operators/outbox/parked", w.headers["operator"]),
         *((service, "/audit?limit=5", w.headers["auditor"])
-          for service in ("intake", "referral", "meetings", "notifications")),
+          for service in ("intake", "referral", "meetings", "notifications", "plans", "outreach")),
     ]
+
+
+# Who reads each of the matrix's reads here: never break-glass (each would be an alert).
+READERS_FIRST = ("same_agency", "chair", "meeting_member", "partner")
+
+
+async def _matrix_reads(w: World, http: httpx.AsyncClient, *services: str
+                        ) -> list[tuple[str, str, dict[str, str]]]:
+    """(service, path, headers) of every read the access matrix lists for these services, its
+    object prepared once, by the first kind of READERS_FIRST the matrix lets read it."""
+    reads = []
+    for e in ENDPOINTS:
+        if e.service in services and e.method == "GET" and e.ok == 200 and e.permitted:
+            kind = next(k for k in READERS_FIRST if k in e.permitted)
+            prepared = await e.prepare(w, http, kind) if e.prepare else None
+            target = prepared if e.obj == "prepared" else w.ids[e.obj]
+            reads.append((e.service, e.path.format(id=target), w.headers[kind]))
+    return reads
 
 
 async def test_four_times_the_pool_of_concurrent_reads_all_complete(world: World,
@@ -61,7 +80,10 @@ async def test_four_times_the_pool_of_concurrent_reads_all_complete(world: World
                                              for h in headers))
         return [r.status_code for r in answers]
 
-    for service, path, headers in _reads(world):
+    async with httpx.AsyncClient(timeout=10) as http:
+        matrix_reads = await _matrix_reads(world, http, "plans", "outreach")
+    assert {s for s, _, _ in matrix_reads} == {"plans", "outreach"}
+    for service, path, headers in [*_reads(world), *matrix_reads]:
         # 40 reads on a pool of 10 take well under the acquire timeout: none is shed.
         assert await burst(stack.url(service) + path, [headers] * CONCURRENCY) == [200] * CONCURRENCY, path
     searchers = [bearer(stack.token("w-kaigo", sub=f"searcher-{world.tag}-{i}"))
@@ -69,7 +91,7 @@ async def test_four_times_the_pool_of_concurrent_reads_all_complete(world: World
     assert await burst(stack.url("intake") + "/persons/candidates", searchers, family_kana="フッサ",
                        given_kana="ハナコ", birth_date="1980-04-01") == [200] * CONCURRENCY
     async with httpx.AsyncClient(timeout=10) as http:
-        for service in ("intake", "referral", "meetings", "notifications"):
+        for service in ("intake", "referral", "meetings", "notifications", "plans", "outreach"):
             assert (await http.get(stack.url(service) + "/readyz")).status_code == 200
             assert (await http.get(stack.url(service) + "/healthz")).status_code == 200
 

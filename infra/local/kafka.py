@@ -24,6 +24,10 @@ from .credentials import Credentials, write_private
 
 CONFIG_DIR = ROOT / "infra" / "kafka"
 HEAP = "-Xmx512m"  # the machines have 2 cores and are shared: keep the broker small
+# A broker of the tests and benchmarks lives minutes: C2's compiling was most of its CPU in its
+# first minutes (bench/PROFILE.md), so C1 only; and the serial collector, whose pauses on a heap
+# this small are short, instead of G1's concurrent threads on two cores.
+JVM_OPTIONS = (HEAP, "-Xms128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
 ADMIN = "admin"  # the one super user besides the broker itself (server.properties.in)
 
 
@@ -113,7 +117,7 @@ class KafkaNode:
             return
         props = self._configure()
         logs = self.home / "logs"
-        cmd = [*self._java()[:1], HEAP, "-Xms128m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+        cmd = [*self._java()[:1], *JVM_OPTIONS, "-Djava.awt.headless=true",
                f"-Dkafka.logs.dir={logs}",
                f"-Dlog4j2.configurationFile={CONFIG_DIR / 'log4j2.properties'}",
                *self._java()[1:], "kafka.Kafka", str(props)]

@@ -117,3 +117,32 @@ async def test_reads_records_committed_together_chain_and_a_failed_batch_refuses
     finally:
         broken.stop()
         await running
+
+
+async def test_concurrent_writes_and_reads_keep_one_unbroken_chain(pool: asyncpg.Pool,
+                                                                   stack: Stack) -> None:
+    """Writes (each in its own unit of work) and reads' group commits race for the chain's head:
+    each reads it only once it holds the chain's lock (audit_chain_head), so none forks it."""
+    writer = AuditWriter(lambda: connect(databases.service_dsn(stack.postgres_port, SERVICE)))
+    running = asyncio.create_task(writer.run())
+    object_id = str(uuid.uuid4())
+
+    async def write() -> None:
+        async with UnitOfWork(pool, SERVICE, "132187") as uow:
+            await _access().audit_only(uow, WINDOW, "write", "thing", object_id)
+            await uow.commit()
+
+    async def read() -> None:
+        await writer.write(_access().entry(WINDOW, "read", "thing", object_id, "permitted",
+                                           "raced"), [])
+    try:
+        await asyncio.gather(*(f() for _ in range(15) for f in (write, read)))
+    finally:
+        writer.stop()
+        await running
+    assert sorted(await _rows(pool, object_id)) == ["permitted"] * 30
+    async with pool.acquire() as conn:
+        assert await audit.verify(conn) == []
+        heads = await conn.fetchval("SELECT count(*) FROM audit_events a WHERE NOT EXISTS "
+                                    "(SELECT 1 FROM audit_events b WHERE b.prev_hash = a.hash)")
+        assert heads == 1  # one chain: every record but the last is some record's predecessor

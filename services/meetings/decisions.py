@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from contracts.events.meetings import DecisionCorrected, DecisionKind, MeetingDecided, MeetingKind
+from kit.policy import Workplace
 
 from .domain import Events, MeetingRuleBroken
 
@@ -57,6 +58,24 @@ def decide(meeting_id: uuid.UUID, meeting_kind: MeetingKind, facts: Mapping[str,
     if facts.get("supersedes") is None:
         return decided, [decided]
     return decided, [decided, correct(previous, decided, reason)]
+
+
+def lead_among_members(meeting_kind: MeetingKind, facts: Mapping[str, Any],
+                       members: Mapping[str, Workplace]) -> None:
+    """A 支援会議's material reaches its pledged members only, and the lead it names holds the
+    outreach case it opens: so the lead is a member (`members`: user -> where the directory
+    places them), at an office of theirs, or an office where a member works."""
+    if meeting_kind != "support_meeting":
+        return
+    agency, worker = facts.get("lead_agency"), facts.get("lead_worker")
+    if worker and worker not in members:
+        raise MeetingRuleBroken(f"主担当 {worker} はこの支援会議の構成員ではありません / the lead worker "
+                                "must be a pledged member of this 支援会議")
+    offices = members[worker].offices if worker else frozenset().union(
+        *(place.offices for place in members.values()))
+    if agency and agency not in offices:
+        raise MeetingRuleBroken(f"主担当機関 {agency} はこの支援会議の構成員の所属ではありません / the lead "
+                                "agency must be an office of a pledged member (of the lead worker)")
 
 
 def correct(previous: Mapping[str, Any] | None, new: MeetingDecided,

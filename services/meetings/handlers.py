@@ -1,31 +1,20 @@
-"""Events meetings consumes: intake's registrations and consultations, for its view of who
-holds which case (only a holder tables it)."""
+"""Events meetings consumes: intake's registrations and consultations, for the kit's view of
+who holds which case (only a holder tables it: kit/views.py) and for which persons each
+consultation names (a tabled consultation tables its persons)."""
 
 from __future__ import annotations
 
-from contracts.events.intake import ConsultationReceived, PersonRegistered
-from kit import holders
+from contracts.events.intake import ConsultationReceived
+from kit import views
 from kit.inbox import HandlerContext, Handlers
+from kit.service import merge_handlers
 
 from .store import meetings as store
 
 
-async def _registered(e: PersonRegistered, ctx: HandlerContext) -> None:
-    if e.registered_agency:
-        await store.add_holders(ctx.uow.conn, ctx.envelope.municipality,
-                                [(e.person_id, e.registered_agency)])
-
-
 async def _received(e: ConsultationReceived, ctx: HandlerContext) -> None:
-    held = [(e.consultation_id, office) for office in holders.of_consultation(
-        e.receiving_division, e.destination_kind, e.destination_agency)]
-    for person_id in e.person_ids:
-        held += [(person_id, office) for office in holders.of_person_on(
-            e.receiving_division, e.destination_kind, e.destination_agency,
-            person_id in e.present_ids)]
-    await store.add_holders(ctx.uow.conn, ctx.envelope.municipality, held)
     await store.link_persons(ctx.uow.conn, ctx.envelope.municipality, e.consultation_id,
                              list(e.person_ids))
 
 
-HANDLERS: Handlers = {PersonRegistered: [_registered], ConsultationReceived: [_received]}
+HANDLERS: Handlers = merge_handlers(views.HOLDER_HANDLERS, {ConsultationReceived: [_received]})

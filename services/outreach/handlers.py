@@ -26,8 +26,10 @@ async def on_decided(e: MeetingDecided, ctx: HandlerContext) -> None:
     if e.kind != "start_outreach":
         return
     conn, m, at = ctx.uow.conn, ctx.envelope.municipality, now()
-    existing = [await store.case(conn, m, e.outreach_case_id, for_update=True)] \
-        if e.outreach_case_id else []
+    named = await store.case(conn, m, e.outreach_case_id, for_update=True) if e.outreach_case_id else None
+    # The case it names becomes the meeting's only if it is about a person the meeting decided on
+    # (what is tabled): an id in a decision's body is no ground for its members to read a case.
+    existing = [named] if named and named["person_id"] in e.person_ids else []
     for person_id in e.person_ids:
         existing += await store.live_cases_of(conn, m, person_id)
     for row in filter(None, existing):  # continues: the meeting's members read it from now

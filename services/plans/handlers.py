@@ -1,6 +1,7 @@
 """Events plans consumes.
 
-- intake's ConsultationReceived / PersonRegistered: who holds which case (kit/holders.py).
+- intake's ConsultationReceived / PersonRegistered: who holds which case (the kit's holders
+  view, kit/views.py).
 - meetings' MeetingDecided: the 重層的支援会議's decisions, kept for the plan's commands to rest
   on; an assign_lead puts a lead into the ledger; a decision acting on a case nobody leads
   starts the lead watch; a correction (`supersedes`) withdraws what rested on the superseded
@@ -15,32 +16,17 @@ from __future__ import annotations
 
 import uuid
 
-from contracts.events.intake import ConsentExpired, ConsentWithdrawn, ConsultationReceived, PersonRegistered
+from contracts.events.intake import ConsentExpired, ConsentWithdrawn
 from contracts.events.meetings import MeetingDecided
 from contracts.events.plans import PlanReviewDue
-from kit import holders, views
+from kit import views
 from kit.clock import now
 from kit.inbox import HandlerContext, Handlers
+from kit.service import merge_handlers
 from kit.uow import UnitOfWork
 
 from . import domain, ledger, ledger_store, store, timers, usecases
 from .ledger import Entry
-
-
-async def _registered(e: PersonRegistered, ctx: HandlerContext) -> None:
-    if e.registered_agency:
-        await store.add_holders(ctx.uow.conn, ctx.envelope.municipality,
-                                [(e.person_id, e.registered_agency)])
-
-
-async def _received(e: ConsultationReceived, ctx: HandlerContext) -> None:
-    held = [(e.consultation_id, office) for office in holders.of_consultation(
-        e.receiving_division, e.destination_kind, e.destination_agency)]
-    for person_id in e.person_ids:
-        held += [(person_id, office) for office in holders.of_person_on(
-            e.receiving_division, e.destination_kind, e.destination_agency,
-            person_id in e.present_ids)]
-    await store.add_holders(ctx.uow.conn, ctx.envelope.municipality, held)
 
 
 async def _decided(e: MeetingDecided, ctx: HandlerContext) -> None:
@@ -95,7 +81,7 @@ async def _consent_ended(person_id: uuid.UUID, uow: UnitOfWork) -> None:
     at = now()
     consents = await views.consents_for(uow.conn, [person_id])
     for row in await store.open_plans_with_team(uow.conn, person_id):
-        held = await store.holders_of(uow.conn, row["person_ids"]) | {row["office"]}
+        held = await views.holding_every(uow.conn, row["person_ids"]) | {row["office"]}
         uncovered = []
         for office_id in sorted(set(row["team"]) - held):
             office = await views.office(uow.conn, office_id)
@@ -118,7 +104,6 @@ async def _expired(e: ConsentExpired, ctx: HandlerContext) -> None:
     await _consent_ended(e.person_id, ctx.uow)
 
 
-HANDLERS: Handlers = {PersonRegistered: [_registered], ConsultationReceived: [_received],
-                      MeetingDecided: [_decided], ConsentWithdrawn: [_withdrawn],
-                      ConsentExpired: [_expired]}
+HANDLERS: Handlers = merge_handlers(views.HOLDER_HANDLERS, {
+    MeetingDecided: [_decided], ConsentWithdrawn: [_withdrawn], ConsentExpired: [_expired]})
 PERIODIC = (timers.PERIODIC,)

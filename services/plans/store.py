@@ -1,4 +1,4 @@
-"""plans' SQL: holders and decisions views, assessments, plans and their versions, notes."""
+"""plans' SQL: the decisions view, assessments, plans and their versions, notes."""
 
 from __future__ import annotations
 
@@ -15,20 +15,6 @@ from contracts.events.meetings import MeetingDecided
 from .domain import Decision, Plan
 
 # -- views ------------------------------------------------------------------------------------
-
-
-async def add_holders(conn: asyncpg.Connection, municipality: str,
-                      held: list[tuple[uuid.UUID, str]]) -> None:
-    await conn.executemany("INSERT INTO case_holders_view VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                           [(s, municipality, o) for s, o in held])
-
-
-async def holders_of(conn: asyncpg.Connection, person_ids: Iterable[uuid.UUID]) -> frozenset[str]:
-    """The offices holding every one of these persons."""
-    ids = list(dict.fromkeys(person_ids))
-    rows = await conn.fetch("SELECT office FROM case_holders_view WHERE subject_id = ANY($1::uuid[]) "
-                            "GROUP BY office HAVING count(DISTINCT subject_id) = $2", ids, len(ids))
-    return frozenset(r["office"] for r in rows)
 
 
 _DECISION = """

@@ -37,7 +37,7 @@ async def case_record(conn: asyncpg.Connection, municipality: str, person_ids: f
                       field_classes: frozenset[str] = frozenset()) -> Record:
     """What the policy decides on: the offices holding every person (and the office that wrote
     the object), the persons, and for progress notes the plan's team."""
-    held = await store.holders_of(conn, person_ids) | ({office} if office else set())
+    held = await views.holding_every(conn, person_ids) | ({office} if office else set())
     return Record(municipality=municipality, holders=held, person_ids=person_ids, team=team,
                   field_classes=field_classes)
 

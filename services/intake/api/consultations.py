@@ -157,7 +157,7 @@ async def post_consultation(body: ConsultationIn, request: Request, principal: P
         except ValueError as exc:
             raise Problem(422, "Invalid consultation", str(exc)) from exc
         await _check_links(uow, request, principal, access, body, settings.municipality_code)
-        await store.add(uow.conn, c, settings.municipality_code)
+        row = await store.add(uow.conn, c, settings.municipality_code)
         uow.record(*c.events)
         came = f"; came themselves (本人来所): {', '.join(map(str, c.present_ids))}" \
             if c.present_ids else ""
@@ -176,18 +176,24 @@ async def post_consultation(body: ConsultationIn, request: Request, principal: P
                                     f"{', '.join(map(str, c.handover.consent_ids))}: "
                                     f"{c.handover.reason}")
         await uow.commit()
-        row = await store.get(uow.conn, c.id, settings.municipality_code)  # the one connection
     response.headers["Location"] = f"/consultations/{c.id}"
-    assert row is not None
     return consultation_out(row)
 
 
 async def _check_links(uow: UnitOfWork, request: Request, principal: Principal, access: Access,
                        body: ConsultationIn, municipality: str) -> None:
-    """Linking a person needs only that they exist (it shows nothing more of them); attaching
-    to a household is a write to that household."""
+    """Linking a person needs only that they exist (it shows nothing more of them); handing a
+    person who did not come on to another office discloses them (only their holder may: a reader
+    under consent or break-glass would make the receiver a holder, or send it their name and
+    address); attaching to a household is a write to that household."""
     if body.person_ids and not await person_store.all_exist(uow.conn, body.person_ids, municipality):
         raise Problem(422, "Unknown person", "register the person first (POST /persons)")
+    if body.destination and body.destination.kind in domain.LEAVES_THE_WINDOW:
+        for person_id in dict.fromkeys(p for p in body.person_ids if p not in body.present_ids):
+            row = await person_store.get(uow.conn, person_id, municipality)
+            assert row is not None
+            await access.check(uow, request, principal, await records.person(uow.conn, row, municipality),
+                               "disclose", "person", str(person_id))
     if body.household_id is None:
         return
     household = await household_store.get(uow.conn, body.household_id, municipality)

@@ -130,6 +130,7 @@ async def candidates(principal: PrincipalDep, uow: UowDep, settings: SettingsDep
                      ) -> list[dict[str, Any]]:
     kana = names.normalize_kana(family_kana + given_kana)
     named = names.kana_letters(kana) >= 3
+    m = settings.municipality_code
     async with uow:
         await access.staff_only(uow, principal, "search", "person_candidates")
         if not named and not atena_number:
@@ -146,14 +147,26 @@ async def candidates(principal: PrincipalDep, uow: UowDep, settings: SettingsDep
             phone_key=names.normalize_phone(phone) if phone and named else None,
             atena_number=atena_number)
         keys = [kana, *domain.deletions(kana)] if named else []
-        known = await store.candidates(uow.conn, settings.municipality_code, probe, keys)
-        ranked = matching.rank(probe, known, MAX_CANDIDATES)
+        known = await store.candidates(uow.conn, m, probe, keys)
+        found = matching.rank(probe, known, MAX_CANDIDATES)
+        # A number alone names only whom the user may read (as registering a taken one does).
+        ranked = found if named else \
+            [c for c in found if await _may_read(uow, principal, access, c.person_id, m)]
         people = await store.summaries(uow.conn, [c.person_id for c in ranked])
         await access.audit_only(uow, principal, "search", "person_candidates", None,
-                                tuple(c.person_id for c in ranked), reason="名寄せ候補の照会")
+                                tuple(c.person_id for c in found), reason="名寄せ候補の照会" + (
+                                    f" ({len(found) - len(ranked)} withheld: not readable by the "
+                                    "user)" if len(found) > len(ranked) else ""))
         await uow.commit()
     return [{**people[c.person_id], "person_id": c.person_id, "score": c.score,
              "reasons": list(c.reasons)} for c in ranked]
+
+
+async def _may_read(uow: UnitOfWork, principal: Principal, access: Access, person_id: uuid.UUID,
+                    m: str) -> bool:
+    row = await store.get(uow.conn, person_id, m)
+    return row is not None and (await access.decision(
+        uow, principal, await records.person(uow.conn, row, m), "read")).permitted
 
 
 @router.get("/persons/{person_id}", response_model=PersonOut, summary="本人の記録を見る")

@@ -20,6 +20,9 @@ from contracts.events.intake import ConsultationReceived
 from contracts.taxonomy import Channel, DestinationKind, Urgency, receiving_office
 from kit.policy import Consent, Office
 
+# Destinations a hand-over form takes the person's case to (with their consent).
+LEAVES_THE_WINDOW: frozenset[DestinationKind] = frozenset({"agency", "coordinator"})
+
 
 class NoDestination(ValueError):
     """The consultation would end nowhere, or somewhere that takes no hand-overs."""
@@ -134,7 +137,7 @@ def _check_destination(destination: Destination, division: str, to: Office | Non
 def _check_handover(destination: Destination, handover: Handover | None,
                     person_ids: tuple[uuid.UUID, ...], consents: Sequence[tuple[uuid.UUID, Consent]],
                     at: datetime, to: Office | None) -> None:
-    leaves_the_city = destination.kind in ("agency", "coordinator")
+    leaves_the_city = destination.kind in LEAVES_THE_WINDOW
     if destination.kind == "coordinator" and handover is None:
         raise HandoverRefused("コーディネーターへは共通の様式（主訴・理由・同意）でつないでください / "
                               "a case goes to a coordinator on the common hand-over form "

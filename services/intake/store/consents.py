@@ -45,6 +45,8 @@ async def get(conn: asyncpg.Connection, consent_id: uuid.UUID, municipality: str
 
 
 async def of_persons(conn: asyncpg.Connection, person_ids: list[uuid.UUID]) -> list[ConsentRecord]:
+    if not person_ids:  # most consultations name no one yet: no round trip for nothing
+        return []
     rows = await conn.fetch(f"SELECT {_COLUMNS} FROM consents WHERE person_id = ANY($1::uuid[]) "
                             "ORDER BY given_at", person_ids)
     return [_record(r) for r in rows]

@@ -16,6 +16,7 @@ INSERT INTO consultations (id, municipality, received_at, channel, receiving_div
     main_complaint, categories, urgency, destination_kind, destination_agency, household_id,
     handover, intake_sheet, health_notes)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+RETURNING *
 """
 _LINK = """
 INSERT INTO consultation_persons (consultation_id, person_id, present)
@@ -40,14 +41,19 @@ GROUP BY c.id ORDER BY c.received_at DESC LIMIT 200
 """
 
 
-async def add(conn: asyncpg.Connection, c: Consultation, municipality: str) -> None:
+async def add(conn: asyncpg.Connection, c: Consultation, municipality: str) -> dict[str, Any]:
+    """Store it; return it as `get` would read it back (without a round trip to do so)."""
     handover = json.loads(json.dumps(asdict(c.handover), default=str)) if c.handover else None
-    await conn.execute(_INSERT, c.id, municipality, c.received_at, c.channel, c.receiving_division,
-                       c.received_by, c.main_complaint, list(c.categories), c.urgency,
-                       c.destination.kind, c.destination.agency, c.household_id, handover,
-                       c.intake_sheet or None, c.health_notes)
+    row = await conn.fetchrow(_INSERT, c.id, municipality, c.received_at, c.channel,
+                              c.receiving_division, c.received_by, c.main_complaint,
+                              list(c.categories), c.urgency, c.destination.kind,
+                              c.destination.agency, c.household_id, handover,
+                              c.intake_sheet or None, c.health_notes)
     if c.person_ids:
         await conn.execute(_LINK, c.id, list(c.person_ids), list(c.present_ids))
+    present = set(c.present_ids)
+    return {**dict(row), "person_ids": list(c.person_ids),
+            "present_ids": [p for p in c.person_ids if p in present]}
 
 
 async def get(conn: asyncpg.Connection, consultation_id: uuid.UUID,

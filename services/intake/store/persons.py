@@ -96,6 +96,8 @@ async def candidates(conn: asyncpg.Connection, municipality: str, probe: Probe,
 
 
 async def summaries(conn: asyncpg.Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    if not ids:
+        return {}
     rows = await conn.fetch("SELECT id, family_name, given_name, family_kana, given_kana, birth_date, "
                             "address FROM persons WHERE id = ANY($1::uuid[])", ids)
     return {r["id"]: dict(r) for r in rows}

@@ -52,25 +52,11 @@ async def details(conn: asyncpg.Connection, meeting_id: uuid.UUID) -> dict[str, 
     return {"members": [dict(m) for m in members], "agenda": [dict(a) for a in agenda]}
 
 
-async def add_holders(conn: asyncpg.Connection, municipality: str,
-                      held: list[tuple[uuid.UUID, str]]) -> None:
-    await conn.executemany("INSERT INTO case_holders_view (subject_id, municipality, office) "
-                           "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                           [(s, municipality, o) for s, o in held])
-
-
 async def link_persons(conn: asyncpg.Connection, municipality: str, consultation_id: uuid.UUID,
                        person_ids: list[uuid.UUID]) -> None:
     await conn.execute("INSERT INTO consultation_persons_view (consultation_id, municipality, person_id) "
                        "SELECT $1, $2, unnest($3::uuid[]) ON CONFLICT DO NOTHING",
                        consultation_id, municipality, person_ids)
-
-
-async def holders_of(conn: asyncpg.Connection, subject_ids: list[uuid.UUID]
-                     ) -> dict[uuid.UUID, frozenset[str]]:
-    rows = await conn.fetch("SELECT subject_id, array_agg(office) AS offices FROM case_holders_view "
-                            "WHERE subject_id = ANY($1::uuid[]) GROUP BY subject_id", subject_ids)
-    return {r["subject_id"]: frozenset(r["offices"]) for r in rows}
 
 
 async def persons_of(conn: asyncpg.Connection, consultation_ids: list[uuid.UUID]

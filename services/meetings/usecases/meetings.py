@@ -108,7 +108,7 @@ async def _may_table(uow: UnitOfWork, request: Request, principal: Principal, ac
     intake's events (a case not yet known here is refused until its events arrive)."""
     subjects = [*((p, "person", frozenset({p})) for p in command.person_ids),
                 *((c, "consultation", persons_of.get(c, frozenset())) for c in command.consultation_ids)]
-    held = await store.holders_of(uow.conn, [s for s, _, _ in subjects])
+    held = await views.holders_of(uow.conn, [s for s, _, _ in subjects])
     for subject, kind, persons in subjects:
         record = Record(municipality=uow.municipality, holders=held.get(subject, frozenset()),
                         person_ids=persons, meeting_ids=await views.tabled_in(uow.conn, [subject, *persons]))

@@ -14,7 +14,7 @@ from .. import decisions, domain
 from ..commands import DecisionIn, HeldIn
 from ..store import decisions as decided_store
 from ..store import meetings as store
-from .common import chair_only, covered, meeting, refused
+from .common import chair_only, covered, meeting, places, refused
 
 
 async def held(meeting_id: uuid.UUID, command: HeldIn, uow: UnitOfWork, principal: Principal,
@@ -42,15 +42,16 @@ async def decide(meeting_id: uuid.UUID, command: DecisionIn, uow: UnitOfWork, pr
     persons_of = await store.persons_of(uow.conn, command.consultation_ids)
     persons = frozenset(command.person_ids).union(*persons_of.values())
     previous = await decided_store.decision(uow.conn, command.supersedes) if command.supersedes else None
+    members = await store.members(uow.conn, meeting_id)
     try:
+        decisions.lead_among_members(found["kind"], command.model_dump(), await places(uow.conn, members))
         decided, events = decisions.decide(meeting_id, found["kind"], command.model_dump(exclude={"reason"}),
                                            await store.tabled_subjects(uow.conn, meeting_id),
                                            previous, command.reason, at)
     except domain.MeetingRuleBroken as exc:
         raise refused(exc) from exc
     if found["kind"] == "multilayer_meeting":  # decided only where consent covers everyone
-        await covered(uow, access, principal, meeting_id, "meeting_decision", persons,
-                      await store.members(uow.conn, meeting_id), at)
+        await covered(uow, access, principal, meeting_id, "meeting_decision", persons, members, at)
     await decided_store.add_decision(uow.conn, decided, sorted(persons), command.reason,
                                      principal.user_id)
     if command.supersedes is not None and not await decided_store.supersede(
