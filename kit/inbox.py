@@ -1,8 +1,12 @@
 """The inbox consumer: Kafka events -> (inbox row + handlers) in one transaction -> offset commit.
 
 Each partition's records are applied in order. The records of one fetch (every partition's) are
-applied together in one transaction, each event in a savepoint of its own, and their offsets are
-committed once it has committed: one COMMIT and one offset commit per fetch, not per event. The
+applied together in one transaction and their offsets are committed once it has committed: one
+COMMIT and one offset commit per fetch, not per event. A fetch is first tried on a fast path: the
+inbox rows of all its events claimed in one statement, each run of consecutive events of one type
+applied by the handlers' batch forms (`Batched`) in a statement or a few, no savepoints. If
+anything in it fails, it is rolled back whole and the fetch is applied the careful way, each event
+in a savepoint of its own, so the guarantees below hold whichever path applied it. The
 offset committed is the one after the last record whose transaction committed, so nothing still
 in flight is ever skipped (the gap faust #606 leaves with concurrency > 1). A redelivered event
 finds its id in the inbox and is skipped. An event whose handler fails in a batch is rolled back
@@ -23,8 +27,9 @@ import fnmatch
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
-from itertools import takewhile
+from itertools import groupby, takewhile
 from typing import Any
 
 import asyncpg
@@ -32,7 +37,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import CommitFailedError
 from aiokafka.structs import ConsumerRecord
 from opentelemetry import propagate, trace
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import Link, SpanKind
 from pydantic import ValidationError
 
 from contracts.envelope import Envelope, EventData
@@ -58,6 +63,22 @@ Handler = Callable[[Any, HandlerContext], Awaitable[None]]
 # Several handlers may subscribe to one event type (the kit's views and the service's own):
 # they run in order, in the one inbox transaction, so an event is applied by all or by none.
 Handlers = dict[type[EventData], list[Handler]]
+BatchHandler = Callable[[list[tuple[Any, Envelope]], UnitOfWork], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Batched:
+    """A handler with a batch form: `many` applies a run of consecutive events of its type (one
+    partition's, in their order, each freshly claimed) with the effect `one` has applied to each
+    in turn, in a statement or a few instead of a few per event. Used on the fast path when every
+    handler of the type has one; `one` everywhere else (the careful path, an operator's replay).
+    A batch form records no events: a batch has no single trace to carry on."""
+    one: Handler
+    many: BatchHandler
+
+    async def __call__(self, event: Any, ctx: HandlerContext) -> None:
+        await self.one(event, ctx)
+
 
 # 'fresh': claimed, apply it; 'duplicate': applied before; 'dead': dead-lettered before (a
 # redelivery after the dead letter was recorded but before the offset was committed).
@@ -71,6 +92,19 @@ SELECT CASE WHEN EXISTS (SELECT 1 FROM dead) THEN 'dead'
             WHEN EXISTS (SELECT 1 FROM claim) THEN 'fresh' ELSE 'duplicate' END
 """
 
+# The fast path's claim of a whole fetch (message ids unique in it): the ids it claimed, and the
+# ids whose offsets were dead-lettered before (as _CLAIM's 'dead'); any other id is a duplicate.
+_CLAIM_ALL = """
+WITH fetched AS (SELECT * FROM unnest($2::uuid[], $3::text[], $4::int[], $5::bigint[])
+                              AS f (message_id, topic, partition, kafka_offset)),
+dead AS (SELECT f.message_id FROM fetched f JOIN dead_letters d ON d.consumer = $1
+           AND d.topic = f.topic AND d.partition = f.partition AND d.kafka_offset = f.kafka_offset),
+claim AS (INSERT INTO inbox (consumer, message_id, topic, partition, kafka_offset)
+          SELECT $1, f.* FROM fetched f WHERE f.message_id NOT IN (SELECT message_id FROM dead)
+          ON CONFLICT DO NOTHING RETURNING message_id)
+SELECT message_id, 'fresh' AS claim FROM claim UNION ALL SELECT message_id, 'dead' FROM dead
+"""
+
 # A replay claims the event by its id only: the dead letter of its own offset no longer bars it.
 _REPLAY_CLAIM = """
 INSERT INTO inbox (consumer, message_id, topic, partition, kafka_offset)
@@ -78,7 +112,8 @@ VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1
 """
 
 
-BATCH = 100  # records per fetch: applied in one transaction, their offsets committed at once
+BATCH = 1000  # records per fetch at most: applied in one transaction, their offsets committed at once
+MAX_LINKS = 128  # a batch span's links to its events' traces (the SDK's default span limit)
 
 
 @dataclass
@@ -207,12 +242,20 @@ class InboxConsumer:
         """Apply the runs in one transaction, retried through database outages; return how many
         of each partition's records it applied (all but from the first that failed)."""
         backoff = self.settings.consumer_retry_seconds
+        fast = True
         while True:
             try:
+                if fast:
+                    return await self._fast(runs, producer)
                 return await self._transaction(runs, producer)
             except Interrupted:  # stopping while a dead letter's publish was finished
                 raise
             except Exception as exc:
+                if fast and not is_outage(exc):  # rolled back whole: the careful way, at once
+                    log.info("consumer %s: fast path failed (%r); one savepoint per event",
+                             self.name, exc)
+                    fast = False
+                    continue
                 if not is_outage(exc):  # not one handler's (the commit?): the firsts alone
                     log.warning("consumer %s: batch failed (%r); applying one by one", self.name,
                                 exc)
@@ -222,6 +265,52 @@ class InboxConsumer:
                 log.warning("consumer %s: database unavailable (%r); retrying", self.name, exc)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
+
+    async def _fast(self, runs: dict[TopicPartition, list[_Item]], producer: Any
+                    ) -> dict[TopicPartition, int]:
+        """Apply the runs in one transaction with no savepoint: one claim for the fetch, then each
+        partition's fresh events in order, a run of one type at a time. Raises (rolled back
+        whole) if any handler fails; returns {}: every record applied."""
+        items = [item for run in runs.values() for item in run if item.event is not None]
+        if not items:
+            return {}
+        ids = [item.envelope.id for item in items if item.envelope is not None]
+        if len(set(ids)) < len(items):
+            raise ValueError("a message id twice in one fetch")  # the careful path tells them apart
+        async with UnitOfWork(self.pool, self.settings.service,
+                              self.settings.municipality_code) as uow:
+            with self._fetch_span(items):
+                claims: dict[Any, str] = dict(await uow.conn.fetch(
+                    _CLAIM_ALL, self.name, ids, [i.record.topic for i in items],
+                    [i.record.partition for i in items], [i.record.offset for i in items]))
+                for run in runs.values():
+                    fresh = [i for i in run if i.envelope is not None
+                             and claims.get(i.envelope.id) == "fresh"]
+                    for _, same in groupby(fresh, key=lambda i: type(i.event)):
+                        await self._handle_run(uow, list(same), spanned=len(items) == 1)
+            await uow.commit()
+        for item in items:
+            assert item.envelope is not None
+            await self._after(item.record, claims.get(item.envelope.id, "duplicate"), producer)
+        return {}
+
+    async def _handle_run(self, uow: UnitOfWork, run: list[_Item], spanned: bool) -> None:
+        """Consecutive events of one type: by the batch forms if every handler has one, else one
+        by one, each in its own span (what its handlers record carries its trace on) unless the
+        fetch's span is already the event's own (`spanned`)."""
+        events = [(item.event, item.envelope) for item in run
+                  if item.event is not None and item.envelope is not None]
+        handlers = self.handlers[type(events[0][0])]
+        if all(isinstance(h, Batched) for h in handlers):
+            for handler in handlers:
+                assert isinstance(handler, Batched)
+                await handler.many(events, uow)
+            return
+        for item, (event, envelope) in zip(run, events, strict=True):
+            with nullcontext() if spanned else self._span(item):
+                for handler in handlers:
+                    await handler(event, HandlerContext(uow, envelope))
+                uow.envelope_events()
 
     async def _transaction(self, runs: dict[TopicPartition, list[_Item]], producer: Any
                            ) -> dict[TopicPartition, int]:
@@ -272,11 +361,28 @@ class InboxConsumer:
 
     def _span(self, item: _Item) -> Any:
         record = item.record
-        parent = propagate.extract({k: bytes(v).decode() for k, v in record.headers or ()})
         return tracer.start_as_current_span(
-            f"{record.topic} process", context=parent, kind=SpanKind.CONSUMER,
+            f"{record.topic} process", context=_context(record), kind=SpanKind.CONSUMER,
             attributes={"messaging.system": "kafka", "messaging.destination.name": record.topic,
                         "messaging.message.id": str(item.envelope.id if item.envelope else ""),
+                        "messaging.consumer.group.name": self.name})
+
+    def _fetch_span(self, items: list[_Item]) -> Any:
+        """The fast path's span. A fetch of one event (live traffic, mostly) is that event's span,
+        so its claim stays in its trace. A bigger fetch gets one span linked to each event's
+        trace (the OpenTelemetry messaging conventions' batch "process" span): a span per event
+        cost more than the rest of a view's replay together (bench/PROFILE.md, "Replay"), while
+        events whose handlers run one by one still get their own span inside it."""
+        if len(items) == 1:
+            return self._span(items[0])
+        links = [Link(context) for item in items[:MAX_LINKS]
+                 if (context := trace.get_current_span(_context(item.record)).get_span_context()
+                     ).is_valid]
+        topics = sorted({item.record.topic for item in items})
+        return tracer.start_as_current_span(
+            f"{' '.join(topics)} process", kind=SpanKind.CONSUMER, links=links,
+            attributes={"messaging.system": "kafka", "messaging.destination.name": topics[0],
+                        "messaging.batch.message_count": len(items),
                         "messaging.consumer.group.name": self.name})
 
     def _lag(self, consumer: AIOKafkaConsumer, tp: TopicPartition, position: int) -> None:
@@ -389,6 +495,11 @@ class InboxConsumer:
                 log.warning("consumer %s: dead-lettering failed (%r); retrying", self.name, exc)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
+
+
+def _context(record: ConsumerRecord) -> Any:
+    """The trace context the producer put in the record's headers."""
+    return propagate.extract({k: bytes(v).decode() for k, v in record.headers or ()})
 
 
 def _check_origin(topic: str, envelope: Envelope, spec: EventSpec | None) -> None:

@@ -15,6 +15,7 @@ from uuid import UUID
 
 import asyncpg
 
+from contracts.envelope import Envelope
 from contracts.events.intake import (
     ConsentExpired,
     ConsentGranted,
@@ -25,8 +26,9 @@ from contracts.events.intake import (
 from contracts.events.meetings import CaseTabled, MemberJoined
 from contracts.events.referral import DirectoryChanged
 from kit import holders
-from kit.inbox import HandlerContext, Handlers
+from kit.inbox import Batched, HandlerContext, Handlers
 from kit.policy import Consent, Office, Workplace
+from kit.uow import UnitOfWork
 
 _GRANT = """
 INSERT INTO consent_view (consent_id, municipality, person_id, agencies, purposes, valid_from,
@@ -58,11 +60,6 @@ SELECT $1, $2, $3, unnest($4::uuid[]) ON CONFLICT DO NOTHING
 """
 
 
-async def apply_consent_granted(conn: asyncpg.Connection, e: ConsentGranted, municipality: str) -> None:
-    await conn.execute(_GRANT, e.consent_id, municipality, e.person_id, list(e.agencies),
-                       list(e.purposes), e.valid_from, e.valid_until, e.all_participating)
-
-
 async def apply_consent_ended(conn: asyncpg.Connection, consent_id: UUID, at: object,
                               only_for: Iterable[str] = ()) -> None:
     """Ended from `at`; for the bodies in `only_for` alone when it names any."""
@@ -73,8 +70,21 @@ async def apply_consent_ended(conn: asyncpg.Connection, consent_id: UUID, at: ob
         await conn.execute(_END, consent_id, at)
 
 
+def _grant_args(e: ConsentGranted, municipality: str) -> tuple[object, ...]:
+    return (e.consent_id, municipality, e.person_id, list(e.agencies), list(e.purposes),
+            e.valid_from, e.valid_until, e.all_participating)
+
+
+async def apply_consent_granted(conn: asyncpg.Connection, e: ConsentGranted, municipality: str) -> None:
+    await conn.execute(_GRANT, *_grant_args(e, municipality))
+
+
 async def _granted(e: ConsentGranted, ctx: HandlerContext) -> None:
     await apply_consent_granted(ctx.uow.conn, e, ctx.envelope.municipality)
+
+
+async def _granted_many(events: list[tuple[ConsentGranted, Envelope]], uow: UnitOfWork) -> None:
+    await uow.conn.executemany(_GRANT, [_grant_args(e, env.municipality) for e, env in events])
 
 
 async def _withdrawn(e: ConsentWithdrawn, ctx: HandlerContext) -> None:
@@ -83,6 +93,22 @@ async def _withdrawn(e: ConsentWithdrawn, ctx: HandlerContext) -> None:
 
 async def _expired(e: ConsentExpired, ctx: HandlerContext) -> None:
     await apply_consent_ended(ctx.uow.conn, e.consent_id, e.expired_at)
+
+
+async def _ended_many(ends: list[tuple[UUID, object, tuple[str, ...]]], uow: UnitOfWork) -> None:
+    """Ends in any order have one effect (the earliest end; the union of bodies): two statements."""
+    if everywhere := [(consent, at) for consent, at, only in ends if not only]:
+        await uow.conn.executemany(_END, everywhere)
+    if partial := [(consent, list(only)) for consent, _, only in ends if only]:
+        await uow.conn.executemany(_END_FOR, partial)
+
+
+async def _withdrawn_many(events: list[tuple[ConsentWithdrawn, Envelope]], uow: UnitOfWork) -> None:
+    await _ended_many([(e.consent_id, e.withdrawn_at, tuple(e.only_for)) for e, _ in events], uow)
+
+
+async def _expired_many(events: list[tuple[ConsentExpired, Envelope]], uow: UnitOfWork) -> None:
+    await _ended_many([(e.consent_id, e.expired_at, ()) for e, _ in events], uow)
 
 
 async def apply_member_joined(conn: asyncpg.Connection, e: MemberJoined, municipality: str) -> None:
@@ -102,9 +128,21 @@ async def _directory(e: DirectoryChanged, ctx: HandlerContext) -> None:
     await apply_directory(ctx.uow.conn, e, ctx.envelope.municipality)
 
 
-HANDLERS: Handlers = {ConsentGranted: [_granted], ConsentWithdrawn: [_withdrawn],
-                      ConsentExpired: [_expired], MemberJoined: [_member], CaseTabled: [_tabled],
-                      DirectoryChanged: [_directory]}
+async def _directory_many(events: list[tuple[DirectoryChanged, Envelope]], uow: UnitOfWork) -> None:
+    """Only the latest revision of a run counts (each replaces the whole view): apply that one."""
+    latest: dict[str, DirectoryChanged] = {}
+    for e, env in events:
+        if env.municipality not in latest or e.revision > latest[env.municipality].revision:
+            latest[env.municipality] = e
+    for municipality, e in latest.items():
+        await apply_directory(uow.conn, e, municipality)
+
+
+HANDLERS: Handlers = {ConsentGranted: [Batched(_granted, _granted_many)],
+                      ConsentWithdrawn: [Batched(_withdrawn, _withdrawn_many)],
+                      ConsentExpired: [Batched(_expired, _expired_many)],
+                      MemberJoined: [_member], CaseTabled: [_tabled],
+                      DirectoryChanged: [Batched(_directory, _directory_many)]}
 
 
 async def consents_for(conn: asyncpg.Connection, person_ids: Iterable[UUID]) -> tuple[Consent, ...]:

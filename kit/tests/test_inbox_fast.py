@@ -1,0 +1,242 @@
+"""The inbox's fast path (a fetch claimed in one statement, runs of one type applied by the
+handlers' batch forms) keeps every guarantee of the careful path: a redelivered fetch applies
+nothing twice, a failing event in a big batch is retried alone while the rest apply once, poison
+goes to the dead-letter topic, and a partition's order holds across runs of mixed types."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from contracts.envelope import Envelope, EventData
+from contracts.events.intake import ConsentExpired, ConsentGranted, ConsentWithdrawn
+from contracts.registry import source, spec_for
+from infra.local.kafka_admin import started_admin
+from infra.local.stack import Stack
+from kit import views
+from kit.db import create_pool
+from kit.inbox import Batched, HandlerContext, Handlers, InboxConsumer
+from kit.metrics import Metrics
+from kit.migrate import migrate
+from kit.settings import ServiceSettings
+from kit.tests.conftest import NO_MIGRATIONS, kit_settings
+from kit.tests.test_inbox_faults import _dlt_keys
+from kit.uow import UnitOfWork
+from tests.helpers import eventually
+
+FAST = "kitfast"  # a consumer group, database and dead-letter topic of its own
+TOPIC = "intake.events"
+T0 = datetime(2026, 4, 1, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+async def fast(stack: Stack) -> ServiceSettings:
+    settings = await kit_settings(stack, FAST)
+    assert settings.migration_database_url
+    await migrate(settings.migration_database_url, f"tsunagu_{FAST}_app", FAST, NO_MIGRATIONS)
+    return settings
+
+
+@pytest.fixture
+async def pool(fast: ServiceSettings, stack: Stack) -> AsyncIterator[asyncpg.Pool]:
+    p = await create_pool(fast.database_url)
+    await p.execute("DELETE FROM outbox; DELETE FROM inbox; DELETE FROM dead_letters; "
+                    "DELETE FROM consent_view")
+    await _start_at(stack, None)  # each test reads only what it publishes
+    yield p
+    await p.close()
+
+
+async def _start_at(stack: Stack, offset: int | None) -> None:
+    """Set the group's offsets: every partition's end (None), or `offset` on partition 0."""
+    admin = await started_admin(stack.kafka.client())
+    try:
+        [topic] = await admin.describe_topics([TOPIC])
+    finally:
+        await admin.close()
+    partitions = [TopicPartition(TOPIC, p["partition"]) for p in topic["partitions"]]
+    consumer = AIOKafkaConsumer(**stack.kafka.client(), group_id=FAST, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.commit(ends if offset is None else {TopicPartition(TOPIC, 0): offset})
+    finally:
+        await consumer.stop()
+
+
+def _headers(event: EventData, key: str) -> list[tuple[str, bytes]]:
+    spec = spec_for(event)
+    return Envelope(id=uuid.uuid4(), type=spec.ce_type, source=source("intake"),
+                    time=datetime.now(UTC), subject=key, dataschema=spec.dataschema,
+                    sensitivity="personal", municipality="132187").headers()
+
+
+async def _publish(stack: Stack, events: Sequence[EventData | bytes]) -> list[int]:
+    """On partition 0 in this order (bytes: an unreadable ConsentGranted); their offsets."""
+    producer = AIOKafkaProducer(**stack.kafka.client("intake"), linger_ms=20)
+    await producer.start()
+    try:
+        sends = []
+        for event in events:
+            value = event if isinstance(event, bytes) else event.model_dump_json().encode()
+            headers = _headers(_granted() if isinstance(event, bytes) else event, "fast")
+            sends.append(await producer.send(TOPIC, value, key=b"fast", partition=0,
+                                             headers=headers))
+        return [(await s).offset for s in sends]
+    finally:
+        await producer.stop()
+
+
+def _granted() -> ConsentGranted:
+    return ConsentGranted(consent_id=uuid.uuid4(), person_id=uuid.uuid4(), agencies=("city",),
+                          purposes=("support",), valid_from=T0)
+
+
+async def _consume(pool: asyncpg.Pool, settings: ServiceSettings, handlers: Handlers,
+                   done: Callable[[Metrics], Awaitable[bool]], what: str) -> Metrics:
+    metrics = Metrics()
+    consumer = InboxConsumer(pool, settings, handlers, metrics)
+    task = asyncio.create_task(consumer.run())
+    try:
+        await eventually(lambda: done(metrics), timeout=90, what=what)
+    finally:
+        consumer.stop()
+        await task
+    return metrics
+
+
+async def _rows(pool: asyncpg.Pool, events: list[ConsentGranted]) -> int:
+    return int(await pool.fetchval("SELECT count(*) FROM consent_view WHERE consent_id = ANY($1)",
+                                   [e.consent_id for e in events]))
+
+
+def _fallbacks(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "fast path failed" in r.getMessage()]
+
+
+async def test_a_redelivered_fetch_is_claimed_once(
+        pool: asyncpg.Pool, fast: ServiceSettings, stack: Stack,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, "kit.inbox")
+    first = [_granted() for _ in range(300)]
+    offsets = await _publish(stack, first)
+
+    async def applied(m: Metrics) -> bool:
+        return await _rows(pool, first) == len(first)
+    await _consume(pool, fast, views.HANDLERS, applied, "the first 300 consents in the view")
+
+    more = [_granted() for _ in range(50)]
+    await _publish(stack, more)
+    await _start_at(stack, offsets[0])  # as after a crash before the offset commit: all again
+
+    async def redelivered(m: Metrics) -> bool:
+        duplicates = m.registry.get_sample_value("inbox_duplicates_total", {"consumer": FAST})
+        return await _rows(pool, more) == len(more) and duplicates == len(first)
+    await _consume(pool, fast, views.HANDLERS, redelivered, "the redelivery skipped, the rest applied")
+
+    assert await _rows(pool, first + more) == len(first) + len(more)
+    assert await pool.fetchval("SELECT count(*) FROM inbox WHERE consumer = $1 AND topic = $2",
+                               FAST, TOPIC) == 350
+    assert await pool.fetchval("SELECT count(*) FROM dead_letters") == 0
+    assert not _fallbacks(caplog)  # the fast path did it all
+
+
+async def test_a_failing_event_in_a_big_batch_is_retried_alone_and_poison_goes_to_the_dlt(
+        pool: asyncpg.Pool, fast: ServiceSettings, stack: Stack,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, "kit.inbox")
+    goods = [_granted() for _ in range(400)]
+    bad = _granted()
+    runs: list[int] = []
+
+    def check(e: ConsentGranted) -> None:
+        if e.consent_id == bad.consent_id:
+            raise ValueError("this one always fails")
+
+    async def one(e: ConsentGranted, ctx: HandlerContext) -> None:
+        check(e)
+        await views.apply_consent_granted(ctx.uow.conn, e, ctx.envelope.municipality)
+
+    async def many(events: list[tuple[ConsentGranted, Envelope]], uow: UnitOfWork) -> None:
+        runs.append(len(events))
+        for e, env in events:
+            check(e)
+            await views.apply_consent_granted(uow.conn, e, env.municipality)
+
+    published: list[EventData | bytes] = [*goods[:150], bad, *goods[150:250], b"{}", *goods[250:]]
+    offsets = await _publish(stack, published)
+    bad_at, poison_at = offsets[150], offsets[251]
+
+    async def dead(offset: int) -> asyncpg.Record | None:
+        return await pool.fetchrow("SELECT reason, attempts FROM dead_letters WHERE consumer = $1 "
+                                   "AND kafka_offset = $2", FAST, offset)
+
+    async def done(m: Metrics) -> bool:
+        return await _rows(pool, goods) == len(goods) and bool(await dead(bad_at)) and \
+            bool(await dead(poison_at))
+    await _consume(pool, fast, {ConsentGranted: [Batched(one, many)]}, done,
+                   "every good consent applied, the failing and the unreadable dead-lettered")
+
+    assert await _rows(pool, [bad]) == 0
+    claimed = await pool.fetchval("SELECT count(*) FROM inbox WHERE consumer = $1 AND topic = $2",
+                                  FAST, TOPIC)
+    assert claimed == len(goods)  # each good one once; neither dead one holds a claim
+    failed, poison = await dead(bad_at), await dead(poison_at)
+    assert failed is not None and failed["attempts"] == fast.consumer_max_attempts
+    assert poison is not None and "payload does not match" in poison["reason"]
+    assert (await _dlt_keys(stack, f"{FAST}.dlt")).count("fast") == 2
+    assert _fallbacks(caplog) and max(runs) > 1  # the batches were big, and one fell back
+
+
+async def test_a_partitions_order_holds_across_runs_of_mixed_types(
+        pool: asyncpg.Pool, fast: ServiceSettings, stack: Stack,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, "kit.inbox")
+    alternating = [_granted() for _ in range(30)]  # grant, withdraw, grant, withdraw...
+    blocks = [_granted() for _ in range(30)]  # 30 grants, then 30 expiries, then 10 partial ends
+    at = {e.consent_id: T0 + timedelta(days=i + 1) for i, e in enumerate(alternating + blocks)}
+    published: list[EventData | bytes] = []
+    for e in alternating:
+        published += [e, ConsentWithdrawn(consent_id=e.consent_id, person_id=e.person_id,
+                                          withdrawn_at=at[e.consent_id])]
+    published += blocks
+    published += [ConsentExpired(consent_id=e.consent_id, person_id=e.person_id,
+                                 expired_at=at[e.consent_id]) for e in blocks]
+    published += [ConsentWithdrawn(consent_id=e.consent_id, person_id=e.person_id,
+                                   withdrawn_at=T0, only_for=("kit-x",)) for e in blocks[:10]]
+
+    async def expired_after_its_grant(e: ConsentExpired, ctx: HandlerContext) -> None:
+        """A service's own handler, one by one among the view's batches: it sees the grant."""
+        if not await ctx.uow.conn.fetchval("SELECT 1 FROM consent_view WHERE consent_id = $1",
+                                           e.consent_id):
+            raise AssertionError("an expiry applied before its grant")
+        ctx.uow.record(e)  # its effect, in the order applied: an outbox row
+    handlers: Handlers = {**views.HANDLERS,
+                ConsentExpired: [*views.HANDLERS[ConsentExpired], expired_after_its_grant]}
+    await _publish(stack, published)
+
+    async def done(m: Metrics) -> bool:
+        partial = await pool.fetchval("SELECT count(*) FROM consent_view WHERE "
+                                      "cardinality(withdrawn_for) > 0")
+        return bool(partial == 10)
+    await _consume(pool, fast, handlers, done, "every event applied")
+
+    rows = {r["consent_id"]: r for r in await pool.fetch(
+        "SELECT consent_id, withdrawn_at, withdrawn_for FROM consent_view WHERE consent_id = ANY($1)",
+        list(at))}
+    # an end applied before its grant would leave no trace: every one is there, as sent
+    assert {c: r["withdrawn_at"] for c, r in rows.items()} == at
+    assert {c for c, r in rows.items() if r["withdrawn_for"] == ["kit-x"]} == \
+        {e.consent_id for e in blocks[:10]}
+    expiries = await pool.fetch("SELECT payload->>'consent_id' AS id FROM outbox ORDER BY seq")
+    assert [r["id"] for r in expiries] == [str(e.consent_id) for e in blocks]
+    assert not _fallbacks(caplog)
+    assert await pool.fetchval("SELECT count(*) FROM dead_letters") == 0
