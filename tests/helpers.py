@@ -112,7 +112,8 @@ class Client:
         return r.json()
 
     async def get(self, path: str, status: int = 200, **params: Any) -> Any:
-        r = await self.http.get(self.base + path, params=params, headers=self.headers)
+        # None, not {}: httpx drops a query string the path carries when given params at all.
+        r = await self.http.get(self.base + path, params=params or None, headers=self.headers)
         assert r.status_code == status, r.text
         return r.json()
 

@@ -180,13 +180,9 @@ async def test_from_first_contact_to_a_consultation_in_intake_when_the_person_co
     assert "近所" not in json.dumps(consultation, ensure_ascii=False)  # what outreach knew stays there
     assert consultation["destination"] == {"kind": "agency", "agency": "houkatsu-1"}
     # Its opening is on intake's record, as a window's would be: the auditors find it by person.
-    auditor = Client(http, stack, "auditor-1", "intake")
-
-    async def on_record() -> list[dict[str, Any]]:
-        trail = await auditor.get(f"/audit?person_id={p['id']}")
-        return [r for r in trail if r["object_type"] == "consultation"
-                and r["object_id"] == consultation_id and r["action"] == "write"]
-    [opened_row] = await eventually(on_record, what="the opening on intake's record")
+    trail = await Client(http, stack, "auditor-1", "intake").get("/audit", person_id=p["id"])
+    [opened_row] = [r for r in trail if r["object_type"] == "consultation"
+                    and r["object_id"] == consultation_id and r["action"] == "write"]
     assert opened_row["outcome"] == "permitted" and opened_row["service"] == "intake"
     assert opened_row["user_id"] == f"outreach:{case['office']}" and opened_row["agency"] == case["office"]
     assert opened_row["person_ids"] == [p["id"]] and opened_row["trace_id"]
