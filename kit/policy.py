@@ -59,7 +59,10 @@ class Consent:
 
     Its scope names legal bodies (or single offices of one); an office's staff are covered by a
     scope naming their office or their office's legal body. "Every participating body" is an
-    explicit choice, never a wildcard string.
+    explicit choice, never a wildcard string, and means the bodies taking part when the person
+    consented (`participating_bodies`, fixed by intake then), while they still take part: a body
+    that joins the 重層的支援体制 later is one the person never heard of. A consent recorded
+    before that list was (none given) covers by that choice no body at all, only those it names.
     """
 
     person_id: UUID
@@ -70,6 +73,7 @@ class Consent:
     withdrawn_at: datetime | None = None
     all_participating: bool = False
     withdrawn_for: frozenset[str] = frozenset()  # bodies or offices it no longer covers
+    participating_bodies: frozenset[str] = frozenset()  # legal bodies taking part when given
 
     def active(self, at: datetime) -> bool:
         """Given, not yet expired and not withdrawn at `at`."""
@@ -81,7 +85,8 @@ class Consent:
         mine = place.offices | place.legal_bodies
         if not self.active(at) or purpose not in self.purposes or mine & self.withdrawn_for:
             return False
-        return bool(mine & self.agencies) or (self.all_participating and bool(place.participating))
+        return bool(mine & self.agencies) or (
+            self.all_participating and bool(place.participating & self.participating_bodies))
 
 
 @dataclass(frozen=True)

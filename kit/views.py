@@ -32,8 +32,8 @@ from kit.uow import UnitOfWork
 
 _GRANT = """
 INSERT INTO consent_view (consent_id, municipality, person_id, agencies, purposes, valid_from,
-    valid_until, all_participating)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (consent_id) DO NOTHING
+    valid_until, all_participating, participating_bodies)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (consent_id) DO NOTHING
 """
 # A withdrawal can arrive before its grant only if replayed out of order; keep the earliest.
 _END = """
@@ -47,7 +47,7 @@ WHERE consent_id = $1
 """
 _CONSENTS = """
 SELECT person_id, agencies, purposes, valid_from, valid_until, withdrawn_at, all_participating,
-    withdrawn_for
+    withdrawn_for, participating_bodies
 FROM consent_view WHERE person_id = ANY($1::uuid[])
 """
 _MEMBER = """
@@ -72,7 +72,7 @@ async def apply_consent_ended(conn: asyncpg.Connection, consent_id: UUID, at: ob
 
 def _grant_args(e: ConsentGranted, municipality: str) -> tuple[object, ...]:
     return (e.consent_id, municipality, e.person_id, list(e.agencies), list(e.purposes),
-            e.valid_from, e.valid_until, e.all_participating)
+            e.valid_from, e.valid_until, e.all_participating, list(e.participating_bodies))
 
 
 async def apply_consent_granted(conn: asyncpg.Connection, e: ConsentGranted, municipality: str) -> None:
@@ -145,14 +145,26 @@ HANDLERS: Handlers = {ConsentGranted: [Batched(_granted, _granted_many)],
                       DirectoryChanged: [Batched(_directory, _directory_many)]}
 
 
+def consent_of(row: asyncpg.Record) -> Consent:
+    """A row of consent_view as the policy reads it."""
+    return Consent(row["person_id"], frozenset(row["agencies"]), frozenset(row["purposes"]),
+                   row["valid_from"], row["valid_until"], row["withdrawn_at"],
+                   row["all_participating"], frozenset(row["withdrawn_for"]),
+                   frozenset(row["participating_bodies"]))
+
+
+def granted(e: ConsentGranted) -> Consent:
+    """The consent an event grants, as the policy reads it (before any withdrawal)."""
+    return Consent(e.person_id, frozenset(e.agencies), frozenset(e.purposes), e.valid_from,
+                   e.valid_until, all_participating=e.all_participating,
+                   participating_bodies=frozenset(e.participating_bodies))
+
+
 async def consents_for(conn: asyncpg.Connection, person_ids: Iterable[UUID]) -> tuple[Consent, ...]:
     ids = list(person_ids)
     if not ids:
         return ()
-    return tuple(Consent(r["person_id"], frozenset(r["agencies"]), frozenset(r["purposes"]),
-                         r["valid_from"], r["valid_until"], r["withdrawn_at"],
-                         r["all_participating"], frozenset(r["withdrawn_for"]))
-                 for r in await conn.fetch(_CONSENTS, ids))
+    return tuple(consent_of(r) for r in await conn.fetch(_CONSENTS, ids))
 
 
 async def meetings_of(conn: asyncpg.Connection, user_id: str) -> frozenset[UUID]:
@@ -185,6 +197,10 @@ WHERE s.user_id = $1
 _OFFICE = """
 SELECT o.office_id, o.legal_body_id, o.kind, o.takes_handovers, l.participating
 FROM office_view o JOIN legal_body_view l USING (legal_body_id) WHERE o.office_id = $1
+"""
+_PARTICIPATING = """
+SELECT legal_body_id FROM legal_body_view WHERE municipality = $1 AND participating
+ORDER BY legal_body_id
 """
 _KNOWN = """
 SELECT office_id FROM office_view WHERE office_id = ANY($1::text[])
@@ -220,6 +236,12 @@ async def workplace_of(conn: asyncpg.Connection, user_id: str) -> Workplace:
 async def office(conn: asyncpg.Connection, office_id: str) -> Office | None:
     row = await conn.fetchrow(_OFFICE, office_id)
     return Office(**dict(row)) if row else None
+
+
+async def participating_bodies(conn: asyncpg.Connection, municipality: str) -> tuple[str, ...]:
+    """The legal bodies taking part in the 重層的支援体制 now: what a consent to every
+    participating body given now means (kit/policy.py Consent)."""
+    return tuple(r[0] for r in await conn.fetch(_PARTICIPATING, municipality))
 
 
 async def unknown_bodies(conn: asyncpg.Connection, ids: Iterable[str]) -> list[str]:

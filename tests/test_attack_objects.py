@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from urllib.parse import quote
 
 import httpx
-import pytest
 
 from infra.local.stack import Stack
 from tests.access_world import GLASS_REASON as GLASS
@@ -153,15 +152,16 @@ async def test_a_support_meeting_names_its_lead_among_its_pledged_members(
                                 "lead_agency": "div-kaigo", "lead_worker": window.user_id})
 
 
-@pytest.mark.xfail(strict=True, reason="reported, not fixed here (kit/policy.py Consent.covers and "
-                   "the consent views would need the bodies taking part when it was given): a "
-                   "consent to every participating body covers a body that joins the directory later")
 async def test_every_participating_body_means_those_taking_part_when_the_person_consented(
         http: httpx.AsyncClient, stack: Stack) -> None:
+    """A person consents to the bodies taking part when they consent (intake fixes the list in
+    the consent), not to a body that joins the 重層的支援体制 later."""
     window = _user(http, stack, "w-kaigo")
     p = await window.post("/persons", person(tag()))
-    await window.post(f"/persons/{p['id']}/consents", {
+    given = await window.post(f"/persons/{p['id']}/consents", {
         "all_participating": True, "method": "written", "evidence_ref": "同意書-全機関"})
+    assert {"city", "soudan-hojin"} <= set(given["participating_bodies"])  # what the window sees
+    assert "minsei-kyogikai" not in given["participating_bodies"]  # takes no part
     taking_part = _user(http, stack, "a-soudan")
 
     async def covered() -> bool:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
+
+from pydantic import Field
 
 from contracts.bounds import Codes, Id, Ids, Instant, Uuids
 from contracts.envelope import EventData
+from contracts.events.referral import MAX_ENTRIES
 from contracts.taxonomy import Channel, DestinationKind, Urgency
 
 
@@ -72,6 +76,11 @@ class ConsentGranted(EventData):
     valid_from: Instant
     valid_until: Instant | None = None
     all_participating: bool = False  # every participating body: an explicit choice, with evidence
+    # What that choice meant when it was given: the legal bodies then taking part in the
+    # 重層的支援体制 (intake's directory view). A body that joins later is not among them. Empty
+    # on events from before this field: such a choice covers no body of its own (only
+    # `agencies` count), and the person is asked again.
+    participating_bodies: Annotated[tuple[Id, ...], Field(max_length=MAX_ENTRIES)] = ()
 
 
 class ConsentWithdrawn(EventData):

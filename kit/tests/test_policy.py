@@ -35,9 +35,14 @@ def who(agency: str, *roles: str, city: str = "132187",
 def consent(agencies: set[str], purposes: set[str] = frozenset({"support"}),  # type: ignore[assignment]
             *, until: datetime | None = None, withdrawn: datetime | None = None,
             person: uuid.UUID = PERSON, everyone: bool = False,
-            withdrawn_for: frozenset[str] = frozenset()) -> Consent:
+            withdrawn_for: frozenset[str] = frozenset(),
+            taking_part: frozenset[str] = frozenset()) -> Consent:
+    """`everyone`: to every participating body, those `taking_part` when it was given."""
     return Consent(person, frozenset(agencies), frozenset(purposes), NOW - timedelta(days=30),
-                   until, withdrawn, everyone, withdrawn_for)
+                   until, withdrawn, everyone, withdrawn_for, taking_part)
+
+
+THEN = frozenset({"city", "houkatsu-hojin", "soudan-hojin"})  # taking part a month ago
 
 
 CASE = Record(municipality="132187", holders=frozenset({"div-kaigo", "houkatsu-1"}),
@@ -58,8 +63,12 @@ CASES = [
      "permitted", {MEETING_NOTES, HEALTH}),
     ("consent that names health", OTHER, (consent({"soudan-1"}, {"support", "health"}),), set(),
      None, CASE, "permitted", {MEETING_NOTES}),
-    ("consent to every participating body", OTHER, (consent(set(), everyone=True),), set(), None,
-     CASE, "permitted", {MEETING_NOTES, HEALTH}),
+    ("consent to every participating body", OTHER, (consent(set(), everyone=True, taking_part=THEN),),
+     set(), None, CASE, "permitted", {MEETING_NOTES, HEALTH}),
+    ("every participating body: not one that joined since", who("konkyu", "agency_worker"),
+     (consent(set(), everyone=True, taking_part=THEN),), set(), None, CASE, "denied", set()),
+    ("every participating body, given before the bodies were recorded", OTHER,
+     (consent(set(), everyone=True),), set(), None, CASE, "denied", set()),
     ("'*' is no scope", OTHER, (consent({"*"}),), set(), None, CASE, "denied", set()),
     ("consent naming the agency's legal body", OTHER, (consent({"soudan-hojin"}),), set(), None,
      CASE, "permitted", {MEETING_NOTES, HEALTH}),
@@ -80,7 +89,8 @@ CASES = [
      Record("132187", frozenset({"div-kaigo"}), frozenset({PERSON, OTHER_PERSON})), "denied", set()),
     ("支援会議 member", OTHER, (), {MEETING}, None, CASE, "permitted", {HEALTH}),
     ("member of another meeting", OTHER, (), {uuid.uuid4()}, None, CASE, "denied", set()),
-    ("106-6 material: consent does not open it", OTHER, (consent(set(), everyone=True),), set(), None,
+    ("106-6 material: consent does not open it", OTHER,
+     (consent(set(), everyone=True, taking_part=THEN),), set(), None,
      Record("132187", frozenset({"coordinators"}), frozenset({PERSON}), frozenset({MEETING}),
             confidential_106_6=True), "denied", set()),
     ("106-6 material: member", OTHER, (), {MEETING}, None,
@@ -124,6 +134,27 @@ def test_policy(situation: str, principal: Principal, consents: tuple[Consent, .
                               place=PLACES[principal.user_id]), record)
     assert decision.outcome == outcome, decision.reason
     assert decision.hidden == frozenset(hidden)
+
+
+def test_every_participating_body_means_those_taking_part_when_the_person_consented() -> None:
+    """The bodies taking part when the person consented, while they still take part; a consent
+    recorded before that list was covers only the bodies it names."""
+    def at(office: str, body: str, taking_part: bool = True) -> Workplace:
+        return Workplace(frozenset({office}), frozenset({body}),
+                         frozenset({body}) if taking_part else frozenset())
+
+    everyone = consent(set(), everyone=True, taking_part=THEN)
+    assert everyone.covers(at("soudan-1", "soudan-hojin"), "support", NOW)
+    assert not everyone.covers(at("late-1", "late-hojin"), "support", NOW)  # joined since
+    assert not everyone.covers(at("soudan-1", "soudan-hojin", taking_part=False), "support", NOW)
+    assert not everyone.covers(at("soudan-1", "soudan-hojin"), "health", NOW)
+    assert not replace(everyone, withdrawn_for=frozenset({"soudan-hojin"})).covers(
+        at("soudan-1", "soudan-hojin"), "support", NOW)
+    before = consent({"konkyu"}, everyone=True)  # no bodies recorded: only those it names
+    assert before.covers(at("konkyu", "konkyu-hojin"), "support", NOW)
+    assert not before.covers(at("soudan-1", "soudan-hojin"), "support", NOW)
+    # The list alone is no scope: without the choice it covers nobody.
+    assert not consent(set(), taking_part=THEN).covers(at("soudan-1", "soudan-hojin"), "support", NOW)
 
 
 def test_consent_starts_at_its_date() -> None:

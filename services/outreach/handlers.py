@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from contracts.events.intake import ConsentGranted
 from contracts.events.meetings import DecisionCorrected, MeetingDecided
-from kit import workdays
+from kit import views, workdays
 from kit.clock import now
 from kit.inbox import HandlerContext, Handlers
-from kit.policy import Consent
 
 from . import store, timers
 from .domain import cases
@@ -59,8 +58,7 @@ async def on_corrected(e: DecisionCorrected, ctx: HandlerContext) -> None:
 
 
 async def on_consent(e: ConsentGranted, ctx: HandlerContext) -> None:
-    consent = Consent(e.person_id, frozenset(e.agencies), frozenset(e.purposes), e.valid_from,
-                      e.valid_until, all_participating=e.all_participating)
+    consent = views.granted(e)
     for row in await store.live_cases_of(ctx.uow.conn, ctx.envelope.municipality, e.person_id):
         await casework.hand_over_if_covered(ctx.uow, row, e.consent_id, consent)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from kit import views
 from kit.policy import Consent
 
 from .domain.cases import LIVE, Case
@@ -208,10 +209,6 @@ async def mark_overdue(conn: asyncpg.Connection, m: str, at: datetime,
 async def consents_of(conn: asyncpg.Connection, person_id: uuid.UUID) -> list[tuple[uuid.UUID, Consent]]:
     """The person's consents as the kit's view holds them (kit/views.py), with their ids: a
     hand-over names the consent it rests on."""
-    rows = await conn.fetch("SELECT consent_id, person_id, agencies, purposes, valid_from, "
-                            "valid_until, withdrawn_at, all_participating, withdrawn_for "
-                            "FROM consent_view WHERE person_id = $1 ORDER BY valid_from", person_id)
-    return [(r["consent_id"], Consent(r["person_id"], frozenset(r["agencies"]),
-                                      frozenset(r["purposes"]), r["valid_from"], r["valid_until"],
-                                      r["withdrawn_at"], r["all_participating"],
-                                      frozenset(r["withdrawn_for"]))) for r in rows]
+    rows = await conn.fetch("SELECT * FROM consent_view WHERE person_id = $1 ORDER BY valid_from",
+                            person_id)
+    return [(r["consent_id"], views.consent_of(r)) for r in rows]

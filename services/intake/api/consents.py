@@ -53,6 +53,8 @@ class ConsentOut(BaseModel):
     evidence_ref: str | None
     withdrawn_at: AwareDatetime | None
     all_participating: bool
+    participating_bodies: list[str] = Field(description="with all_participating: the legal "
+                                            "bodies taking part when it was given, which it covers")
     withdrawn_for: list[str]
     status: Literal["active", "expired", "withdrawn", "not_yet_valid"]
 
@@ -67,7 +69,8 @@ def _out(c: domain.ConsentRecord) -> dict[str, Any]:
     at = now()
     status = ("withdrawn" if c.withdrawn_at else "expired" if c.valid_until and c.valid_until <= at
               else "not_yet_valid" if c.given_at > at else "active")
-    return {**c.__dict__, "withdrawn_for": list(c.withdrawn_for), "status": status}
+    return {**c.__dict__, "withdrawn_for": list(c.withdrawn_for),
+            "participating_bodies": list(c.participating_bodies), "status": status}
 
 
 async def _person_for(request: Request, principal: Any, db: Db, access: Any, person_id: uuid.UUID,
@@ -98,11 +101,14 @@ async def give(person_id: uuid.UUID, body: ConsentIn, request: Request, principa
     async with uow:  # a holder's act (or the person's own, at the window they came to)
         await access.staff_only(uow, principal, "write", "consents", str(person_id))
         person = await _person_for(request, principal, uow, access, person_id, m, "write")
+        # "Every participating body" means those taking part now, fixed in the consent.
+        taking_part = await views.participating_bodies(uow.conn, m) if body.all_participating else ()
         try:
             record, granted = domain.give(
                 person_id, body.given_by, body.given_by_name, tuple(body.agencies),
                 tuple(body.purposes), body.method, body.given_at or now(), body.valid_until,
                 body.evidence_ref, now(), all_participating=body.all_participating,
+                participating_bodies=taking_part,
                 birth_date=person["birth_date"], minor_age=settings.minor_consent_age)
         except domain.ConsentRuleBroken as exc:
             raise Problem(422, "Invalid consent", str(exc)) from exc

@@ -2,6 +2,8 @@
 
 Who gave it (the person, a guardian or a representative), its scope (legal bodies, or the
 explicit choice of every participating body, and purposes), method, date and optional expiry.
+"Every participating body" is fixed when given: the legal bodies taking part then, as the
+directory says (a body joining later is not one the person consented to).
 Immutable once given: a change is a new consent; withdrawal, in whole or for single bodies, is
 possible at any time and takes effect from that moment. A minor under the configured age
 consents through a guardian or legal representative.
@@ -41,11 +43,12 @@ class ConsentRecord:
     withdrawn_at: datetime | None = None
     all_participating: bool = False
     withdrawn_for: tuple[str, ...] = ()
+    participating_bodies: tuple[str, ...] = ()  # taking part when given (all_participating)
 
     def as_policy(self) -> Consent:
         return Consent(self.person_id, frozenset(self.agencies), frozenset(self.purposes),
                        self.given_at, self.valid_until, self.withdrawn_at, self.all_participating,
-                       frozenset(self.withdrawn_for))
+                       frozenset(self.withdrawn_for), frozenset(self.participating_bodies))
 
 
 def age_on(birth_date: date, day: date) -> int:
@@ -55,8 +58,11 @@ def age_on(birth_date: date, day: date) -> int:
 def give(person_id: uuid.UUID, given_by: GivenBy, given_by_name: str | None,
          agencies: tuple[str, ...], purposes: tuple[str, ...], method: Method, given_at: datetime,
          valid_until: datetime | None, evidence_ref: str | None,
-         now: datetime, *, all_participating: bool = False, birth_date: date | None = None,
+         now: datetime, *, all_participating: bool = False,
+         participating_bodies: tuple[str, ...] = (), birth_date: date | None = None,
          minor_age: int = 15) -> tuple[ConsentRecord, ConsentGranted]:
+    """`participating_bodies`: the legal bodies taking part now (the directory's); a consent to
+    every participating body covers those, and no body that joins later."""
     if "*" in agencies:
         raise ConsentRuleBroken("「*」は範囲ではありません。参加するすべての機関を対象にするには "
                                 "all_participating: true と同意書の参照 (evidence_ref) を記録して"
@@ -66,6 +72,9 @@ def give(person_id: uuid.UUID, given_by: GivenBy, given_by_name: str | None,
         raise ConsentRuleBroken("参加するすべての機関への同意には同意書の参照 (evidence_ref) が必要"
                                 "です / consent to every participating body needs its evidence "
                                 "(evidence_ref)")
+    if all_participating and not participating_bodies:
+        raise ConsentRuleBroken("名簿に参加機関がまだありません。対象の法人・機関を挙げてください / "
+                                "the directory lists no participating body yet: name the bodies")
     if not agencies and not all_participating:
         raise ConsentRuleBroken("対象の法人・機関を挙げるか、all_participating を選んでください / "
                                 "name the legal bodies it covers, or choose all_participating")
@@ -87,11 +96,14 @@ def give(person_id: uuid.UUID, given_by: GivenBy, given_by_name: str | None,
         raise ConsentRuleBroken("a written consent refers to its form (evidence_ref)")
     record = ConsentRecord(uuid.uuid4(), person_id, given_by, given_by_name,
                            tuple(dict.fromkeys(agencies)), tuple(dict.fromkeys(purposes)), method,
-                           given_at, valid_until, evidence_ref, all_participating=all_participating)
+                           given_at, valid_until, evidence_ref, all_participating=all_participating,
+                           participating_bodies=tuple(dict.fromkeys(participating_bodies))
+                           if all_participating else ())
     return record, ConsentGranted(consent_id=record.id, person_id=person_id,
                                   agencies=record.agencies, purposes=record.purposes,
                                   valid_from=given_at, valid_until=valid_until,
-                                  all_participating=all_participating)
+                                  all_participating=all_participating,
+                                  participating_bodies=record.participating_bodies)
 
 
 def withdraw(record: ConsentRecord, at: datetime,

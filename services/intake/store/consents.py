@@ -11,11 +11,13 @@ from ..domain.consents import ConsentRecord
 
 _INSERT = """
 INSERT INTO consents (id, municipality, person_id, given_by, given_by_name, agencies, purposes,
-    method, given_at, valid_until, evidence_ref, recorded_by, recorded_agency, all_participating)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+    method, given_at, valid_until, evidence_ref, recorded_by, recorded_agency, all_participating,
+    participating_bodies)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 """
 _COLUMNS = ("id, person_id, given_by, given_by_name, agencies, purposes, method, given_at, "
-            "valid_until, evidence_ref, withdrawn_at, all_participating, withdrawn_for")
+            "valid_until, evidence_ref, withdrawn_at, all_participating, withdrawn_for, "
+            "participating_bodies")
 _WITHDRAWN_FOR = """
 WITH w AS (INSERT INTO consent_partial_withdrawals VALUES ($1, $2, $3, $4, $5))
 UPDATE consents SET withdrawn_for = ARRAY(SELECT DISTINCT unnest(withdrawn_for || $2::text[]))
@@ -27,14 +29,16 @@ def _record(r: asyncpg.Record) -> ConsentRecord:
     return ConsentRecord(r["id"], r["person_id"], r["given_by"], r["given_by_name"],
                          tuple(r["agencies"]), tuple(r["purposes"]), r["method"], r["given_at"],
                          r["valid_until"], r["evidence_ref"], r["withdrawn_at"],
-                         r["all_participating"], tuple(r["withdrawn_for"]))
+                         r["all_participating"], tuple(r["withdrawn_for"]),
+                         tuple(r["participating_bodies"]))
 
 
 async def add(conn: asyncpg.Connection, c: ConsentRecord, municipality: str, user: str,
               agency: str) -> None:
     await conn.execute(_INSERT, c.id, municipality, c.person_id, c.given_by, c.given_by_name,
                        list(c.agencies), list(c.purposes), c.method, c.given_at, c.valid_until,
-                       c.evidence_ref, user, agency, c.all_participating)
+                       c.evidence_ref, user, agency, c.all_participating,
+                       list(c.participating_bodies))
 
 
 async def get(conn: asyncpg.Connection, consent_id: uuid.UUID, municipality: str,

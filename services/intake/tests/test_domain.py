@@ -101,7 +101,22 @@ def test_every_participating_body_is_explicit_and_evidenced() -> None:
         _give(agencies=(), all_participating=True)
     with pytest.raises(consents.ConsentRuleBroken, match="name the legal bodies"):
         _give(agencies=())
-    assert _give(agencies=(), all_participating=True, evidence_ref="同意書-1").all_participating
+    assert _give(agencies=(), all_participating=True, evidence_ref="同意書-1",
+                 participating_bodies=("city",)).all_participating
+
+
+def test_every_participating_body_means_those_taking_part_when_given() -> None:
+    """The event names the bodies taking part now: every service's view covers those alone."""
+    taking_part = ("city", "konkyu-hojin", "city")
+    record, granted = consents.give(uuid.uuid4(), "person", None, (), ("support",), "written", AT,
+                                    None, "同意書-1", AT, all_participating=True,
+                                    participating_bodies=taking_part)
+    assert record.participating_bodies == granted.participating_bodies == ("city", "konkyu-hojin")
+    assert record.as_policy().participating_bodies == {"city", "konkyu-hojin"}
+    # Bodies named one by one are the scope: the directory's list is no part of it.
+    assert _give(participating_bodies=taking_part).participating_bodies == ()
+    with pytest.raises(consents.ConsentRuleBroken, match="no participating body"):
+        _give(agencies=(), all_participating=True, evidence_ref="同意書-1")
 
 
 def test_withdrawal_for_one_body_leaves_the_others() -> None:
