@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import calendar
+import itertools
 import random
 import statistics
 import uuid
@@ -37,17 +38,24 @@ from contracts.events.outreach import (
     ContactMade,
     Origin,
     OutreachEnded,
+    OutreachStageChanged,
     OutreachStarted,
     PartnerAgreed,
+    Stage,
 )
 from contracts.events.plans import (
     AssessmentCompleted,
+    ConnectionCheckDue,
+    LeadChanged,
     PlanApproved,
     PlanClosed,
     PlanDrafted,
     PlanReviewed,
 )
 from contracts.events.referral import (
+    EscalatedToCoordinator,
+    EscalatedToPromoter,
+    FollowUpDue,
     PlacementStable,
     PlacementStarted,
     ReferralAccepted,
@@ -105,7 +113,7 @@ def _instant(event: EventData) -> datetime:
     for name in ("received_at", "requested_at", "at", "held_at", "tabled_at", "decided_at",
                  "corrected_at", "accessed_at", "completed_at", "drafted_at", "approved_at",
                  "reviewed_at", "closed_at", "reported_at", "matched_at", "started_at",
-                 "stable_at", "registered_at"):
+                 "stable_at", "registered_at", "effective_at", "due_at"):
         value = getattr(event, name, None)
         if isinstance(value, datetime):
             return value
@@ -172,6 +180,7 @@ def month_of_activity(year: int, month: int, consultations: int, seed: int = 17)
             a.count("referrals_by_outcome", "ReferralCompleted")
             a.count("referrals_completed_by_outcome", outcome)
         a.answer_days.append(days)
+    _escalations(a, at(mondays[0], 11))
     _meetings(a, at(mondays[1], 14), rnd)
     _plans(a, at(mondays[1], 16))
     _outreach(a, at(mondays[2], 11))
@@ -187,6 +196,30 @@ def month_of_activity(year: int, month: int, consultations: int, seed: int = 17)
                      tabled_at=at(mondays[0])), service="notifications", type_=UNKNOWN_TYPE)
     a.count("unknown_event_types", UNKNOWN_TYPE)
     return a
+
+
+def _escalations(a: Activity, when: datetime) -> None:
+    """Window staff escalating (断らない相談窓口): each window to its promoter, two to the general
+    desk or the coordinators. Left unanswered, and sent to offices of this month alone: their
+    notifications land in no inbox another test reads."""
+    ladder: tuple[tuple[str, DestinationKind], ...] = (
+        *((w, "promoter") for w in WINDOWS), (WINDOWS[0], "coordinator"), (WINDOWS[1], "general_desk"))
+    for window, dest in ladder:
+        rid, cid, to = uuid.uuid4(), uuid.uuid4(), f"{dest}-{a.month}"
+        a.add(ReferralRequested(referral_id=rid, consultation_id=cid, requested_at=when,
+                                destination_kind=dest, to_agency=to, categories=("8050",),
+                                urgency="normal", from_office=window,
+                                reason="unclear_where_to_go" if dest == "promoter" else "several_agencies"))
+        a.count("referrals_requested", dest)
+        answer: dict[str, Any] = {"referral_id": rid, "consultation_id": cid, "from_office": window,
+                                  "to_office": to, "at": when}
+        if dest == "promoter":
+            a.add(EscalatedToPromoter(**answer))
+            a.count("escalated_to_promoter", window)
+        else:
+            a.add(EscalatedToCoordinator(**answer))
+            a.count("escalated_to_coordinator", window)
+            a.count("handed_to_coordinators", dest)
 
 
 def _meetings(a: Activity, when: datetime, rnd: random.Random) -> None:
@@ -217,9 +250,10 @@ def _meetings(a: Activity, when: datetime, rnd: random.Random) -> None:
 
 
 def _plans(a: Activity, when: datetime) -> None:
-    """Three plans: each assessed, drafted and approved; one revised and re-approved; one closed.
-    (Types whose consumers act on them, the reminders, are left out: their inboxes are other
-    tests'.)"""
+    """Three plans: each assessed, drafted and approved with its lead set; one revised and
+    re-approved; one closed after its lead changed to an office of this month alone, which is
+    then told its first stay-connected contact is due (the reminder lands in no inbox another
+    test reads)."""
     evaluations: tuple[Evaluation | None, ...] = (None, "partly_met", None)
     for n, evaluation in enumerate(evaluations):
         person, plan = (_person(a),), uuid.uuid4()
@@ -239,15 +273,25 @@ def _plans(a: Activity, when: datetime) -> None:
             a.add(PlanApproved(plan_id=plan, version=version, decision_id=uuid.uuid4(),
                                meeting_id=uuid.uuid4(), approved_at=when, **lead))
             a.count("plans_approved")
+        a.add(LeadChanged(person_id=person[0], decision_id=uuid.uuid4(), plan_id=plan, effective_at=when,
+                          **lead))
+        a.count("leads_set", "div-kaigo")
         if evaluation:
+            later = {"lead_agency": f"shakyo-{a.month}", "lead_worker": f"cw-{a.month}"}
+            a.add(LeadChanged(person_id=person[0], decision_id=uuid.uuid4(), plan_id=plan, effective_at=when,
+                              previous_agency="div-kaigo", previous_worker="w-kaigo", **later))
+            a.count("leads_set", later["lead_agency"])
             a.add(PlanClosed(plan_id=plan, version=1, decision_id=uuid.uuid4(), evaluation=evaluation,
                              closed_at=when))
             a.count("plans_closed", evaluation)
+            a.add(ConnectionCheckDue(plan_id=plan, check_number=1, due_at=when + timedelta(days=1), **later))
+            a.count("connection_checks_due", "1")
 
 
 def _outreach(a: Activity, when: datetime) -> None:
-    """Concern reports, two outreach cases with their contacts, one ended (no hand-over: intake
-    would open a consultation from it)."""
+    """Concern reports, two outreach cases with their contacts and stages (the first attempt
+    moves a case to attempting_contact), one building a relationship, one ended (no hand-over:
+    intake would open a consultation from it, so no consent_obtained either)."""
     for urgency in ("low", "low", "normal"):
         a.add(ConcernReported(report_id=uuid.uuid4(), partner_office="minsei", seen=("mail_piling_up",),
                               urgency=urgency, seen_at=when, reported_at=when))
@@ -261,12 +305,19 @@ def _outreach(a: Activity, when: datetime) -> None:
         for method in methods:
             a.add(ContactAttempted(**case, method=method, outcome="no_answer"))
             a.count("outreach_contacts", method)
+        stages: list[Stage] = ["not_contacted", "attempting_contact"]
         if origin == "report":
             a.add(ContactMade(**case, method="visit"))
             a.count("outreach_contacts_made")
+            stages += ["contact_made", "relationship_building"]
         else:
             a.add(OutreachEnded(**case, reason="moved_away"))
             a.count("outreach_ended", "moved_away")
+            stages.append("ended")
+        for before, after in itertools.pairwise(stages):
+            a.add(OutreachStageChanged(**case, from_stage=before, to_stage=after,
+                                       reason="moved_away" if after == "ended" else None))
+            a.count("outreach_stage_changes", after)
 
 
 def _partners(a: Activity, year: int, month: int, when: datetime) -> None:
@@ -288,19 +339,26 @@ def _partners(a: Activity, year: int, month: int, when: datetime) -> None:
 
 
 def _participation(a: Activity, when: datetime) -> None:
-    """Two people matched and placed, one placement stable. (ResourceGapRecorded and FollowUpDue
-    are left out: notifications turns them into items in inboxes other tests read.)"""
+    """Two people matched and placed by an office of this month alone (FollowUpDue reminds it and
+    its worker: no inbox another test reads), one placement stable after its first follow-up,
+    the other with two follow-ups due. (ResourceGapRecorded is left out: notifications turns it
+    into items in inboxes other tests read.)"""
+    staff = {"office": f"coordinators-{a.month}", "worker": f"c-{a.month}"}
     for host, stable in (("host-farm", True), ("shakyo", False)):
         participation, placement = uuid.uuid4(), uuid.uuid4()
-        a.add(ResourceMatched(participation_id=participation, office="coordinators",
+        a.add(ResourceMatched(participation_id=participation, office=staff["office"],
                               need_codes=("employment",), resource_ids=("farm",), matched_at=when))
         a.count("participation_matched")
         a.add(PlacementStarted(placement_id=placement, participation_id=participation, resource_id="farm",
-                               host_office=host, office="coordinators", worker="c-desk", started_at=when))
+                               host_office=host, started_at=when, **staff))
         a.count("placements_started", host)
+        for n, step in enumerate(("1w",) if stable else ("1w", "1m")):
+            a.add(FollowUpDue(placement_id=placement, participation_id=participation, step=step,
+                              due_at=when + timedelta(days=1 + n), **staff))
+            a.count("follow_ups_due", step)
         if stable:
             a.add(PlacementStable(placement_id=placement, participation_id=participation,
-                                  resource_id="farm", office="coordinators", stable_at=when))
+                                  resource_id="farm", office=staff["office"], stable_at=when))
             a.count("placements_stable")
 
 
