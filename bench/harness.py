@@ -198,5 +198,5 @@ class CpuMeter:
     def per_item(before: Mapping[str, float], after: Mapping[str, float], items: int
                  ) -> dict[str, float]:
         """Milliseconds of CPU per item, by process, between two samples."""
-        return {name: round((after[name] - before[name]) * 1000 / items, 2) if items else float("nan")
+        return {name: round((after[name] - before[name]) * 1000 / items, 3) if items else float("nan")
                 for name in after}

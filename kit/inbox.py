@@ -29,6 +29,7 @@ import time
 from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import cache
 from itertools import groupby, takewhile
 from typing import Any
 
@@ -506,11 +507,21 @@ def _check_origin(topic: str, envelope: Envelope, spec: EventSpec | None) -> Non
     """Believe a stream only from its owner. The broker's ACLs keep other services off it; this
     catches what they cannot: a super user's or a misconfigured writer's forgery, and an owner
     writing another stream's event types onto its own."""
-    owner = owner_of(topic)
-    if owner is not None and envelope.source != source(owner):
-        raise Poison(f"source {envelope.source} is not the owner of {topic} ({source(owner)})")
-    if spec is not None and spec.topic != topic:
+    believed = _believed_source(topic)
+    if believed is not None and envelope.source != believed:
+        raise Poison(f"source {envelope.source} is not the owner of {topic} ({believed})")
+    if spec is not None and _TOPIC_OF[spec.model] != topic:
         raise Poison(f"{envelope.type} belongs on {spec.topic}, not on {topic}")
+
+
+@cache  # per topic read (the few subscribed ones): not worked out again for every event
+def _believed_source(topic: str) -> str | None:
+    """The source a topic's events must carry; None for the shared topic, anyone's."""
+    owner = owner_of(topic)
+    return None if owner is None else source(owner)
+
+
+_TOPIC_OF = {spec.model: spec.topic for spec in BY_CE_TYPE.values()}  # spec.topic, worked out once
 
 
 def _brief(exc: ValidationError) -> str:
