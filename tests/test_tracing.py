@@ -51,11 +51,16 @@ def _kinds(spans: list[dict[str, Any]]) -> dict[str, set[str]]:
 
 async def _whole_trace(http: httpx.AsyncClient, stack: Stack, trace_id: str
                        ) -> list[dict[str, Any]]:
-    """Wait for every span the assertions look at, not just the last service's."""
+    """Wait for every span the assertions look at, not just the last service's, and for every
+    span's parent: a service exports a span's children as they end, before the span itself (other
+    consumers of the event, plans say, are in the trace too)."""
     async def complete() -> list[dict[str, Any]] | None:
         spans = await _spans(http, stack, trace_id)
         kinds = _kinds(spans)
-        return spans if all(k <= kinds.get(name, set()) for name, k in EXPECTED.items()) else None
+        ids = {s["id"] for s in spans}
+        orphans = [s for s in spans if s.get("parentId") and s["parentId"] not in ids]
+        whole = all(k <= kinds.get(name, set()) for name, k in EXPECTED.items()) and not orphans
+        return spans if whole else None
     return await eventually(complete, timeout=60, what="spans of the journey in every service")
 
 
