@@ -33,7 +33,7 @@ from kit.migrate import migrate
 from kit.periodic import Periodic, PeriodicRunner
 from kit.relay import OutboxRelay
 from kit.settings import ServiceSettings, load_settings
-from kit.tracing import TRACE_HEADER, UntrustedTraceContext, current_trace_id, setup_tracing
+from kit.tracing import TRACE_HEADER, current_trace_id, setup_tracing
 from kit.uow import UnitOfWork
 
 
@@ -126,11 +126,30 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
                                        exclude_spans=["receive", "send"])
     # Outermost, around the instrumentation: a client's own trace context is not taken up.
     instrumented = app.build_middleware_stack
-    app.build_middleware_stack = lambda: UntrustedTraceContext(instrumented())  # type: ignore[method-assign]
+    app.build_middleware_stack = lambda: _UntrustedTraceContext(instrumented())  # type: ignore[method-assign]
     return app
 
 
 _TRACE_KEY = TRACE_HEADER.lower().encode()
+
+# W3C trace context (and baggage) a caller may send. No service calls another over HTTP (they
+# talk through Kafka, whose headers carry the context), so a request's context can only be a
+# client's: continued, it would let a client choose the trace id its audit records carry (and
+# join its requests to someone else's trace). The edge starts every trace itself.
+_CALLER_CONTEXT = frozenset({b"traceparent", b"tracestate", b"baggage"})
+
+
+class _UntrustedTraceContext:
+    """ASGI middleware: drops a request's trace context headers before the instrumentation."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and any(k in _CALLER_CONTEXT for k, _ in scope["headers"]):
+            scope = {**scope, "headers": [(k, v) for k, v in scope["headers"]
+                                          if k not in _CALLER_CONTEXT]}
+        await self.app(scope, receive, send)
 
 
 class _Timing:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from opentelemetry import context, trace
 from opentelemetry.sdk.resources import Resource
@@ -42,25 +41,6 @@ _ID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4
 
 
 TRACE_HEADER = "X-Trace-Id"  # on every traced response: staff quote it, operators open the trace
-
-# W3C trace context (and baggage) a caller may send. No service calls another over HTTP (they
-# talk through Kafka, whose headers carry the context), so a request's context can only be a
-# client's: continued, it would let a client choose the trace id its audit records carry (and
-# join its requests to someone else's trace). The edge starts every trace itself.
-_CALLER_CONTEXT = frozenset({b"traceparent", b"tracestate", b"baggage"})
-
-
-class UntrustedTraceContext:
-    """ASGI middleware: drops a request's trace context headers before the instrumentation."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and any(k in _CALLER_CONTEXT for k, _ in scope["headers"]):
-            scope = {**scope, "headers": [(k, v) for k, v in scope["headers"]
-                                          if k not in _CALLER_CONTEXT]}
-        await self.app(scope, receive, send)
 
 
 def current_trace_id() -> str | None:
