@@ -8,6 +8,8 @@ client can authenticate; every other principal is created through it (infra/loca
 
 from __future__ import annotations
 
+import os
+
 import base64
 import shutil
 import subprocess
@@ -26,8 +28,11 @@ CONFIG_DIR = ROOT / "infra" / "kafka"
 HEAP = "-Xmx512m"  # the machines have 2 cores and are shared: keep the broker small
 # A broker of the tests and benchmarks lives minutes: C2's compiling was most of its CPU in its
 # first minutes (bench/PROFILE.md), so C1 only; and the serial collector, whose pauses on a heap
-# this small are short, instead of G1's concurrent threads on two cores.
-JVM_OPTIONS = (HEAP, "-Xms128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
+# this small are short, instead of G1's concurrent threads on two cores. TSUNAGU_KAFKA_JVM_OPTIONS
+# replaces them (a benchmark of a warmed broker wants C2: its TLS and request handling cost ~40 %
+# less once compiled).
+JVM_OPTIONS = tuple(os.environ.get("TSUNAGU_KAFKA_JVM_OPTIONS", "").split()) or (
+    HEAP, "-Xms128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
 ADMIN = "admin"  # the one super user besides the broker itself (server.properties.in)
 
 
