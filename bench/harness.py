@@ -17,6 +17,7 @@ from typing import Any
 
 from infra.local import proc
 from infra.local.catalog import ROOT
+from infra.local.kafka import C2_JVM_OPTIONS
 from infra.local.stack import Stack
 
 Figures = dict[str, float | int | str]
@@ -70,6 +71,8 @@ def directory_with(offices: Iterable[str]) -> Path:
 async def bench_stack(*services: str, extra_env: Mapping[str, str] | None = None,
                       ports: Mapping[str, Any] = BENCH_PORTS) -> AsyncIterator[Stack]:
     """Kafka, PostgreSQL and only `services`, started; stopped and deleted afterwards."""
+    # The broker as deployed (C2), unless the caller chose: the benchmarks warm it up first.
+    os.environ.setdefault("TSUNAGU_KAFKA_JVM_OPTIONS", " ".join(C2_JVM_OPTIONS))
     stack = new_stack(extra_env, ports)
     try:
         # Stack's methods block (and start_infra runs an event loop of its own): use threads.

@@ -26,13 +26,19 @@ from .credentials import Credentials, write_private
 
 CONFIG_DIR = ROOT / "infra" / "kafka"
 HEAP = "-Xmx512m"  # the machines have 2 cores and are shared: keep the broker small
-# A broker of the tests and benchmarks lives minutes: C2's compiling was most of its CPU in its
-# first minutes (bench/PROFILE.md), so C1 only; and the serial collector, whose pauses on a heap
-# this small are short, instead of G1's concurrent threads on two cores. TSUNAGU_KAFKA_JVM_OPTIONS
-# replaces them (a benchmark of a warmed broker wants C2: its TLS and request handling cost ~40 %
-# less once compiled).
-JVM_OPTIONS = tuple(os.environ.get("TSUNAGU_KAFKA_JVM_OPTIONS", "").split()) or (
-    HEAP, "-Xms128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
+# A broker of the tests lives minutes: C2's compiling was most of its CPU in its first minutes
+# (bench/PROFILE.md), so C1 only; and the serial collector, whose pauses on a heap this small are
+# short, instead of G1's concurrent threads on two cores.
+JVM_OPTIONS = (HEAP, "-Xms128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
+# A benchmark measures a broker as deployed, warmed up: C2 compiled, its TLS and request handling
+# cost ~40 % less than C1's code (bench/PROFILE.md). TSUNAGU_KAFKA_JVM_OPTIONS chooses.
+C2_JVM_OPTIONS = (HEAP, "-Xms128m", "-XX:+UseSerialGC")
+
+
+def jvm_options() -> tuple[str, ...]:
+    return tuple(os.environ.get("TSUNAGU_KAFKA_JVM_OPTIONS", "").split()) or JVM_OPTIONS
+
+
 ADMIN = "admin"  # the one super user besides the broker itself (server.properties.in)
 
 
@@ -122,7 +128,7 @@ class KafkaNode:
             return
         props = self._configure()
         logs = self.home / "logs"
-        cmd = [*self._java()[:1], *JVM_OPTIONS, "-Djava.awt.headless=true",
+        cmd = [*self._java()[:1], *jvm_options(), "-Djava.awt.headless=true",
                f"-Dkafka.logs.dir={logs}",
                f"-Dlog4j2.configurationFile={CONFIG_DIR / 'log4j2.properties'}",
                *self._java()[1:], "kafka.Kafka", str(props)]
