@@ -86,7 +86,9 @@ class PostgresNode:
             return
         opts = (f"-c listen_addresses=127.0.0.1 -c port={self.port} "
                 f"-c unix_socket_directories={self.home} -c max_connections=200 "
-                "-c shared_buffers=128MB -c fsync=on")
+                "-c shared_buffers=128MB -c fsync=on "
+                # e.g. "-c shared_preload_libraries=pg_stat_statements" to profile a benchmark
+                + os.environ.get("TSUNAGU_POSTGRES_OPTIONS", ""))
         try:
             _run([pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", opts, "-w",
                   "-t", "60", "start"])
