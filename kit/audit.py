@@ -1,13 +1,13 @@
 """Writing and verifying the audit trail.
 
-A write's audit record commits in the write's own transaction (kit/uow.py appends it last, so
-the chain lock is held only until COMMIT); a read's by kit/audit_writer.py, in group commits.
-A refusal is on record even though the request fails: `Denied` carries its record, and whoever
-rolls back writes it afterwards. Records are chained: each record's digest is the sha256 of its
-canonical JSON, hashed here; the INSERT links it (kit/migrations/0012_audit_chain_in_insert.sql):
-hash = sha256(previous hash + digest), under a transaction-scoped advisory lock held until COMMIT,
-so concurrent writers cannot fork the chain. Records written before that migration have no
-digest and hash = sha256(previous hash + canonical JSON); `verify` checks both.
+A write's audit record commits in the write's own transaction (kit/uow.py); a read's by
+kit/audit_writer.py, in group commits. A refusal is on record even though the request fails:
+`Denied` carries its record, and whoever rolls back writes it afterwards. Records are chained:
+each record's digest is the sha256 of its canonical JSON, hashed here; its transaction's COMMIT
+links it (kit/migrations/0012_audit_chain_at_commit.sql): hash = sha256(previous hash + digest),
+in chain_seq order, under a transaction-scoped advisory lock taken at COMMIT, so concurrent
+writers cannot fork the chain. Records written before that migration have no digest and hash =
+sha256(previous hash + canonical JSON); `verify` checks both.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from kit.problems import Problem
 from kit.tracing import current_trace_id
 
 GENESIS = "0" * 64
-# seq, prev_hash and hash are the chain's: the table's trigger sets them under the chain's lock.
+# chain_seq, prev_hash and hash are the chain's: the table's triggers set them at COMMIT.
 _INSERT = """
 INSERT INTO audit_events (id, municipality, at, service, user_id, user_name, roles, agency, action,
     object_type, object_id, person_ids, purpose, outcome, reason, trace_id, digest,
@@ -142,8 +142,7 @@ async def write(conn: asyncpg.Connection, entry: AuditEntry) -> None:
 
 
 async def write_many(conn: asyncpg.Connection, entries: list[AuditEntry]) -> None:
-    """Append records in order, each chained to the one before; inside a transaction, which
-    holds the chain's lock from the first INSERT until it ends: write them last."""
+    """Append records in order, each chained to the one before when the transaction commits."""
     if not entries:
         return
     rows = []
@@ -166,7 +165,8 @@ async def verify(conn: asyncpg.Connection) -> list[int]:
     broken: list[int] = []
     prev = GENESIS
     async with conn.transaction():
-        async for r in conn.cursor("SELECT * FROM audit_events ORDER BY seq"):
+        # Records from before chain_seq first, in their order (kit migration 0012).
+        async for r in conn.cursor("SELECT * FROM audit_events ORDER BY chain_seq NULLS FIRST, seq"):
             row = dict(r)
             unaltered = row["digest"] is None or row["digest"] == digest(row)
             if row["prev_hash"] != prev or not unaltered or chain_hash(prev, row) != row["hash"]:

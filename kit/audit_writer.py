@@ -76,7 +76,7 @@ class AuditWriter:
                 self._conn = await self._connect()
             async with self._conn.transaction():
                 await outbox.write_rows(self._conn, [r for p in batch for r in p.events])
-                await audit.write_many(self._conn, [p.entry for p in batch])  # last: the lock
+                await audit.write_many(self._conn, [p.entry for p in batch])
         except Exception:
             log.exception("audit batch of %d not written", len(batch))
             if self._conn is not None:

@@ -149,9 +149,9 @@ async def test_concurrent_writes_and_reads_keep_one_unbroken_chain(pool: asyncpg
         assert heads == 1  # one chain: every record but the last is some record's predecessor
 
 
-async def test_a_chain_written_the_old_way_goes_on_linked_by_the_insert(pool: asyncpg.Pool) -> None:
+async def test_a_chain_written_the_old_way_goes_on_linked_at_commit(pool: asyncpg.Pool) -> None:
     """Records from before kit migration 0012 (hashed whole by the writer, under
-    audit_chain_head()'s lock, no digest) and records linked by the INSERT's trigger since form
+    audit_chain_head()'s lock, no digest) and records linked at COMMIT since form
     one chain that verifies; each new record's hash is sha256(previous hash + its digest)."""
     object_id = str(uuid.uuid4())
     entry = _access().entry(WINDOW, "write", "thing", object_id, "permitted", "old writer")
