@@ -9,37 +9,40 @@
 -- hash = sha256(prev_hash || digest). The lock is taken during COMMIT and released when it ends:
 -- no client round trip while it is held.
 --
--- One chain still: chain_seq is taken under the lock, and a VOLATILE trigger function's
+-- One chain still: the tail is read and moved under the lock, and a VOLATILE trigger function's
 -- statements take a fresh snapshot (READ COMMITTED), so the tail read after the lock is the last
 -- committed record's, or this transaction's previous one. Records from before this migration
 -- keep their order (seq; chain_seq NULL) and come first. A writer not yet upgraded (no digest;
 -- hash computed under audit_chain_head()'s lock) still links correctly during a rolling
 -- deployment: audit_chain_head() now returns the same tail, and its record gets its chain_seq
 -- on insert. `python -m kit.audit` verifies both forms.
-ALTER TABLE audit_events ADD COLUMN digest text, ADD COLUMN chain_seq bigint UNIQUE;
-CREATE SEQUENCE audit_chain_seq;
-
--- The chain's last record as committed (or written earlier in this transaction).
-CREATE FUNCTION audit_chain_tail() RETURNS text LANGUAGE sql VOLATILE AS $$
-    SELECT coalesce(
-        (SELECT hash FROM audit_events WHERE chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1),
-        (SELECT hash FROM audit_events WHERE chain_seq IS NULL AND digest IS NULL
-         ORDER BY seq DESC LIMIT 1),
-        repeat('0', 64))
-$$;
+-- chain_seq is not indexed, so a record's link touches no index: a HOT update on its own page
+-- (the room left on each page by the fill factor). The tail lives in a one-row table.
+ALTER TABLE audit_events ADD COLUMN digest text, ADD COLUMN chain_seq bigint;
+ALTER TABLE audit_events SET (fillfactor = 80);
+CREATE TABLE audit_chain_tail (
+    one       boolean PRIMARY KEY DEFAULT true CHECK (one),
+    chain_seq bigint NOT NULL,
+    hash      text NOT NULL
+);
+INSERT INTO audit_chain_tail (chain_seq, hash)
+    SELECT 0, coalesce((SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1), repeat('0', 64));
 
 CREATE OR REPLACE FUNCTION audit_chain_head() RETURNS text LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('tsunagu.audit'));
-    RETURN audit_chain_tail();
+    RETURN (SELECT hash FROM audit_chain_tail);
 END $$;
 
--- A record written the old way (its writer holds the lock): its place in the chain now.
-CREATE FUNCTION audit_events_place() RETURNS trigger LANGUAGE plpgsql AS $$
+-- A record written the old way (its writer holds the lock): its place in the chain now. A new
+-- one: left unlinked until COMMIT.
+CREATE FUNCTION audit_events_place() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, public AS $$
 BEGIN
     IF NEW.digest IS NULL THEN
-        NEW.chain_seq := nextval('audit_chain_seq');
-    ELSE  -- linked at COMMIT
+        UPDATE audit_chain_tail SET chain_seq = chain_seq + 1, hash = NEW.hash
+            RETURNING chain_seq INTO NEW.chain_seq;
+    ELSE
         NEW.chain_seq := NULL;
         NEW.prev_hash := '';
         NEW.hash := '';
@@ -54,15 +57,18 @@ CREATE FUNCTION audit_events_link() RETURNS trigger LANGUAGE plpgsql VOLATILE SE
     SET search_path = pg_catalog, public AS $$
 DECLARE
     prev text;
+    linked text;
+    place bigint;
 BEGIN
     IF NEW.digest IS NULL THEN
         RETURN NULL;
     END IF;
     PERFORM pg_advisory_xact_lock(hashtext('tsunagu.audit'));
-    prev := audit_chain_tail();
-    UPDATE audit_events SET chain_seq = nextval('audit_chain_seq'), prev_hash = prev,
-        hash = encode(sha256(convert_to(prev || NEW.digest, 'UTF8')), 'hex')
-    WHERE seq = NEW.seq;
+    SELECT hash INTO prev FROM audit_chain_tail;
+    linked := encode(sha256(convert_to(prev || NEW.digest, 'UTF8')), 'hex');
+    UPDATE audit_chain_tail SET chain_seq = chain_seq + 1, hash = linked
+        RETURNING chain_seq INTO place;
+    UPDATE audit_events SET chain_seq = place, prev_hash = prev, hash = linked WHERE seq = NEW.seq;
     RETURN NULL;
 END $$;
 CREATE CONSTRAINT TRIGGER audit_events_link AFTER INSERT ON audit_events
@@ -77,4 +83,10 @@ BEGIN
         RETURN NEW;
     END IF;
     RAISE EXCEPTION 'audit_events is append-only (% refused)', TG_OP;
+END $$;
+
+-- The runtime role reads the tail (audit_chain_head()) and moves it only through the triggers.
+DO $$ BEGIN
+    EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON audit_chain_tail FROM %I',
+                   current_setting('tsunagu.app_role'));
 END $$;
