@@ -1,13 +1,10 @@
 """Writing and verifying the audit trail.
 
-A write's audit record commits in the write's own transaction (kit/uow.py); a read's by
-kit/audit_writer.py, in group commits. A refusal is on record even though the request fails:
-`Denied` carries its record, and whoever rolls back writes it afterwards. Records are chained:
-each record's digest is the sha256 of its canonical JSON, hashed here; its transaction's COMMIT
-links it (kit/migrations/0012_audit_chain_at_commit.sql): hash = sha256(previous hash + digest),
-in chain_seq order, under a transaction-scoped advisory lock taken at COMMIT, so concurrent
-writers cannot fork the chain. Records written before that migration have no digest and hash =
-sha256(previous hash + canonical JSON); `verify` checks both.
+A write's audit record commits in the write's own transaction (kit/uow.py appends it last, so
+the chain lock is held only until COMMIT); a read's by kit/audit_writer.py, in group commits.
+A refusal is on record even though the request fails: `Denied` carries its record, and whoever
+rolls back writes it afterwards. Records are chained: hash = sha256(previous hash + canonical
+JSON), taken under a transaction-scoped advisory lock so concurrent writers cannot fork the chain.
 """
 
 from __future__ import annotations
@@ -31,12 +28,10 @@ from kit.problems import Problem
 from kit.tracing import current_trace_id
 
 GENESIS = "0" * 64
-# chain_seq, prev_hash and hash are the chain's: the table's triggers set them at COMMIT.
 _INSERT = """
 INSERT INTO audit_events (id, municipality, at, service, user_id, user_name, roles, agency, action,
-    object_type, object_id, person_ids, purpose, outcome, reason, trace_id, digest,
-    prev_hash, hash)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, '', '')
+    object_type, object_id, person_ids, purpose, outcome, reason, trace_id, prev_hash, hash)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 """
 _CHAINED = ("id", "municipality", "at", "service", "user_id", "user_name", "roles", "agency",
             "action", "object_type", "object_id", "person_ids", "purpose", "outcome", "reason",
@@ -69,27 +64,11 @@ class AuditEntry:
                 "outcome": self.outcome, "reason": self.reason, "trace_id": self.trace_id}
 
 
-def digest(row: dict[str, Any]) -> str:
-    """sha256 of the row's canonical JSON (UTC times, sorted lists): the record, unlinked."""
-    return hashlib.sha256(_canonical_text(row).encode()).hexdigest()
-
-
-def link(prev: str, record_digest: str) -> str:
-    """The chain's hash of a record with a digest, as the table's trigger computes it."""
-    return hashlib.sha256((prev + record_digest).encode()).hexdigest()
-
-
 def chain_hash(prev: str, row: dict[str, Any]) -> str:
-    """A record's hash given the previous one: a digested record's link, or for a record
-    written before digests, sha256 over the previous hash and its canonical JSON."""
-    if row.get("digest") is not None:
-        return link(prev, row["digest"])
-    return hashlib.sha256((prev + _canonical_text(row)).encode()).hexdigest()
-
-
-def _canonical_text(row: dict[str, Any]) -> str:
+    """sha256 over the previous hash and the row's canonical JSON (UTC times, sorted lists)."""
     canonical = {k: _canonical(row[k]) for k in _CHAINED}
-    return json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256((prev + text).encode()).hexdigest()
 
 
 def _canonical(value: Any) -> Any:
@@ -142,14 +121,16 @@ async def write(conn: asyncpg.Connection, entry: AuditEntry) -> None:
 
 
 async def write_many(conn: asyncpg.Connection, entries: list[AuditEntry]) -> None:
-    """Append records in order, each chained to the one before when the transaction commits."""
-    if not entries:
-        return
+    """Append records in order, each chained to the one before; inside a transaction."""
+    # The chain's lock, then its head (kit/migrations/0010_audit_chain_head.sql).
+    prev = await conn.fetchval("SELECT audit_chain_head()") or GENESIS
     rows = []
     for entry in entries:
         row = entry.row()
-        rows.append((*(row[k] for k in _CHAINED), digest(row)))
-    await conn.executemany(_INSERT, rows)  # one round trip, in order
+        digest = chain_hash(prev, row)
+        rows.append((*(row[k] for k in _CHAINED), prev, digest))
+        prev = digest
+    await conn.executemany(_INSERT, rows)
 
 
 async def recent(conn: asyncpg.Connection, user_id: str, action: str, seconds: int) -> int:
@@ -165,11 +146,9 @@ async def verify(conn: asyncpg.Connection) -> list[int]:
     broken: list[int] = []
     prev = GENESIS
     async with conn.transaction():
-        # Records from before chain_seq first, in their order (kit migration 0012).
-        async for r in conn.cursor("SELECT * FROM audit_events ORDER BY chain_seq NULLS FIRST, seq"):
+        async for r in conn.cursor("SELECT * FROM audit_events ORDER BY seq"):
             row = dict(r)
-            unaltered = row["digest"] is None or row["digest"] == digest(row)
-            if row["prev_hash"] != prev or not unaltered or chain_hash(prev, row) != row["hash"]:
+            if row["prev_hash"] != prev or chain_hash(prev, row) != row["hash"]:
                 broken.append(row["seq"])
             prev = row["hash"]
     return broken

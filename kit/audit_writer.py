@@ -75,8 +75,8 @@ class AuditWriter:
             if self._conn is None or self._conn.is_closed():
                 self._conn = await self._connect()
             async with self._conn.transaction():
-                await outbox.write_rows(self._conn, [r for p in batch for r in p.events])
                 await audit.write_many(self._conn, [p.entry for p in batch])
+                await outbox.write_rows(self._conn, [r for p in batch for r in p.events])
         except Exception:
             log.exception("audit batch of %d not written", len(batch))
             if self._conn is not None:

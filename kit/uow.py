@@ -1,11 +1,11 @@
 """Unit of work: one connection, one transaction, rolled back unless committed.
 
-`commit()` writes the recorded events to the outbox, the request's Idempotency-Key claim if it has
-one (kit/idempotency.py), and the recorded audit entries to the audit trail, inside the same
+`commit()` writes the recorded events to the outbox, the request's Idempotency-Key claim if it
+has one (kit/idempotency.py), and the recorded audit entries to the audit trail, inside the same
 transaction as the state change: an event, a claim or an audit record exists if and only if the
-change it announces does. The audit chain's lock is taken by the COMMIT itself (kit/audit.py), so
-no round trip of the request holds it. A refusal (`audit.Denied`) raised inside is written after
-the rollback, on the same connection, so it is on record although nothing else is.
+change it announces does. Audit entries go last: the audit chain's lock is then held only until
+COMMIT. A refusal (`audit.Denied`) raised inside is written after the rollback, on the same
+connection, so it is on record although nothing else is.
 """
 
 from __future__ import annotations
@@ -74,7 +74,8 @@ class UnitOfWork:
             await idempotency.take(self.conn, self.claim)
         await outbox.write_rows(self.conn, [
             *self.rows, *outbox.rows_for(self.events, self.service, self.municipality)])
-        await audit.write_many(self.conn, self.audits)  # linked into the chain at COMMIT
+        for entry in self.audits:
+            await audit.write(self.conn, entry)
         await self._tx.commit()
         self.committed = True
 

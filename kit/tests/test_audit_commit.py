@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -147,34 +146,3 @@ async def test_concurrent_writes_and_reads_keep_one_unbroken_chain(pool: asyncpg
         heads = await conn.fetchval("SELECT count(*) FROM audit_events a WHERE NOT EXISTS "
                                     "(SELECT 1 FROM audit_events b WHERE b.prev_hash = a.hash)")
         assert heads == 1  # one chain: every record but the last is some record's predecessor
-
-
-async def test_a_chain_written_the_old_way_goes_on_linked_at_commit(pool: asyncpg.Pool) -> None:
-    """Records from before kit migration 0012 (hashed whole by the writer, under
-    audit_chain_head()'s lock, no digest) and records linked at COMMIT since form
-    one chain that verifies; each new record's hash is sha256(previous hash + its digest)."""
-    object_id = str(uuid.uuid4())
-    entry = _access().entry(WINDOW, "write", "thing", object_id, "permitted", "old writer")
-    async with pool.acquire() as conn, conn.transaction():  # what the old write_many did
-        prev = await conn.fetchval("SELECT audit_chain_head()") or audit.GENESIS
-        row = entry.row()
-        await conn.execute(
-            "INSERT INTO audit_events (id, municipality, at, service, user_id, user_name, roles, "
-            "agency, action, object_type, object_id, person_ids, purpose, outcome, reason, "
-            "trace_id, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-            "$12, $13, $14, $15, $16, $17, $18)",
-            *(row[k] for k in audit._CHAINED), prev, audit.chain_hash(prev, row))
-    for n in range(3):
-        async with UnitOfWork(pool, SERVICE, "132187") as uow:
-            await _access().audit_only(uow, WINDOW, "write", "thing", object_id)
-            if n == 2:  # two records in one transaction: linked in order
-                await _access().audit_only(uow, WINDOW, "write", "thing", object_id)
-            await uow.commit()
-    async with pool.acquire() as conn:
-        assert await audit.verify(conn) == []
-        rows = await conn.fetch("SELECT digest, prev_hash, hash FROM audit_events "
-                                "WHERE object_id = $1 ORDER BY seq", object_id)
-    assert [r["digest"] is None for r in rows] == [True, False, False, False, False]
-    for before, after in itertools.pairwise(rows):
-        assert after["prev_hash"] == before["hash"]
-        assert after["hash"] == audit.link(before["hash"], after["digest"])
