@@ -1,10 +1,13 @@
 """Writing and verifying the audit trail.
 
-A write's audit record commits in the write's own transaction (kit/uow.py appends it last, so
-the chain lock is held only until COMMIT); a read's by kit/audit_writer.py, in group commits.
+A write's audit record commits in the write's own transaction; a read's by kit/audit_writer.py,
+in group commits.
 A refusal is on record even though the request fails: `Denied` carries its record, and whoever
 rolls back writes it afterwards. Records are chained: hash = sha256(previous hash + canonical
 JSON), taken under a transaction-scoped advisory lock so concurrent writers cannot fork the chain.
+The chaining itself happens during COMMIT (kit/migrations/0012_audit_chained_at_commit.sql): a
+record is written pending, with the canonical JSON made here, and the database links it to the
+head and hashes it as the transaction commits, so the lock is never held across a round trip.
 """
 
 from __future__ import annotations
@@ -28,10 +31,10 @@ from kit.problems import Problem
 from kit.tracing import current_trace_id
 
 GENESIS = "0" * 64
-_INSERT = """
-INSERT INTO audit_events (id, municipality, at, service, user_id, user_name, roles, agency, action,
-    object_type, object_id, person_ids, purpose, outcome, reason, trace_id, prev_hash, hash)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+_PENDING = """
+INSERT INTO audit_pending (id, municipality, at, service, user_id, user_name, roles, agency, action,
+    object_type, object_id, person_ids, purpose, outcome, reason, trace_id, canonical)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 """
 _CHAINED = ("id", "municipality", "at", "service", "user_id", "user_name", "roles", "agency",
             "action", "object_type", "object_id", "person_ids", "purpose", "outcome", "reason",
@@ -65,10 +68,15 @@ class AuditEntry:
 
 
 def chain_hash(prev: str, row: dict[str, Any]) -> str:
-    """sha256 over the previous hash and the row's canonical JSON (UTC times, sorted lists)."""
+    """sha256 over the previous hash and the row's canonical JSON (as the database takes it at
+    COMMIT: sha256 of the UTF-8 of prev || canonical)."""
+    return hashlib.sha256((prev + canonical_json(row)).encode()).hexdigest()
+
+
+def canonical_json(row: dict[str, Any]) -> str:
+    """The row's chained fields as canonical JSON (UTC times, sorted lists, sorted keys)."""
     canonical = {k: _canonical(row[k]) for k in _CHAINED}
-    text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256((prev + text).encode()).hexdigest()
+    return json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def _canonical(value: Any) -> Any:
@@ -116,21 +124,23 @@ async def append(conn: asyncpg.Connection, entry: AuditEntry) -> None:
 
 
 async def write(conn: asyncpg.Connection, entry: AuditEntry) -> None:
-    """Append one record; call inside a transaction (the chain lock is held until it ends)."""
+    """Append one record; call inside a transaction (it is chained as that commits)."""
     await write_many(conn, [entry])
 
 
 async def write_many(conn: asyncpg.Connection, entries: list[AuditEntry]) -> None:
-    """Append records in order, each chained to the one before; inside a transaction."""
-    # The chain's lock, then its head (kit/migrations/0010_audit_chain_head.sql).
-    prev = await conn.fetchval("SELECT audit_chain_head()") or GENESIS
+    """Append records in order, each chained to the one before as the transaction commits
+    (kit/migrations/0012_audit_chained_at_commit.sql); call inside a transaction."""
     rows = []
     for entry in entries:
         row = entry.row()
-        digest = chain_hash(prev, row)
-        rows.append((*(row[k] for k in _CHAINED), prev, digest))
-        prev = digest
-    await conn.executemany(_INSERT, rows)
+        rows.append((*(row[k] for k in _CHAINED), canonical_json(row)))
+    if not rows:
+        return
+    if len(rows) == 1:  # a prepared statement's one execution: no executemany pipeline
+        await conn.execute(_PENDING, *rows[0])
+    else:
+        await conn.executemany(_PENDING, rows)
 
 
 async def recent(conn: asyncpg.Connection, user_id: str, action: str, seconds: int) -> int:

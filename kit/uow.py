@@ -74,8 +74,7 @@ class UnitOfWork:
             await idempotency.take(self.conn, self.claim)
         await outbox.write_rows(self.conn, [
             *self.rows, *outbox.rows_for(self.events, self.service, self.municipality)])
-        for entry in self.audits:
-            await audit.write(self.conn, entry)
+        await audit.write_many(self.conn, self.audits)  # one round trip for them all
         await self._tx.commit()
         self.committed = True
 

@@ -42,18 +42,27 @@ def stop(pidfile: Path, timeout: float = 20.0, sig: int = signal.SIGTERM) -> boo
     if pid is None:
         pidfile.unlink(missing_ok=True)
         return False
-    os.kill(pid, sig)
+    _signal(pid, sig)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if _reap(pid):
             break
         time.sleep(0.1)
     else:
-        os.kill(pid, signal.SIGKILL)
+        _signal(pid, signal.SIGKILL)
         while not _reap(pid):
             time.sleep(0.05)
     pidfile.unlink(missing_ok=True)
     return True
+
+
+def _signal(pid: int, sig: int) -> None:
+    """SIGKILL takes the whole session `spawn` started (a uvicorn with --workers: its workers
+    would outlive it, holding the port); other signals go to the process, which passes them on."""
+    if sig == signal.SIGKILL and os.getpgid(pid) == pid:
+        os.killpg(pid, sig)
+    else:
+        os.kill(pid, sig)
 
 
 def _reap(pid: int) -> bool:

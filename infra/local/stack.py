@@ -8,6 +8,7 @@ ports, so a running development stack and the test suite never touch each other.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 import time
@@ -49,6 +50,13 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     kafka_plaintext_port: int | None = None  # benchmarks' raw baseline only (KafkaNode)
     zipkin_port: int | None = None  # None: no trace viewer, and the services export no spans
+    # uvicorn worker processes per service (default 1), e.g. INTAKE_WORKERS=2: one process uses
+    # one core. Several are as safe as replicas (infra/deploy/k8s runs two of each): the relay
+    # publishes under an advisory lock, the consumers share the partitions in one group, the
+    # inbox and the idempotency keys live in the database, the audit chain's lock too.
+    workers: dict[str, int] = field(default_factory=lambda: {
+        name: int(os.environ[f"{name.upper()}_WORKERS"]) for name in SERVICES
+        if os.environ.get(f"{name.upper()}_WORKERS")})
 
     def __post_init__(self) -> None:
         self.kafka = KafkaNode(self.home / "kafka", self.kafka_port, self.kafka_controller_port,
@@ -148,7 +156,8 @@ class Stack:
                "--host", "127.0.0.1", "--port", str(self.service_ports[name]),
                # uvloop and httptools: the event loop and the HTTP parser in C (bench/PROFILE.md)
                "--loop", "uvloop", "--http", "httptools",
-               "--no-access-log", "--log-level", "warning", "--timeout-graceful-shutdown", "15"]
+               "--no-access-log", "--log-level", "warning", "--timeout-graceful-shutdown", "15",
+               *(["--workers", str(self.workers[name])] if self.workers.get(name, 1) > 1 else [])]
         proc.spawn(cmd, self.log(name), self._pidfile(name),
                    env={**self.service_env(name), **(env or {})}, cwd=ROOT)
         self.wait_ready(name, timeout)

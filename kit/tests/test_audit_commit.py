@@ -146,3 +146,23 @@ async def test_concurrent_writes_and_reads_keep_one_unbroken_chain(pool: asyncpg
         heads = await conn.fetchval("SELECT count(*) FROM audit_events a WHERE NOT EXISTS "
                                     "(SELECT 1 FROM audit_events b WHERE b.prev_hash = a.hash)")
         assert heads == 1  # one chain: every record but the last is some record's predecessor
+
+
+async def test_a_write_holds_the_chain_only_while_it_commits(pool: asyncpg.Pool) -> None:
+    """A unit of work that has written its audit record but not committed yet (its service busy,
+    say) does not hold the chain: another write commits meanwhile. Each record is chained as its
+    transaction commits, in commit order, and the chain stays whole."""
+    object_id = str(uuid.uuid4())
+    async with UnitOfWork(pool, SERVICE, "132187") as slow:
+        await audit.write(slow.conn, _access().entry(WINDOW, "write", "thing", object_id,
+                                                     "permitted", "slow"))
+        async with UnitOfWork(pool, SERVICE, "132187") as quick:
+            await _access().audit_only(quick, WINDOW, "write", "thing", object_id, reason="quick")
+            await asyncio.wait_for(quick.commit(), timeout=10)
+        await slow.commit()
+    async with pool.acquire() as conn:
+        reasons = [r["reason"] for r in await conn.fetch(
+            "SELECT reason FROM audit_events WHERE object_id = $1 ORDER BY seq", object_id)]
+        assert reasons == ["quick", "slow"]
+        assert await audit.verify(conn) == []
+        assert await conn.fetchval("SELECT count(*) FROM audit_pending") == 0

@@ -46,18 +46,18 @@ async def on_handed_over(e: OutreachHandedOver, ctx: HandlerContext) -> None:
         person_ids=(e.person_id,), present_ids=(e.person_id,),
         handover=consultations.Handover(FROM_OUTREACH, FROM_OUTREACH, (e.consent_id,)),
         consents=named, to=None if here else to, now=now(), consultation_id=e.consultation_id)
-    await consultation_store.add(conn, c, m)
+    copy = None
+    if to is not None and not here:  # the receiver's own copy, as a window's hand-over makes
+        persons = await person_store.summaries(conn, [e.person_id])
+        copy = consultation_store.Copy(
+            to.office_id, to.legal_body_id, [e.consent_id], now(),
+            consultations.handed_over_copy(c, to, [persons[e.person_id]], named, now()))
+    await consultation_store.add(conn, c, m, copy)
     ctx.uow.record(*c.events)
     # A record about a person is created: on record like a window's, with the write.
     ctx.uow.audit(audit.by_event(
         ctx.uow.service, ctx.envelope, e.office, "write", "consultation", str(c.id), (e.person_id,),
         f"opened from outreach's hand-over, with consent {e.consent_id}"))
-    if to is not None and not here:  # the receiver's own copy, as a window's hand-over makes
-        persons = await person_store.summaries(conn, [e.person_id])
-        await consultation_store.add_copy(
-            conn, m, c.id, to.office_id, to.legal_body_id, [e.consent_id], now(),
-            c.received_by, consultations.handed_over_copy(c, to, [persons[e.person_id]], named, now()))
-
 
 async def announce_expired_consents(new_uow: NewUow) -> None:
     async with new_uow() as uow:

@@ -157,19 +157,19 @@ async def post_consultation(body: ConsultationIn, request: Request, principal: P
         except ValueError as exc:
             raise Problem(422, "Invalid consultation", str(exc)) from exc
         await _check_links(uow, request, principal, access, body, settings.municipality_code)
-        row = await store.add(uow.conn, c, settings.municipality_code)
+        copy = None
+        if to is not None and c.destination.kind == "agency":  # the receiver's own copy
+            persons = await person_store.summaries(uow.conn, list(c.person_ids))
+            copy = store.Copy(to.office_id, to.legal_body_id,
+                              list(c.handover.consent_ids if c.handover else ()), now(),
+                              domain.handed_over_copy(c, to, [persons[p] for p in c.person_ids],
+                                                      consents, now()))
+        row = await store.add(uow.conn, c, settings.municipality_code, copy)
         uow.record(*c.events)
         came = f"; came themselves (本人来所): {', '.join(map(str, c.present_ids))}" \
             if c.present_ids else ""
         await access.audit_only(uow, principal, "write", "consultation", str(c.id), c.person_ids,
                                 reason="recorded at the user's own window" + came)
-        if to is not None and c.destination.kind == "agency":  # the receiver's own copy
-            persons = await person_store.summaries(uow.conn, list(c.person_ids))
-            await store.add_copy(uow.conn, settings.municipality_code, c.id, to.office_id,
-                                 to.legal_body_id, list(c.handover.consent_ids if c.handover else ()),
-                                 now(), principal.user_id,
-                                 domain.handed_over_copy(c, to, [persons[p] for p in c.person_ids],
-                                                         consents, now()))
         if c.handover and c.handover.consent_ids and c.person_ids:  # IHE BALP PrivacyDisclosure
             await access.audit_only(uow, principal, "disclose", "consultation", str(c.id),
                                     c.person_ids, reason=f"hand-over to {office} under consents "

@@ -4,23 +4,31 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import asyncpg
 
 from ..domain.consultations import Consultation
 
+# The consultation, its persons and the receiver's copy in one statement (one round trip; the
+# foreign keys of the links and the copy are checked at its end, where the consultation exists).
 _INSERT = """
-INSERT INTO consultations (id, municipality, received_at, channel, receiving_division, received_by,
-    main_complaint, categories, urgency, destination_kind, destination_agency, household_id,
-    handover, intake_sheet, health_notes)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-RETURNING *
-"""
-_LINK = """
-INSERT INTO consultation_persons (consultation_id, person_id, present)
-SELECT $1, p, p = ANY($3::uuid[]) FROM unnest($2::uuid[]) p
+WITH c AS (
+    INSERT INTO consultations (id, municipality, received_at, channel, receiving_division,
+        received_by, main_complaint, categories, urgency, destination_kind, destination_agency,
+        household_id, handover, intake_sheet, health_notes)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+    RETURNING *),
+linked AS (
+    INSERT INTO consultation_persons (consultation_id, person_id, present)
+    SELECT $1, p, p = ANY($17::uuid[]) FROM unnest($16::uuid[]) p),
+copied AS (
+    INSERT INTO handover_copies (id, municipality, consultation_id, to_office, to_legal_body,
+        consent_ids, handed_over_at, handed_over_by, disclosed)
+    SELECT $18, $2, $1, $19::text, $20, $21, $22, $6, $23 WHERE $19::text IS NOT NULL
+    ON CONFLICT (consultation_id, to_office) DO NOTHING)
+SELECT * FROM c
 """
 _GET = """
 SELECT c.*, coalesce(array_agg(cp.person_id) FILTER (WHERE cp.person_id IS NOT NULL), '{}')
@@ -41,16 +49,30 @@ GROUP BY c.id ORDER BY c.received_at DESC LIMIT 200
 """
 
 
-async def add(conn: asyncpg.Connection, c: Consultation, municipality: str) -> dict[str, Any]:
-    """Store it; return it as `get` would read it back (without a round trip to do so)."""
+@dataclass(frozen=True)
+class Copy:
+    """What an agency was handed: its own copy, kept as it was then."""
+
+    to_office: str
+    to_legal_body: str
+    consent_ids: list[uuid.UUID]
+    at: Any
+    disclosed: dict[str, Any]
+
+
+async def add(conn: asyncpg.Connection, c: Consultation, municipality: str,
+              copy: Copy | None = None) -> dict[str, Any]:
+    """Store it (and the receiver's copy); return it as `get` would read it back (without a round
+    trip to do so)."""
     handover = json.loads(json.dumps(asdict(c.handover), default=str)) if c.handover else None
     row = await conn.fetchrow(_INSERT, c.id, municipality, c.received_at, c.channel,
                               c.receiving_division, c.received_by, c.main_complaint,
                               list(c.categories), c.urgency, c.destination.kind,
                               c.destination.agency, c.household_id, handover,
-                              c.intake_sheet or None, c.health_notes)
-    if c.person_ids:
-        await conn.execute(_LINK, c.id, list(c.person_ids), list(c.present_ids))
+                              c.intake_sheet or None, c.health_notes,
+                              list(c.person_ids), list(c.present_ids), uuid.uuid4(),
+                              *((copy.to_office, copy.to_legal_body, copy.consent_ids, copy.at,
+                                 copy.disclosed) if copy else (None,) * 5))
     present = set(c.present_ids)
     return {**dict(row), "person_ids": list(c.person_ids),
             "present_ids": [p for p in c.person_ids if p in present]}
@@ -66,21 +88,6 @@ async def of_household(conn: asyncpg.Connection, person_ids: list[uuid.UUID],
                        household_id: uuid.UUID | None, municipality: str) -> list[dict[str, Any]]:
     """Every consultation touching these people or this household, across divisions."""
     return [dict(r) for r in await conn.fetch(_OF_PERSONS, person_ids, municipality, household_id)]
-
-
-_ADD_COPY = """
-INSERT INTO handover_copies (id, municipality, consultation_id, to_office, to_legal_body,
-    consent_ids, handed_over_at, handed_over_by, disclosed)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (consultation_id, to_office) DO NOTHING
-"""
-
-
-async def add_copy(conn: asyncpg.Connection, municipality: str, consultation_id: uuid.UUID,
-                   to_office: str, to_legal_body: str, consent_ids: list[uuid.UUID], at: Any,
-                   user: str, disclosed: dict[str, Any]) -> None:
-    """What an agency was handed: its own copy, kept as it was then."""
-    await conn.execute(_ADD_COPY, uuid.uuid4(), municipality, consultation_id, to_office,
-                       to_legal_body, consent_ids, at, user, disclosed)
 
 
 async def copies_of(conn: asyncpg.Connection, consultation_id: uuid.UUID,
