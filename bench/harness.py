@@ -182,8 +182,9 @@ def child_pids(pid: int) -> list[int]:
 
 
 class CpuMeter:
-    """CPU seconds used by each of the stack's processes: every service, the broker, and
-    PostgreSQL (the postmaster, its live backends and those that ended), and this process."""
+    """CPU seconds used by each of the stack's processes: every service (with its workers, if
+    it runs several), the broker, and PostgreSQL (the postmaster, its live backends and those
+    that ended), and this process."""
 
     def __init__(self, stack: Stack, services: Iterable[str]) -> None:
         self.pids = {name: int(stack._pidfile(name).read_text()) for name in services}
@@ -191,7 +192,9 @@ class CpuMeter:
         self.postmaster = int((stack.postgres.data / "postmaster.pid").read_text().split()[0])
 
     def sample(self) -> dict[str, float]:
-        used = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        # A service run with <SERVICE>_WORKERS > 1 is a supervisor and its worker processes.
+        used = {name: cpu_seconds(pid) + sum(cpu_seconds(c) for c in child_pids(pid))
+                if name != "kafka" else cpu_seconds(pid) for name, pid in self.pids.items()}
         used["postgres"] = cpu_seconds(self.postmaster, children=True) + sum(
             cpu_seconds(p) for p in child_pids(self.postmaster))
         used["bench"] = cpu_seconds(os.getpid())
