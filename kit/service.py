@@ -16,7 +16,6 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Depends, FastAPI
-from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -63,7 +62,6 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
     settings = settings or load_settings(definition.name)
     setup_logging(definition.name, settings.log_level)
     provider = setup_tracing(definition.name, settings.zipkin_endpoint)
-    AsyncPGInstrumentor().instrument(tracer_provider=provider)  # type: ignore[no-untyped-call]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

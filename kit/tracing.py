@@ -8,8 +8,8 @@ event never waits for an export.
 No personal data leaves in a span: the HTTP instrumentation records full URLs, and a search's
 query string holds names, kana, birth dates, phone numbers and addresses, a path the ids of
 persons. Before any exporter sees a span, its URL attributes lose the query string and every
-id (the route template, `http.route`, still says what was called). Database spans carry the
-SQL with its placeholders, never the values bound to them.
+id (the route template, `http.route`, still says what was called). Database spans (kit/db.py)
+carry the database, a statement count and an operation, never SQL or the values bound to it.
 """
 
 from __future__ import annotations
