@@ -5,11 +5,11 @@ OTLP instead when the standard OTEL_EXPORTER_OTLP_* variables name a collector (
 Either way spans leave through a batch processor, on a thread of their own: a request or an
 event never waits for an export.
 
-No personal data leaves in a span: the HTTP instrumentation records full URLs, and a search's
-query string holds names, kana, birth dates, phone numbers and addresses, a path the ids of
-persons. Before any exporter sees a span, its URL attributes lose the query string and every
-id (the route template, `http.route`, still says what was called). Database spans carry the
-SQL with its placeholders, never the values bound to them.
+No personal data leaves in a span: a search's query string holds names, kana, birth dates,
+phone numbers and addresses, a path the ids of persons. A request's span (kit/service.py) names
+its route template, `http.route`, never its URL; should a span carry a URL attribute all the
+same (another library's), it loses the query string and every id before any exporter sees it.
+Database spans (kit/db.py) carry the database, a statement count and an operation, never SQL.
 """
 
 from __future__ import annotations

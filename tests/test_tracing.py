@@ -110,6 +110,11 @@ async def test_one_consultation_is_one_trace_in_zipkin(journey: Journey, stack: 
     roots = [s for s in spans if s.get("parentId") not in by_id]
     assert [(_service(s), s.get("kind"), s.get("parentId")) for s in roots] == [
         ("intake", "SERVER", None)]
+    assert roots[0].get("name", "").lower() == "post /consultations"  # its route, not its URL
+    for query in (s for s in spans if s.get("kind") == "CLIENT"):  # how much database work, not which
+        tags = query.get("tags", {})
+        assert tags.get("db.system") == "postgresql" and int(tags["db.statements"]) > 0, query
+        assert "db.statement" not in tags, query
 
     def consumer_above(span: dict[str, Any]) -> dict[str, Any] | None:
         while (span := by_id.get(span.get("parentId", ""), {})):
