@@ -18,7 +18,8 @@ NOTIFY_CHANNEL = "tsunagu_outbox"
 Row = tuple[Any, ...]  # (id, municipality, topic, key, type, payload, headers)
 
 # The rows in the order given (seq keeps an aggregate's events in order), and the relay woken at
-# commit, in one round trip.
+# commit, in one round trip. The NOTIFY names the highest seq written: a relay whose batch has
+# already taken that row (and so every row of this statement) need not wake for it (kit/relay.py).
 _INSERT = """
 WITH inserted AS (
     INSERT INTO outbox (id, municipality, topic, key, type, payload, headers)
@@ -26,8 +27,8 @@ WITH inserted AS (
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
          WITH ORDINALITY AS r(id, municipality, topic, key, type, payload, headers, n)
     ORDER BY n
-    RETURNING 1)
-SELECT pg_notify($8, '')
+    RETURNING seq)
+SELECT pg_notify($8, (SELECT max(seq) FROM inserted)::text)
 """
 
 

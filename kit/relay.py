@@ -38,19 +38,23 @@ from kit.settings import ServiceSettings
 log = logging.getLogger("kit.relay")
 tracer = trace.get_tracer("kit.relay")
 
-# The fence and the lock in one round trip (the timeouts are set before the lock is tried).
-_FENCE_AND_LOCK = """
-SELECT set_config('idle_in_transaction_session_timeout', $1, true),
-       set_config('statement_timeout', $1, true),
-       pg_try_advisory_xact_lock(hashtext('tsunagu.outbox.relay')) AS locked
-"""
+# BEGIN, the fence and the lock in one round trip: a simple query of three statements (the
+# timeouts are set before the lock is tried). Its status is the last statement's: "SELECT 1" when
+# this relay took the lock, "SELECT 0" when another holds it. The fence is spliced in as an
+# integer of milliseconds, never anything a row holds.
+_BEGIN_FENCED = """BEGIN;
+SELECT set_config('idle_in_transaction_session_timeout', '{ms}ms', true),
+       set_config('statement_timeout', '{ms}ms', true);
+SELECT WHERE pg_try_advisory_xact_lock(hashtext('tsunagu.outbox.relay'))"""
+_LOCKED = "SELECT 1"
 _CLAIM = """
 SELECT o.seq, o.topic, o.key, o.payload, o.headers,
        (SELECT min(p.seq) FROM outbox p WHERE p.parked_at IS NOT NULL AND p.published_at IS NULL
           AND p.topic = o.topic AND p.key = o.key AND p.seq < o.seq) AS behind
 FROM outbox o WHERE o.published_at IS NULL AND o.parked_at IS NULL ORDER BY o.seq LIMIT $1
 """
-_MARK = "UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])"
+# The mark and the COMMIT in one round trip (a simple query: the seqs are integers the claim read).
+_MARK_AND_COMMIT = "UPDATE outbox SET published_at = now() WHERE seq = ANY('{{{seqs}}}'::bigint[]); COMMIT"
 _PARK = """
 UPDATE outbox SET parked_at = now(), park_reason = r.reason
 FROM unnest($1::bigint[], $2::text[]) AS r(seq, reason) WHERE outbox.seq = r.seq
@@ -91,6 +95,11 @@ class OutboxRelay:
         # refusal is pinned on its own row and not on the rows sharing its request.
         self._one_by_one_until = 0
         self._drained = False  # the last batch found fewer rows than it could take
+        self._begin_fenced = _BEGIN_FENCED.format(ms=round(settings.relay_fence_seconds * 1000))
+        # The seqs NOTIFYs named since the relay last woke that no batch has taken yet (None: a
+        # NOTIFY naming none), and the seqs the last committed batch took.
+        self._unseen: set[int | None] = set()
+        self._just_handled: set[int] = set()
 
     async def run(self) -> None:
         backoff = 0.2
@@ -101,8 +110,8 @@ class OutboxRelay:
                 await self.publish_batch()
                 backoff = 0.2
                 # A short batch took every row committed before it: wait for the next commit's
-                # NOTIFY (one that came during the batch wakes the relay at once) rather than
-                # paying a transaction to find nothing.
+                # NOTIFY (one that came during the batch for a row it did not take wakes the relay
+                # at once) rather than paying a transaction to find nothing.
                 if self._drained:
                     await self._sleep(self.settings.relay_poll_seconds)
                 continue
@@ -134,7 +143,26 @@ class OutboxRelay:
         """A connection that wakes the relay at each commit that wrote the outbox."""
         if self._listener is None or self._listener.is_closed():
             self._listener = await asyncpg.connect(self.settings.database_url, timeout=5)
-            await self._listener.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
+            await self._listener.add_listener(NOTIFY_CHANNEL, self._notified)
+
+    def _notified(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        """A commit wrote outbox rows: wake, unless a batch already took them. The NOTIFY names
+        the highest seq its statement wrote (kit/outbox.py); a batch that took that row took the
+        rows before it too, as they were committed together and the claim goes in seq order."""
+        seq = int(payload) if payload.isdigit() else None
+        if seq is not None and seq in self._just_handled:
+            return
+        self._unseen.add(seq)
+        self._wake.set()
+
+    def _handled(self, seqs: list[int]) -> None:
+        """A committed batch published or parked these rows. A commit's NOTIFY often comes while
+        the batch that takes its rows is under way (they committed before its claim): it must not
+        cost a batch that finds nothing."""
+        self._just_handled = set(seqs)
+        self._unseen -= self._just_handled
+        if not self._unseen and not self._stopping:
+            self._wake.clear()
 
     async def _sleep(self, seconds: float) -> None:
         try:
@@ -142,6 +170,7 @@ class OutboxRelay:
         except TimeoutError:
             pass
         self._wake.clear()
+        self._unseen.clear()  # the batch about to run takes every row committed so far
 
     async def _ensure_producer(self) -> AIOKafkaProducer:
         if self._producer is None:
@@ -169,34 +198,50 @@ class OutboxRelay:
 
     async def _publish_batch(self) -> int:
         self._drained = True
-        async with self.pool.acquire() as conn, conn.transaction():
-            fence = f"{round(self.settings.relay_fence_seconds * 1000)}ms"
-            self.holds_lock = bool((await conn.fetchrow(_FENCE_AND_LOCK, fence))["locked"])
-            if not self.holds_lock:
-                return 0  # another replica is in a batch
-            limit = self.settings.relay_batch
-            if self._one_by_one_until:
-                limit = 1
-            rows = await conn.fetch(_CLAIM, limit)
-            if not rows:
-                return 0
-            self._drained = len(rows) < limit and not self._one_by_one_until
-            producer = await self._ensure_producer()
-            parked, sent = await self._send_all(producer, rows)
-            published = await self._settle(sent, parked, multi=len(rows) > 1)
-            if published is None:  # a broker-side refusal in a shared request: one row at a time
-                self._drained = False
-                return len(rows)
-            await conn.execute(_MARK, published)
-            if parked:
-                await conn.execute(_PARK, list(parked), list(parked.values()))
+        async with self.pool.acquire() as conn:
+            try:
+                handled = await self._batch(conn)
+            finally:
+                await _roll_back_unless_committed(conn)
+        if handled is None:
+            return 0
+        rows, published, parked = handled
+        if published is None:  # to be sent again, one at a time
+            return len(rows)
         if self._one_by_one_until and rows[-1]["seq"] >= self._one_by_one_until:
             self._one_by_one_until = 0
         for seq, reason in parked.items():
             log.error("ALERT outbox row %d parked: %s", seq, reason)
         self.metrics.outbox_parked.inc(len(parked))
         self.published += len(published)
+        self._handled([*published, *parked])
         return len(rows)
+
+    async def _batch(self, conn: asyncpg.Connection
+                     ) -> tuple[list[Any], list[int] | None, dict[int, str]] | None:
+        """Claim, publish and mark in one transaction, committed here; return the rows claimed,
+        the seqs published (None: nothing committed, to be sent again) and those parked (with
+        why), or None if there was nothing to claim (or another replica is in a batch)."""
+        self.holds_lock = await conn.execute(self._begin_fenced) == _LOCKED
+        if not self.holds_lock:
+            return None  # another replica is in a batch
+        limit = self.settings.relay_batch
+        if self._one_by_one_until:
+            limit = 1
+        rows = await conn.fetch(_CLAIM, limit)
+        if not rows:
+            return None
+        self._drained = len(rows) < limit and not self._one_by_one_until
+        producer = await self._ensure_producer()
+        parked, sent = await self._send_all(producer, rows)
+        published = await self._settle(sent, parked, multi=len(rows) > 1)
+        if published is None:  # a broker-side refusal in a shared request: one row at a time
+            self._drained = False
+            return list(rows), None, {}
+        if parked:
+            await conn.execute(_PARK, list(parked), list(parked.values()))
+        await conn.execute(_MARK_AND_COMMIT.format(seqs=",".join(str(int(s)) for s in published)))
+        return list(rows), published, parked
 
     async def _send_all(self, producer: AIOKafkaProducer, rows: list[Any]
                         ) -> tuple[dict[int, str], list[tuple[int, asyncio.Future[Any]]]]:
@@ -281,6 +326,16 @@ class OutboxRelay:
             except Exception as exc:
                 raise BrokerUnavailable from exc
             return fut
+
+
+async def _roll_back_unless_committed(conn: asyncpg.Connection) -> None:
+    """End a batch that did not commit (nothing to do, not the active replica, or failed). A
+    connection that broke is the pool's to discard; the server has ended its transaction."""
+    if not conn.is_closed() and conn.is_in_transaction():
+        try:
+            await conn.execute("ROLLBACK")
+        except Exception:
+            pass
 
 
 async def _quietly(aw: Any) -> None:

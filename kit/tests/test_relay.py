@@ -15,6 +15,7 @@ from contracts.events.intake import ConsultationReceived
 from infra.local.stack import Stack
 from infra.local.topics import declared
 from kit.metrics import Metrics
+from kit.outbox import NOTIFY_CHANNEL
 from kit.relay import OutboxRelay
 from kit.settings import ServiceSettings
 from kit.tests.conftest import SERVICE
@@ -152,3 +153,33 @@ async def _first_seen(stack: Stack, key: str, count: int) -> list[str]:
     finally:
         await consumer.stop()
     return seen
+
+
+async def test_a_commit_names_its_rows_and_wakes_the_relay_only_if_no_batch_took_them(
+        pool: asyncpg.Pool, settings: ServiceSettings) -> None:
+    listener = await asyncpg.connect(settings.database_url)
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    await listener.add_listener(NOTIFY_CHANNEL, lambda *args: heard.put_nowait(args[-1]))
+    relay = OutboxRelay(pool, settings)
+    try:
+        seqs = await _write(pool, _event(), _event())
+        payload = await asyncio.wait_for(heard.get(), 10)
+        assert payload == str(seqs[-1])  # the highest seq the commit wrote
+        relay._notified(listener, 0, NOTIFY_CHANNEL, payload)  # came before (or during) the batch
+        assert relay._wake.is_set()
+        assert await relay.publish_batch() == 2
+        assert not relay._wake.is_set()  # the batch took its rows: nothing left to wake for
+        relay._notified(listener, 0, NOTIFY_CHANNEL, payload)  # came after the batch
+        assert not relay._wake.is_set()
+
+        later = await _write(pool, _event())
+        relay._notified(listener, 0, NOTIFY_CHANNEL, await asyncio.wait_for(heard.get(), 10))
+        assert relay._wake.is_set()  # a row no batch took
+        assert await relay.publish_batch() == 1
+        assert later[0] in relay._just_handled and not relay._wake.is_set()
+        relay._notified(listener, 0, NOTIFY_CHANNEL, "")  # an operator's re-queue names no row
+        assert relay._wake.is_set()
+    finally:
+        await relay._drop_producer()
+        await listener.close()
+    assert not await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")

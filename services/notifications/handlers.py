@@ -29,12 +29,12 @@ def _handler(rule: Rule) -> Handler:
         msg = domain.message(rule, event, env, at)
         members = await store.meeting_members(conn, meeting_ids(rule, event))
         to = recipients(rule, event) + [("user", m) for m in members]
-        await _deliver(ctx, domain.items(msg, to), at)
+        subscribers = await _deliver(ctx, domain.items(msg, to), at, rule.event_type)
         if rule.later_members:
             for meeting_id in meeting_ids(rule, event):
                 await store.keep_notice(conn, meeting_id, msg, env.municipality)
         body = None
-        for sub in await webhooks.subscribed_to(conn, env.municipality, rule.event_type):
+        for sub in subscribers:
             if routing.hears(env, sub["support_meeting_member"]):
                 body = body or routing.cloudevent(env, event)
                 await webhooks.enqueue(conn, env.municipality, routing.delivery_id(env.id, sub["id"]),
@@ -43,12 +43,18 @@ def _handler(rule: Rule) -> Handler:
     return on_event
 
 
-async def _deliver(ctx: HandlerContext, items: list[domain.InboxItem], at: datetime) -> None:
+async def _deliver(ctx: HandlerContext, items: list[domain.InboxItem], at: datetime,
+                   subscribers_of: str | None = None) -> list[Any]:
+    """File the items and queue their e-mails; return the webhook subscribers of
+    `subscribers_of`, read in the same statement."""
+    # Redelivered after a crash: the items are there already, and so are their events.
+    new, subscribers = await store.file(ctx.uow.conn, items, ctx.envelope.municipality,
+                                        subscribers_of)
     for item in items:
-        # Redelivered after a crash: the item is there already, and so is its event.
-        if await store.add(ctx.uow.conn, item, ctx.envelope.municipality):
+        if item.id in new:
             ctx.uow.record(item.delivered())
             await MAILER.queue(ctx.uow.conn, item, ctx.envelope.municipality, at)
+    return subscribers
 
 
 async def tell_joining_member(e: MemberJoined, ctx: HandlerContext) -> None:

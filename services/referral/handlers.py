@@ -38,12 +38,10 @@ PARTICIPATION_OFFICE = os.environ.get("REFERRAL_PARTICIPATION_OFFICE", "shakyo")
 
 
 async def on_consultation_received(event: ConsultationReceived, ctx: HandlerContext) -> None:
-    # kept so that a referral is made from it later without retyping anything
-    await store.add_consultation(ctx.uow.conn, event, ctx.envelope.municipality)
     referral = domain.open_routing_task(event, now(), timers.ANSWER_DAYS)
-    if referral is None:
-        return
-    if await store.add(ctx.uow.conn, referral, ctx.envelope.municipality):
+    # kept so that a referral is made from it later without retyping anything (with the task)
+    opened = await store.add_consultation(ctx.uow.conn, event, ctx.envelope.municipality, referral)
+    if referral is not None and opened:
         ctx.uow.record(*referral.events)
 
 

@@ -51,12 +51,6 @@ async def subscribers(conn: asyncpg.Connection, municipality: str) -> list[dict[
     return [dict(r) for r in rows]
 
 
-async def subscribed_to(conn: asyncpg.Connection, municipality: str,
-                        event_type: str) -> list[asyncpg.Record]:
-    return list(await conn.fetch("SELECT id, support_meeting_member FROM webhook_subscribers "
-                            "WHERE municipality = $1 AND $2 = ANY(event_types)", municipality, event_type))
-
-
 async def rotate(conn: asyncpg.Connection, municipality: str, sid: uuid.UUID,
                  secret: bytes | None) -> bool:
     """With a (sealed) secret: it signs from now on, beside the current one until retired. With None:

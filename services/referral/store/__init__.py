@@ -41,6 +41,12 @@ _CONSULTATION = """
 INSERT INTO consultations_view VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (consultation_id) DO NOTHING
 """
+# The two in one statement, one round trip per consultation received (the tables are apart: no
+# key or trigger links them, so neither insert can see or miss the other's row).
+_CONSULTATION_AND_TASK = f"""
+WITH kept AS (INSERT INTO consultations_view VALUES ($16, $2, $17, $18, $19, $20, $21, $22, $23)
+              ON CONFLICT (consultation_id) DO NOTHING)
+{_INSERT}"""
 # Offices a live referral of this consultation went to: made with consent covering them, they
 # hold it while they work on it (and may refer it onward or escalate it).
 _LIVE_OFFICES = """
@@ -55,10 +61,13 @@ ORDER BY requested_at DESC LIMIT $3
 
 async def add(conn: asyncpg.Connection, r: Referral, municipality: str) -> bool:
     """False when this consultation already has a task for this office."""
-    return await conn.fetchval(_INSERT, r.id, municipality, r.consultation_id, r.destination_kind,
-                               r.to_agency, list(r.categories), r.urgency, r.status,
-                               r.requested_at, r.from_division, list(r.person_ids), r.reason,
-                               r.referred_by, r.escalated_from, r.answer_due_at) is not None
+    return await conn.fetchval(_INSERT, *_referral(r, municipality)) is not None
+
+
+def _referral(r: Referral, municipality: str) -> tuple[Any, ...]:
+    return (r.id, municipality, r.consultation_id, r.destination_kind, r.to_agency,
+            list(r.categories), r.urgency, r.status, r.requested_at, r.from_division,
+            list(r.person_ids), r.reason, r.referred_by, r.escalated_from, r.answer_due_at)
 
 
 async def get(conn: asyncpg.Connection, referral_id: uuid.UUID, municipality: str,
@@ -80,10 +89,17 @@ async def mark_due(conn: asyncpg.Connection, sql: str, municipality: str, at: da
     return [dict(r) for r in await conn.fetch(sql, municipality, at, limit)]
 
 
-async def add_consultation(conn: asyncpg.Connection, e: ConsultationReceived, municipality: str) -> None:
-    await conn.execute(_CONSULTATION, e.consultation_id, municipality, e.receiving_division,
-                       e.destination_kind, e.destination_agency, list(e.categories), e.urgency,
-                       list(e.person_ids), list(e.present_ids))
+async def add_consultation(conn: asyncpg.Connection, e: ConsultationReceived, municipality: str,
+                           task: Referral | None) -> bool:
+    """Keep the consultation's routing facts (once) and open its routing `task`, if it has one;
+    False when it has none or already has a live one for that office (as `add`)."""
+    facts = (e.receiving_division, e.destination_kind, e.destination_agency, list(e.categories),
+             e.urgency, list(e.person_ids), list(e.present_ids))
+    if task is None:
+        await conn.execute(_CONSULTATION, e.consultation_id, municipality, *facts)
+        return False
+    return await conn.fetchval(_CONSULTATION_AND_TASK, *_referral(task, municipality),
+                               e.consultation_id, *facts) is not None
 
 
 async def consultation(conn: asyncpg.Connection, consultation_id: uuid.UUID,
