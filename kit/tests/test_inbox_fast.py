@@ -10,6 +10,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import pytest
@@ -240,3 +241,33 @@ async def test_a_partitions_order_holds_across_runs_of_mixed_types(
     assert [r["id"] for r in expiries] == [str(e.consent_id) for e in blocks]
     assert not _fallbacks(caplog)
     assert await pool.fetchval("SELECT count(*) FROM dead_letters") == 0
+
+
+async def test_a_run_of_grants_stores_what_one_by_one_stores(pool: asyncpg.Pool) -> None:
+    """The batch form sends a row's lists as text[] literals: every text comes back as given."""
+    odd = ('a"b', "c\\d", "e,f", "{g}", "NULL", " h ", "'i'", "市役所", "\\\"")
+    shapes: list[dict[str, Any]] = [
+        dict(agencies=odd, purposes=("support", 'p"q'), participating_bodies=odd[::-1],
+             valid_until=T0 + timedelta(days=30), all_participating=True),
+        dict(agencies=("city",), purposes=("support",))]
+    singles = [ConsentGranted(consent_id=uuid.uuid4(), person_id=uuid.uuid4(), valid_from=T0,
+                              **shape) for shape in shapes]
+    batch = [e.model_copy(update={"consent_id": uuid.uuid4()}) for e in singles]
+    again = batch[0].model_copy(update={"agencies": ("other",)})  # the first of an id wins
+    [granted] = views.HANDLERS[ConsentGranted]
+    assert isinstance(granted, Batched)
+    envelope = Envelope.from_headers(_headers(batch[0], "fast"))
+    async with UnitOfWork(pool, FAST, "132187") as uow:
+        for e in singles:
+            await views.apply_consent_granted(uow.conn, e, "132187")
+        await granted.many([(e, envelope) for e in (*batch, again)], uow)
+        await uow.commit()
+
+    async def row(e: ConsentGranted) -> dict[str, object]:
+        stored = await pool.fetchrow("SELECT * FROM consent_view WHERE consent_id = $1",
+                                     e.consent_id)
+        assert stored is not None
+        return {k: v for k, v in stored.items() if k not in ("consent_id", "updated_at")}
+    for single, batched in zip(singles, batch, strict=True):
+        assert await row(batched) == await row(single)
+    assert (await row(batch[0]))["agencies"] == list(odd)
