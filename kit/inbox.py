@@ -1,8 +1,9 @@
 """The inbox consumer: Kafka events -> (inbox row + handlers) in one transaction -> offset commit.
 
-Each partition's records are applied in order. The records of one fetch (every partition's) are
-applied together in one transaction and their offsets are committed once it has committed: one
-COMMIT and one offset commit per fetch, not per event. A fetch is first tried on a fast path: the
+Each partition's records are applied in order. The records of one fetch (every partition's, at
+most BATCH) are applied together in one transaction and their offsets are committed once it has
+committed: one COMMIT and one offset commit per fetch, not per event. The next fetch is taken from
+the client and read while one is applied (never applied before it). A fetch is first tried on a fast path: the
 inbox rows of all its events claimed in one statement, each run of consecutive events of one type
 applied by the handlers' batch forms (`Batched`) in a statement or a few, no savepoints. If
 anything in it fails, it is rolled back whole and the fetch is applied the careful way, each event
@@ -113,7 +114,7 @@ VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1
 """
 
 
-BATCH = 1000  # records per fetch at most: applied in one transaction, their offsets committed at once
+BATCH = 1000  # records per transaction at most (a "fetch" below), their offsets committed at once
 READ_STEP = 50  # records read between two turns of the event loop (`_items`)
 MAX_LINKS = 128  # a batch span's links to its events' traces (the SDK's default span limit)
 
