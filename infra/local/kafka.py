@@ -8,9 +8,8 @@ client can authenticate; every other principal is created through it (infra/loca
 
 from __future__ import annotations
 
-import os
-
 import base64
+import os
 import shutil
 import subprocess
 import uuid
