@@ -1,8 +1,9 @@
 """The inbox consumer: Kafka events -> (inbox row + handlers) in one transaction -> offset commit.
 
-Each partition's records are applied in order. The records of one fetch (every partition's) are
-applied together in one transaction and their offsets are committed once it has committed: one
-COMMIT and one offset commit per fetch, not per event. A fetch is first tried on a fast path: the
+Each partition's records are applied in order. The records of one fetch (every partition's, at
+most BATCH) are applied together in one transaction and their offsets are committed once it has
+committed: one COMMIT and one offset commit per fetch, not per event. The next fetch is taken from
+the client and read while one is applied (never applied before it). A fetch is first tried on a fast path: the
 inbox rows of all its events claimed in one statement, each run of consecutive events of one type
 applied by the handlers' batch forms (`Batched`) in a statement or a few, no savepoints. If
 anything in it fails, it is rolled back whole and the fetch is applied the careful way, each event
@@ -26,7 +27,7 @@ import asyncio
 import fnmatch
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cache
@@ -113,7 +114,8 @@ VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1
 """
 
 
-BATCH = 1000  # records per fetch at most: applied in one transaction, their offsets committed at once
+BATCH = 1000  # records per transaction at most (a "fetch" below), their offsets committed at once
+READ_STEP = 50  # records read between two turns of the event loop (`_items`)
 MAX_LINKS = 128  # a batch span's links to its events' traces (the SDK's default span limit)
 
 
@@ -177,24 +179,67 @@ class InboxConsumer:
                 await _quietly(consumer.stop())
 
     async def _loop(self, consumer: AIOKafkaConsumer, producer: Any) -> None:
-        while not self._stopping:
-            batch = await consumer.getmany(timeout_ms=500, max_records=BATCH)
-            pending = {tp: [self._item(r) for r in records] for tp, records in batch.items()
-                       if records}
-            done: dict[TopicPartition, int] = {}
-            try:
-                while pending and not self._stopping:
-                    await self._step(pending, done, producer)
-            except Interrupted:
-                pass
-            self._unsent.update(done)
-            for tp, position in done.items():
-                self._lag(consumer, tp, position)
-            # The inbox makes a redelivery harmless: offsets go at most once a second, and when a
-            # fetch comes back empty, not after every fetch (at low rates that was an offset commit
-            # per event per consumer, the broker's most frequent request: bench/PROFILE.md).
-            if self._unsent and (not batch or time.monotonic() - self._committed_at >= COMMIT_SECONDS):
-                await self._commit(consumer)
+        fetches = self._fetches(consumer)
+        ahead = asyncio.ensure_future(anext(fetches))
+        try:
+            while not self._stopping:
+                pending = await ahead
+                # The next records are fetched and read while these are applied: reading is
+                # CPU here, applying is mostly waiting for PostgreSQL (bench/PROFILE.md,
+                # "Replay"). Nothing of the next is applied, nor its offset committed, before
+                # these are: the order per partition and "offsets after the commit" hold.
+                ahead = asyncio.ensure_future(anext(fetches))
+                done: dict[TopicPartition, int] = {}
+                try:
+                    while pending and not self._stopping:
+                        await self._step(pending, done, producer)
+                except Interrupted:
+                    pass
+                self._unsent.update(done)
+                for tp, position in done.items():
+                    self._lag(consumer, tp, position)
+                # The inbox makes a redelivery harmless: offsets go at most once a second, and
+                # when a fetch comes back empty, not after every fetch (at low rates that was an
+                # offset commit per event per consumer, the broker's most frequent request:
+                # bench/PROFILE.md).
+                if self._unsent and (not pending or
+                                     time.monotonic() - self._committed_at >= COMMIT_SECONDS):
+                    await self._commit(consumer)
+        finally:
+            ahead.cancel()
+            await asyncio.wait([ahead])
+            if not ahead.cancelled():
+                ahead.exception()  # retrieved: the loop is over, whatever it was
+            await fetches.aclose()
+
+    async def _fetches(self, consumer: AIOKafkaConsumer
+                       ) -> AsyncGenerator[dict[TopicPartition, list[_Item]], None]:
+        """The records as read, at most BATCH at a time, each partition's in order; {} when a
+        fetch comes back empty. Everything the client holds is taken at once: it asks the broker
+        for a partition's next records only once it has handed over all it holds of it, so the
+        next fetch is under way while these are applied."""
+        while True:
+            held = await consumer.getmany(timeout_ms=500)
+            if not any(held.values()):
+                yield {}
+            while any(held.values()):
+                # Records of a partition taken away (a rebalance) are left to its new owner, all
+                # of them: applying a later one after leaving an earlier would break its order.
+                assigned = consumer.assignment()
+                held = {tp: records for tp, records in held.items() if tp in assigned}
+                taken = _take(held, BATCH)
+                if taken:
+                    yield {tp: await self._items(records) for tp, records in taken.items()}
+
+    async def _items(self, records: list[ConsumerRecord]) -> list[_Item]:
+        """The records read, letting the event loop run between every READ_STEP of them: the
+        previous records' transaction goes on with each of PostgreSQL's answers meanwhile."""
+        items = []
+        for start in range(0, len(records), READ_STEP):
+            if start:
+                await asyncio.sleep(0)
+            items += [self._item(record) for record in records[start:start + READ_STEP]]
+        return items
 
     async def _commit(self, consumer: AIOKafkaConsumer) -> None:
         """Commit the offsets applied since the last commit, of partitions still assigned."""
@@ -376,9 +421,9 @@ class InboxConsumer:
         events whose handlers run one by one still get their own span inside it."""
         if len(items) == 1:
             return self._span(items[0])
-        links = [Link(context) for item in items[:MAX_LINKS]
-                 if (context := trace.get_current_span(_context(item.record)).get_span_context()
-                     ).is_valid]
+        links = [Link(context) for item in items[:MAX_LINKS] if item.envelope is not None
+                 and (context := trace.get_current_span(_traced(item.envelope)).get_span_context()
+                      ).is_valid]
         topics = sorted({item.record.topic for item in items})
         return tracer.start_as_current_span(
             f"{' '.join(topics)} process", kind=SpanKind.CONSUMER, links=links,
@@ -498,9 +543,29 @@ class InboxConsumer:
             backoff = min(backoff * 2, 5.0)
 
 
+def _take(held: dict[TopicPartition, list[ConsumerRecord]], limit: int
+          ) -> dict[TopicPartition, list[ConsumerRecord]]:
+    """Up to `limit` of the held records, the first of each partition's, removed from `held`."""
+    taken: dict[TopicPartition, list[ConsumerRecord]] = {}
+    for tp, records in held.items():
+        if limit <= 0:
+            break
+        if records:
+            taken[tp], held[tp] = records[:limit], records[limit:]
+            limit -= len(taken[tp])
+    return taken
+
+
 def _context(record: ConsumerRecord) -> Any:
     """The trace context the producer put in the record's headers."""
     return propagate.extract({k: bytes(v).decode() for k, v in record.headers or ()})
+
+
+def _traced(envelope: Envelope) -> Any:
+    """The trace context of an event as read: its traceparent and tracestate headers, already
+    decoded into its envelope (`_context` decodes every header again: a link each costs less)."""
+    carrier = {"traceparent": envelope.traceparent, "tracestate": envelope.tracestate}
+    return propagate.extract({k: v for k, v in carrier.items() if v is not None})
 
 
 def _check_origin(topic: str, envelope: Envelope, spec: EventSpec | None) -> None:

@@ -10,10 +10,13 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.structs import ConsumerRecord
+from opentelemetry import trace
 
 from contracts.envelope import Envelope, EventData
 from contracts.events.intake import ConsentExpired, ConsentGranted, ConsentWithdrawn
@@ -22,7 +25,7 @@ from infra.local.kafka_admin import started_admin
 from infra.local.stack import Stack
 from kit import views
 from kit.db import create_pool
-from kit.inbox import Batched, HandlerContext, Handlers, InboxConsumer
+from kit.inbox import Batched, HandlerContext, Handlers, InboxConsumer, _context, _traced
 from kit.metrics import Metrics
 from kit.migrate import migrate
 from kit.settings import ServiceSettings
@@ -240,3 +243,45 @@ async def test_a_partitions_order_holds_across_runs_of_mixed_types(
     assert [r["id"] for r in expiries] == [str(e.consent_id) for e in blocks]
     assert not _fallbacks(caplog)
     assert await pool.fetchval("SELECT count(*) FROM dead_letters") == 0
+
+
+async def test_a_run_of_grants_stores_what_one_by_one_stores(pool: asyncpg.Pool) -> None:
+    """The batch form sends a row's lists as text[] literals: every text comes back as given."""
+    odd = ('a"b', "c\\d", "e,f", "{g}", "NULL", " h ", "'i'", "市役所", "\\\"")
+    shapes: list[dict[str, Any]] = [
+        dict(agencies=odd, purposes=("support", 'p"q'), participating_bodies=odd[::-1],
+             valid_until=T0 + timedelta(days=30), all_participating=True),
+        dict(agencies=("city",), purposes=("support",))]
+    singles = [ConsentGranted(consent_id=uuid.uuid4(), person_id=uuid.uuid4(), valid_from=T0,
+                              **shape) for shape in shapes]
+    batch = [e.model_copy(update={"consent_id": uuid.uuid4()}) for e in singles]
+    again = batch[0].model_copy(update={"agencies": ("other",)})  # the first of an id wins
+    [granted] = views.HANDLERS[ConsentGranted]
+    assert isinstance(granted, Batched)
+    envelope = Envelope.from_headers(_headers(batch[0], "fast"))
+    async with UnitOfWork(pool, FAST, "132187") as uow:
+        for e in singles:
+            await views.apply_consent_granted(uow.conn, e, "132187")
+        await granted.many([(e, envelope) for e in (*batch, again)], uow)
+        await uow.commit()
+
+    async def row(e: ConsentGranted) -> dict[str, object]:
+        stored = await pool.fetchrow("SELECT * FROM consent_view WHERE consent_id = $1",
+                                     e.consent_id)
+        assert stored is not None
+        return {k: v for k, v in stored.items() if k not in ("consent_id", "updated_at")}
+    for single, batched in zip(singles, batch, strict=True):
+        assert await row(batched) == await row(single)
+    assert (await row(batch[0]))["agencies"] == list(odd)
+
+
+def test_a_batch_span_links_each_event_to_the_trace_its_headers_carry() -> None:
+    """The links read the trace from the envelope, not from the headers decoded again: the same."""
+    parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    for extra in ([("traceparent", parent.encode())],
+                  [("traceparent", parent.encode()), ("tracestate", b"vendor=opaque")], []):
+        headers = [*_headers(_granted(), "fast"), *extra]
+        record = ConsumerRecord(TOPIC, 0, 0, 0, 0, b"fast", b"{}", None, 4, 2, headers)
+        read = trace.get_current_span(_traced(Envelope.from_headers(headers))).get_span_context()
+        assert read == trace.get_current_span(_context(record)).get_span_context()
+        assert read.is_valid == bool(extra)
