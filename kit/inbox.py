@@ -184,6 +184,7 @@ class InboxConsumer:
         try:
             while not self._stopping:
                 pending = await ahead
+                empty = not pending  # `_step` empties `pending` as it applies it
                 # The next records are fetched and read while these are applied: reading is
                 # CPU here, applying is mostly waiting for PostgreSQL (bench/PROFILE.md,
                 # "Replay"). Nothing of the next is applied, nor its offset committed, before
@@ -202,7 +203,7 @@ class InboxConsumer:
                 # when a fetch comes back empty, not after every fetch (at low rates that was an
                 # offset commit per event per consumer, the broker's most frequent request:
                 # bench/PROFILE.md).
-                if self._unsent and (not pending or
+                if self._unsent and (empty or
                                      time.monotonic() - self._committed_at >= COMMIT_SECONDS):
                     await self._commit(consumer)
         finally:
