@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -285,3 +286,43 @@ def test_a_batch_span_links_each_event_to_the_trace_its_headers_carry() -> None:
         read = trace.get_current_span(_traced(Envelope.from_headers(headers))).get_span_context()
         assert read == trace.get_current_span(_context(record)).get_span_context()
         assert read.is_valid == bool(extra)
+
+
+async def test_live_events_one_fetch_each_cost_an_offset_commit_at_most_once_a_second(
+        pool: asyncpg.Pool, fast: ServiceSettings, stack: Stack,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """At low rates each event is a fetch of its own: committing offsets after every fetch was
+    the broker's most frequent request (bench/PROFILE.md). The inbox makes a redelivery harmless,
+    so offsets go at most once a second (and when a fetch comes back empty)."""
+    commits: list[float] = []
+    real = AIOKafkaConsumer.commit
+
+    async def counted(self: AIOKafkaConsumer, *args: Any, **kwargs: Any) -> None:
+        commits.append(time.monotonic())
+        await real(self, *args, **kwargs)
+    monkeypatch.setattr(AIOKafkaConsumer, "commit", counted)
+    warm, events = _granted(), [_granted() for _ in range(30)]
+    consumer = InboxConsumer(pool, fast, views.HANDLERS, Metrics())
+    task = asyncio.create_task(consumer.run())
+    producer = AIOKafkaProducer(**stack.kafka.client("intake"))
+    await producer.start()
+    try:
+        async def publish(event: ConsentGranted) -> None:
+            await producer.send_and_wait(TOPIC, event.model_dump_json().encode(), key=b"fast",
+                                         partition=0, headers=_headers(event, "fast"))
+        await publish(warm)  # the consumer has joined once it is applied
+        await eventually(lambda: _rows(pool, [warm]), timeout=60, what="the first applied")
+        started = time.monotonic()
+        for event in events:  # a live trickle: 40 ms apart, each a fetch of its own
+            await publish(event)
+            await asyncio.sleep(0.04)
+        took = time.monotonic() - started
+        async def all_applied() -> bool:
+            return await _rows(pool, events) == len(events)
+        await eventually(all_applied, timeout=60, what="all applied")
+    finally:
+        await producer.stop()
+        consumer.stop()
+        await task
+    during = [t for t in commits if started <= t <= started + took]
+    assert len(during) <= took + 1, (len(during), round(took, 2))
