@@ -166,3 +166,32 @@ async def test_a_write_holds_the_chain_only_while_it_commits(pool: asyncpg.Pool)
         assert reasons == ["quick", "slow"]
         assert await audit.verify(conn) == []
         assert await conn.fetchval("SELECT count(*) FROM audit_pending") == 0
+
+
+async def test_a_writer_not_yet_upgraded_still_joins_the_one_chain(pool: asyncpg.Pool) -> None:
+    """During a rolling deployment an instance of the old kit chains its records itself, under
+    audit_chain_head()'s lock (kit migration 0013), while upgraded ones are chained at COMMIT:
+    the records of both, interleaved, verify as one chain."""
+    object_id = str(uuid.uuid4())
+
+    async def old_writer() -> None:  # what kit/audit.py's write_many did before migration 0012
+        entry = _access().entry(WINDOW, "write", "thing", object_id, "permitted", "old kit")
+        async with pool.acquire() as conn, conn.transaction():
+            prev = await conn.fetchval("SELECT audit_chain_head()") or audit.GENESIS
+            row = entry.row()
+            await conn.execute(
+                "INSERT INTO audit_events (id, municipality, at, service, user_id, user_name, "
+                "roles, agency, action, object_type, object_id, person_ids, purpose, outcome, "
+                "reason, trace_id, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+                "$10, $11, $12, $13, $14, $15, $16, $17, $18)",
+                *(row[k] for k in audit._CHAINED), prev, audit.chain_hash(prev, row))
+
+    async def new_writer() -> None:
+        async with UnitOfWork(pool, SERVICE, "132187") as uow:
+            await _access().audit_only(uow, WINDOW, "write", "thing", object_id)
+            await uow.commit()
+
+    await asyncio.gather(*(f() for _ in range(8) for f in (old_writer, new_writer)))
+    assert await _rows(pool, object_id) == ["permitted"] * 16
+    async with pool.acquire() as conn:
+        assert await audit.verify(conn) == []
