@@ -16,7 +16,8 @@ def main(argv: list[str]) -> int:
         stack.up()
         print(f"Kafka       {stack.kafka.bootstrap} (SASL_SSL)   log: {stack.kafka.log}")
         print(f"            CA: {stack.kafka.ca_file}   passwords: {stack.kafka.credentials.path}")
-        print(f"PostgreSQL  127.0.0.1:{stack.postgres_port}   log: {stack.postgres.log}")
+        print(f"PostgreSQL  127.0.0.1:{stack.postgres_port} and socket {stack.postgres.socket_dir} "
+              f"(services: {stack.postgres_transport})   log: {stack.postgres.log}")
         for name in stack.service_ports:
             print(f"{name:<13} {stack.url(name)}   log: {stack.log(name)}")
         if stack.zipkin:

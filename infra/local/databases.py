@@ -6,7 +6,11 @@ migration can then take rights back (audit rows are insert-only for the app role
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import asyncpg
+
+TCP_HOST = "127.0.0.1"
 
 
 def database_for(service: str) -> str:
@@ -26,18 +30,21 @@ def dev_password(role: str) -> str:
     return f"{role}-dev"
 
 
-def _dsn(port: int, role: str, db: str) -> str:
-    return f"postgresql://{role}:{dev_password(role)}@127.0.0.1:{port}/{db}"
+def _dsn(port: int, role: str, db: str, host: str) -> str:
+    """A DSN over TCP to `host`, or over the Unix-domain socket in `host` if it is a directory."""
+    if host.startswith("/"):
+        return f"postgresql://{role}:{dev_password(role)}@/{db}?host={quote(host)}&port={port}"
+    return f"postgresql://{role}:{dev_password(role)}@{host}:{port}/{db}"
 
 
-def service_dsn(port: int, service: str) -> str:
+def service_dsn(port: int, service: str, host: str = TCP_HOST) -> str:
     """The runtime (app role) connection of a service."""
-    return _dsn(port, app_role(service), database_for(service))
+    return _dsn(port, app_role(service), database_for(service), host)
 
 
-def owner_dsn(port: int, service: str) -> str:
+def owner_dsn(port: int, service: str, host: str = TCP_HOST) -> str:
     """The migration (owner role) connection of a service."""
-    return _dsn(port, owner_role(service), database_for(service))
+    return _dsn(port, owner_role(service), database_for(service), host)
 
 
 async def provision(superuser_dsn: str, service: str) -> None:
