@@ -168,7 +168,7 @@ async def journey(stack: Stack, rates: list[float], seconds: float, meter: CpuMe
     POST was not accepted (an error or no answer), so nothing was promised. Late: accepted,
     arrived after the drain. Lost: accepted and never arrived.
     """
-    watcher = InboxWatcher(service_dsn(stack.postgres_port, "notifications"))
+    watcher = InboxWatcher(service_dsn(stack.postgres_port, "notifications", stack.postgres_host))
     polling = asyncio.create_task(watcher.run())
     sent: dict[str, float] = {}
     refused: set[str] = set()
