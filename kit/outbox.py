@@ -17,19 +17,21 @@ from kit.clock import now
 NOTIFY_CHANNEL = "tsunagu_outbox"
 Row = tuple[Any, ...]  # (id, municipality, topic, key, type, payload, headers)
 
-# The rows in the order given (seq keeps an aggregate's events in order), and the relay woken at
-# commit, in one round trip. The NOTIFY names the highest seq written: a relay whose batch has
-# already taken that row (and so every row of this statement) need not wake for it (kit/relay.py).
-_INSERT = """
-WITH inserted AS (
-    INSERT INTO outbox (id, municipality, topic, key, type, payload, headers)
-    SELECT id, municipality, topic, key, type, payload::jsonb, headers::jsonb
-    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-         WITH ORDINALITY AS r(id, municipality, topic, key, type, payload, headers, n)
-    ORDER BY n
-    RETURNING seq)
-SELECT pg_notify($8, (SELECT max(seq) FROM inserted)::text)
+# The rows in the order given (seq keeps an aggregate's events in order); a unit of work folds
+# this into its commit's one statement (kit/uow.py). Parameters: the seven columns as arrays.
+INSERT = """
+INSERT INTO outbox (id, municipality, topic, key, type, payload, headers)
+SELECT id, municipality, topic, key, type, payload::jsonb, headers::jsonb
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+     WITH ORDINALITY AS r(id, municipality, topic, key, type, payload, headers, n)
+ORDER BY n
+RETURNING seq
 """
+# The relay woken at commit, in the same round trip. The NOTIFY names the highest seq written: a
+# relay whose batch has already taken that row (and so every row of this statement) need not
+# wake for it (kit/relay.py). `inserted` is the CTE of INSERT above.
+NOTIFY = "SELECT pg_notify({channel}, (SELECT max(seq) FROM {inserted})::text)"
+_INSERT = f"WITH inserted AS ({INSERT}) " + NOTIFY.format(channel="$8", inserted="inserted")
 
 
 def envelope_for(event: EventData, service: str, municipality: str) -> Envelope:
@@ -64,8 +66,13 @@ async def write(conn: asyncpg.Connection, events: Sequence[EventData], service: 
 async def write_rows(conn: asyncpg.Connection, rows: list[Row]) -> None:
     if not rows:
         return
-    columns = [list(c) for c in zip(*rows, strict=True)]
-    for json_column in (5, 6):  # payload, headers
-        columns[json_column] = [json.dumps(v, ensure_ascii=False) for v in columns[json_column]]
     # The NOTIFY is delivered at commit: it wakes the relay at once instead of at its next poll.
-    await conn.execute(_INSERT, *columns, NOTIFY_CHANNEL)
+    await conn.execute(_INSERT, *columns(rows), NOTIFY_CHANNEL)
+
+
+def columns(rows: list[Row]) -> list[list[Any]]:
+    """INSERT's seven parameters: the rows as columns, payload and headers as JSON text."""
+    cols = [list(c) for c in zip(*rows, strict=True)]
+    for json_column in (5, 6):  # payload, headers
+        cols[json_column] = [json.dumps(v, ensure_ascii=False) for v in cols[json_column]]
+    return cols
