@@ -170,7 +170,7 @@ def _statement(ctes: str | None, result: str | None, n: int, claim: bool, rows: 
         parts.append(f"_claim AS ({_shifted(idempotency.TAKE, n)})")
         claimed, n = "(SELECT count(*) FROM _claim)", n + 4
     if rows:
-        parts.append(f"_outbox AS ({_shifted(outbox.INSERT, n)})")
+        parts.append(f"_outbox AS ({outbox.insert(n + 1)})")
         notified = outbox.NOTIFY.format(channel=f"${n + 8}", inserted="_outbox")
         n += 8
     if audits:
