@@ -31,10 +31,18 @@ from kit.problems import Problem
 from kit.tracing import current_trace_id
 
 GENESIS = "0" * 64
-_PENDING = """
+# Records pending, in order (deferred triggers fire in the order rows were written), from their
+# canonical JSON alone: one parameter (text[]) for any number of records, and each stored column
+# is by construction the value its hash covers. A unit of work folds this into its commit's one
+# statement (kit/uow.py).
+PENDING = """
 INSERT INTO audit_pending (id, municipality, at, service, user_id, user_name, roles, agency, action,
     object_type, object_id, person_ids, purpose, outcome, reason, trace_id, canonical)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+SELECT r.id, r.municipality, r.at, r.service, r.user_id, r.user_name, r.roles, r.agency, r.action,
+    r.object_type, r.object_id, r.person_ids, r.purpose, r.outcome, r.reason, r.trace_id, c
+FROM unnest($1::text[]) WITH ORDINALITY AS u(c, n),
+     jsonb_populate_record(NULL::audit_pending, c::jsonb) AS r
+ORDER BY n
 """
 _CHAINED = ("id", "municipality", "at", "service", "user_id", "user_name", "roles", "agency",
             "action", "object_type", "object_id", "person_ids", "purpose", "outcome", "reason",
@@ -131,16 +139,13 @@ async def write(conn: asyncpg.Connection, entry: AuditEntry) -> None:
 async def write_many(conn: asyncpg.Connection, entries: list[AuditEntry]) -> None:
     """Append records in order, each chained to the one before as the transaction commits
     (kit/migrations/0012_audit_chained_at_commit.sql); call inside a transaction."""
-    rows = []
-    for entry in entries:
-        row = entry.row()
-        rows.append((*(row[k] for k in _CHAINED), canonical_json(row)))
-    if not rows:
-        return
-    if len(rows) == 1:  # a prepared statement's one execution: no executemany pipeline
-        await conn.execute(_PENDING, *rows[0])
-    else:
-        await conn.executemany(_PENDING, rows)
+    if entries:
+        await conn.execute(PENDING, canonicals(entries))
+
+
+def canonicals(entries: list[AuditEntry]) -> list[str]:
+    """PENDING's parameter: each record's canonical JSON."""
+    return [canonical_json(entry.row()) for entry in entries]
 
 
 async def recent(conn: asyncpg.Connection, user_id: str, action: str, seconds: int) -> int:

@@ -52,7 +52,9 @@ from kit.settings import ServiceSettings
 HEADER = "Idempotency-Key"
 _KEPT_HEADERS = ("content-type", "location")
 
-_TAKE = """
+# No row back: another request holds the key (a unit of work folds this into its commit's one
+# statement, kit/uow.py).
+TAKE = """
 INSERT INTO idempotency_keys (user_id, key, fingerprint, expires_at)
 VALUES ($1, $2, $3, now() + $4::interval)
 ON CONFLICT (user_id, key) DO UPDATE
@@ -112,11 +114,9 @@ async def claim_for(request: Request, user_id: str, settings: ServiceSettings) -
     return claim
 
 
-async def take(conn: asyncpg.Connection, claim: Claim) -> None:
-    """Insert the claim in the caller's transaction; raise Repeated if another request has it."""
-    if not await conn.fetchval(_TAKE, claim.user_id, claim.key, claim.fingerprint, claim.keep):
-        raise Repeated(claim)
-    claim.taken = True
+def take_args(claim: Claim) -> tuple[str, str, str, timedelta]:
+    """TAKE's parameters."""
+    return claim.user_id, claim.key, claim.fingerprint, claim.keep
 
 
 @dataclass(frozen=True)

@@ -17,19 +17,31 @@ from kit.clock import now
 NOTIFY_CHANNEL = "tsunagu_outbox"
 Row = tuple[Any, ...]  # (id, municipality, topic, key, type, payload, headers)
 
-# The rows in the order given (seq keeps an aggregate's events in order), and the relay woken at
-# commit, in one round trip. The NOTIFY names the highest seq written: a relay whose batch has
-# already taken that row (and so every row of this statement) need not wake for it (kit/relay.py).
-_INSERT = """
-WITH inserted AS (
-    INSERT INTO outbox (id, municipality, topic, key, type, payload, headers)
-    SELECT id, municipality, topic, key, type, payload::jsonb, headers::jsonb
-    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-         WITH ORDINALITY AS r(id, municipality, topic, key, type, payload, headers, n)
-    ORDER BY n
-    RETURNING seq)
-SELECT pg_notify($8, (SELECT max(seq) FROM inserted)::text)
+def insert(first: int = 1, only_if: str = "true") -> str:
+    """The rows in the order given (seq keeps an aggregate's events in order), their seven
+    columns as array parameters $first..$first+6; written only if `only_if` holds (SQL over the
+    statement's other CTEs: events of a write that may find it already done). A unit of work
+    folds this into its commit's one statement (kit/uow.py); a store, into its write's."""
+    p = [f"${first + i}" for i in range(7)]
+    return f"""
+INSERT INTO outbox (id, municipality, topic, key, type, payload, headers)
+SELECT id, municipality, topic, key, type, payload::jsonb, headers::jsonb
+FROM unnest({p[0]}::uuid[], {p[1]}::text[], {p[2]}::text[], {p[3]}::text[], {p[4]}::text[],
+            {p[5]}::text[], {p[6]}::text[])
+     WITH ORDINALITY AS r(id, municipality, topic, key, type, payload, headers, n)
+WHERE {only_if}
+ORDER BY n
+RETURNING seq
 """
+
+
+# The relay woken at commit, in the statement that wrote the rows (`inserted`: its CTE of
+# `insert`), if it wrote any. The NOTIFY names the highest seq written: a relay whose batch has
+# already taken that row (and so every row of this statement) need not wake for it
+# (kit/relay.py).
+NOTIFY = ("SELECT pg_notify({channel}, top::text) "
+          "FROM (SELECT max(seq) AS top FROM {inserted}) written WHERE top IS NOT NULL")
+_INSERT = f"WITH inserted AS ({insert()}) " + NOTIFY.format(channel="$8", inserted="inserted")
 
 
 def envelope_for(event: EventData, service: str, municipality: str) -> Envelope:
@@ -64,8 +76,13 @@ async def write(conn: asyncpg.Connection, events: Sequence[EventData], service: 
 async def write_rows(conn: asyncpg.Connection, rows: list[Row]) -> None:
     if not rows:
         return
-    columns = [list(c) for c in zip(*rows, strict=True)]
-    for json_column in (5, 6):  # payload, headers
-        columns[json_column] = [json.dumps(v, ensure_ascii=False) for v in columns[json_column]]
     # The NOTIFY is delivered at commit: it wakes the relay at once instead of at its next poll.
-    await conn.execute(_INSERT, *columns, NOTIFY_CHANNEL)
+    await conn.execute(_INSERT, *columns(rows), NOTIFY_CHANNEL)
+
+
+def columns(rows: list[Row]) -> list[list[Any]]:
+    """`insert`'s seven parameters: the rows as columns, payload and headers as JSON text."""
+    cols = [list(c) for c in zip(*rows, strict=True)] or [[] for _ in range(7)]
+    for json_column in (5, 6):  # payload, headers
+        cols[json_column] = [json.dumps(v, ensure_ascii=False) for v in cols[json_column]]
+    return cols

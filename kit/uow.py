@@ -3,22 +3,45 @@
 `commit()` writes the recorded events to the outbox, the request's Idempotency-Key claim if it
 has one (kit/idempotency.py), and the recorded audit entries to the audit trail, inside the same
 transaction as the state change: an event, a claim or an audit record exists if and only if the
-change it announces does. Audit entries go last: the audit chain's lock is then held only until
-COMMIT. A refusal (`audit.Denied`) raised inside is written after the rollback, on the same
-connection, so it is on record although nothing else is.
+change it announces does. They are written by ONE statement (data-modifying CTEs), which may also
+carry the unit's last write (`Write`): one round trip before COMMIT instead of up to four. The
+audit records are chained during COMMIT (kit/audit.py), so the chain's lock is held only then.
+A refusal (`audit.Denied`) raised inside is written after the rollback, on the same connection,
+so it is on record although nothing else is.
+
+`writing_at_commit()`: a unit that only reads before its commit, and writes only through
+`commit(write)`, opens no transaction at all unless it holds a claim: its reads run each in its
+own snapshot, and the commit's one statement is its own (implicit) transaction, without the
+BEGIN and COMMIT round trips.
 """
 
 from __future__ import annotations
 
+import functools
+import re
+from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 import asyncpg
 from asyncpg.transaction import Transaction
 
 from contracts.envelope import EventData
 from kit import audit, db, idempotency, outbox
+from kit.idempotency import Repeated
 
 ACQUIRE_TIMEOUT_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Write:
+    """A unit's last write, folded into its commit's statement: `ctes` are `name AS (...)`
+    clauses with parameters $1..$len(args) (names not starting with `_`, the commit's own);
+    `result` is a SELECT over them returning exactly one row, what `commit` returns."""
+
+    ctes: str
+    result: str
+    args: tuple[Any, ...]
 
 
 class UnitOfWork:
@@ -37,6 +60,7 @@ class UnitOfWork:
         self.audits: list[audit.AuditEntry] = []
         self._conn: asyncpg.Connection | None = None
         self._tx: Transaction | None = None
+        self._lazy = False
         self.committed = False
 
     @property
@@ -57,8 +81,23 @@ class UnitOfWork:
         self.rows += outbox.rows_for(self.events, self.service, self.municipality)
         self.events.clear()
 
+    def writing_at_commit(self) -> UnitOfWork:
+        """Open no transaction before the commit (`async with uow.writing_at_commit():`).
+
+        Only for a unit whose statements before `commit(write)` are plain reads (no write, no
+        FOR UPDATE/SHARE, no SET LOCAL, no advisory lock): under READ COMMITTED each statement
+        takes its own snapshot inside a transaction too, so such reads see the same whether or
+        not one is open, and hold nothing the write relies on. The write, its events, its audit
+        records (chained as the implicit transaction commits) and its NOTIFY are then one
+        statement, committed or rolled back whole by PostgreSQL. A claim (Idempotency-Key) still
+        gets BEGIN and COMMIT: when another request holds the key, the write must be undone."""
+        self._lazy = True
+        return self
+
     async def __aenter__(self) -> UnitOfWork:
         self._conn = await db.acquire(self._pool, self.acquire_timeout, self._watch)
+        if self._lazy:
+            return self
         try:
             self._tx = self._conn.transaction()
             await self._tx.start()
@@ -68,15 +107,37 @@ class UnitOfWork:
             raise
         return self
 
-    async def commit(self) -> None:
-        assert self._tx is not None
-        if self.claim is not None:
-            await idempotency.take(self.conn, self.claim)
-        await outbox.write_rows(self.conn, [
-            *self.rows, *outbox.rows_for(self.events, self.service, self.municipality)])
-        await audit.write_many(self.conn, self.audits)  # one round trip for them all
-        await self._tx.commit()
+    async def commit(self, write: Write | None = None) -> dict[str, Any] | None:
+        """Write the claim, outbox rows and audit records (and `write`) and commit; return the
+        write's row."""
+        rows = [*self.rows, *outbox.rows_for(self.events, self.service, self.municipality)]
+        if self._tx is None and self.claim is not None:
+            self._tx = self.conn.transaction()
+            await self._tx.start()
+        result = None
+        if write is not None or self.claim is not None or rows or self.audits:
+            args: list[Any] = [*(write.args if write else ())]
+            if self.claim is not None:
+                args += idempotency.take_args(self.claim)
+            if rows:
+                args += [*outbox.columns(rows), outbox.NOTIFY_CHANNEL]
+            if self.audits:
+                args.append(audit.canonicals(self.audits))
+            row = await self.conn.fetchrow(
+                _statement(write.ctes if write else None, write.result if write else None,
+                           len(write.args) if write else 0, self.claim is not None, bool(rows),
+                           bool(self.audits)), *args)
+            assert row is not None
+            if self.claim is not None:
+                if not row["_claimed"]:
+                    raise Repeated(self.claim)
+                self.claim.taken = True
+            if write is not None:
+                result = {k: v for k, v in row.items() if k not in ("_claimed", "_notified")}
+        if self._tx is not None:
+            await self._tx.commit()
         self.committed = True
+        return result
 
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None:
@@ -89,3 +150,33 @@ class UnitOfWork:
             if self._conn is not None:
                 await self._pool.release(self._conn)
             self._conn = self._tx = None
+
+
+def _shifted(sql: str, by: int) -> str:
+    """`sql` with its parameters $n renumbered $(n + by) (kit statements: no $ otherwise)."""
+    return re.sub(r"\$(\d+)", lambda m: f"${int(m[1]) + by}", sql)
+
+
+@functools.lru_cache(maxsize=128)
+def _statement(ctes: str | None, result: str | None, n: int, claim: bool, rows: bool,
+               audits: bool) -> str:
+    """The commit's one statement: the write's CTEs, then the claim, the outbox rows and their
+    NOTIFY, the audit records (parameters in that order); one row: `_claimed` (how many claims
+    were taken), `_notified` and the write's result. Data-modifying CTEs run whether or not they
+    are read; `k` is one row, read whole, so its NOTIFY is sent exactly once."""
+    parts = [ctes] if ctes else []
+    claimed = notified = "NULL"
+    if claim:
+        parts.append(f"_claim AS ({_shifted(idempotency.TAKE, n)})")
+        claimed, n = "(SELECT count(*) FROM _claim)", n + 4
+    if rows:
+        parts.append(f"_outbox AS ({outbox.insert(n + 1)})")
+        notified = outbox.NOTIFY.format(channel=f"${n + 8}", inserted="_outbox")
+        n += 8
+    if audits:
+        parts.append(f"_audit AS ({_shifted(audit.PENDING, n)})")
+    k = f"SELECT {claimed} AS _claimed, ({notified}) AS _notified"
+    head = f"WITH {', '.join(parts)} " if parts else ""
+    if result is None:
+        return head + k
+    return head + f"SELECT w.*, k.* FROM ({k}) k LEFT JOIN ({result}) w ON true"

@@ -9,6 +9,7 @@ from typing import Any
 
 from contracts.events.meetings import MemberJoined
 from contracts.registry import SPECS
+from kit import outbox
 from kit.clock import now
 from kit.inbox import Handler, HandlerContext, Handlers
 
@@ -47,12 +48,14 @@ async def _deliver(ctx: HandlerContext, items: list[domain.InboxItem], at: datet
                    subscribers_of: str | None = None) -> list[Any]:
     """File the items and queue their e-mails; return the webhook subscribers of
     `subscribers_of`, read in the same statement."""
-    # Redelivered after a crash: the items are there already, and so are their events.
+    # Redelivered after a crash: the items are there already, and so are their events (written
+    # with the items that are new, enveloped here in the event's span as the unit of work would).
+    delivered = outbox.rows_for([item.delivered() for item in items], ctx.uow.service,
+                                ctx.uow.municipality)
     new, subscribers = await store.file(ctx.uow.conn, items, ctx.envelope.municipality,
-                                        subscribers_of)
+                                        subscribers_of, delivered)
     for item in items:
         if item.id in new:
-            ctx.uow.record(item.delivered())
             await MAILER.queue(ctx.uow.conn, item, ctx.envelope.municipality, at)
     return subscribers
 

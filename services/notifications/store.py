@@ -7,23 +7,31 @@ from typing import Any
 
 import asyncpg
 
+from kit import outbox
+
 from .domain import InboxItem, Message
 
 # An event's items, one per recipient (a redelivered event's are there already: only the new
 # ones are returned), and the webhook subscribers of the event's type ($13; webhooks/), read in
 # the same round trip: one per event instead of one per item plus one.
-_FILE = """
+# The items, their NotificationDelivered events (keyed by the item's id: written only for the
+# items new here, not for a redelivered event's) and the type's webhook subscribers, in one
+# statement; the relay is woken as the transaction commits.
+_FILE = f"""
 WITH filed AS (
     INSERT INTO inbox_items (municipality, id, recipient_kind, recipient_id, about_type, about_id,
         title, body, urgency, created_at, link, event_id)
     SELECT $1, i.* FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::uuid[],
         $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::text[], $12::uuid[]) AS i
     ON CONFLICT (municipality, recipient_kind, recipient_id, event_id) DO NOTHING
-    RETURNING id)
+    RETURNING id),
+announced AS ({outbox.insert(14, only_if="r.key IN (SELECT id::text FROM filed)")})
 SELECT 'item' AS what, id, NULL::boolean AS support_meeting_member FROM filed
 UNION ALL
 SELECT 'subscriber', id, support_meeting_member FROM webhook_subscribers
 WHERE municipality = $1 AND $13 = ANY(event_types)
+UNION ALL
+SELECT 'notified', NULL, NULL FROM ({outbox.NOTIFY.format(channel="$21", inserted="announced")}) n
 """
 _LIST = """
 SELECT id, recipient_kind, recipient_id, about_type AS kind, about_type, about_id, title, body,
@@ -58,16 +66,18 @@ WHERE meeting_id = $1 AND municipality = $2 ORDER BY created_at
 
 
 async def file(conn: asyncpg.Connection, items: list[InboxItem], municipality: str,
-               subscribers_of: str | None) -> tuple[set[uuid.UUID], list[asyncpg.Record]]:
-    """File the items; return the ids of those new and the webhook subscribers (id,
-    support_meeting_member) of event type `subscribers_of` (None: none are read)."""
+               subscribers_of: str | None, delivered: list[outbox.Row]
+               ) -> tuple[set[uuid.UUID], list[asyncpg.Record]]:
+    """File the items with their `delivered` events (outbox rows, keyed by item); return the ids
+    of those new and the webhook subscribers (id, support_meeting_member) of event type
+    `subscribers_of` (None: none are read)."""
     ms = [i.message for i in items]
     rows = await conn.fetch(
         _FILE, municipality, [i.id for i in items], [i.recipient_kind for i in items],
         [i.recipient_id for i in items], [m.kind for m in ms], [m.about_id for m in ms],
         [m.title for m in ms], [m.body for m in ms], [m.urgency for m in ms],
         [m.created_at for m in ms], [m.link for m in ms], [m.event_id for m in ms],
-        subscribers_of)
+        subscribers_of, *outbox.columns(delivered), outbox.NOTIFY_CHANNEL)
     return ({r["id"] for r in rows if r["what"] == "item"},
             [r for r in rows if r["what"] == "subscriber"])
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from contracts.events.intake import ConsultationReceived
 from contracts.events.meetings import DecisionCorrected, MeetingDecided
-from kit import views
+from kit import outbox, views
 from kit.clock import now
 from kit.inbox import HandlerContext, Handlers
 from kit.periodic import NewUow, Periodic
@@ -39,10 +39,11 @@ PARTICIPATION_OFFICE = os.environ.get("REFERRAL_PARTICIPATION_OFFICE", "shakyo")
 
 async def on_consultation_received(event: ConsultationReceived, ctx: HandlerContext) -> None:
     referral = domain.open_routing_task(event, now(), timers.ANSWER_DAYS)
-    # kept so that a referral is made from it later without retyping anything (with the task)
-    opened = await store.add_consultation(ctx.uow.conn, event, ctx.envelope.municipality, referral)
-    if referral is not None and opened:
-        ctx.uow.record(*referral.events)
+    # kept so that a referral is made from it later without retyping anything (with the task and
+    # its events, enveloped here in the event's span as the unit of work would)
+    events = outbox.rows_for(referral.events, ctx.uow.service, ctx.uow.municipality) \
+        if referral is not None else []
+    await store.add_consultation(ctx.uow.conn, event, ctx.envelope.municipality, referral, events)
 
 
 async def publish_directory(new_uow: NewUow) -> None:

@@ -125,7 +125,11 @@ async def post_consultation(body: ConsultationIn, request: Request, principal: P
                             uow: UowDep, settings: SettingsDep, access: AccessDep,
                             response: Response) -> dict[str, Any]:
     at = body.received_at or now()
-    async with uow:  # the window is the user's own: receiving division from the token
+    # The window is the user's own: receiving division from the token. Every statement before the
+    # commit is a plain read (consents, the office, persons, the household, the access views):
+    # no transaction is needed around them (kit/uow.py `writing_at_commit`), and the write is the
+    # commit's one statement.
+    async with uow.writing_at_commit():
         await access.staff_only(uow, principal, "write", "consultation")
         consents = [(c.id, c.as_policy()) for c in
                     await consent_store.of_persons(uow.conn, body.person_ids)]
@@ -164,7 +168,6 @@ async def post_consultation(body: ConsultationIn, request: Request, principal: P
                               list(c.handover.consent_ids if c.handover else ()), now(),
                               domain.handed_over_copy(c, to, [persons[p] for p in c.person_ids],
                                                       consents, now()))
-        row = await store.add(uow.conn, c, settings.municipality_code, copy)
         uow.record(*c.events)
         came = f"; came themselves (本人来所): {', '.join(map(str, c.present_ids))}" \
             if c.present_ids else ""
@@ -175,9 +178,10 @@ async def post_consultation(body: ConsultationIn, request: Request, principal: P
                                     c.person_ids, reason=f"hand-over to {office} under consents "
                                     f"{', '.join(map(str, c.handover.consent_ids))}: "
                                     f"{c.handover.reason}")
-        await uow.commit()
+        row = await uow.commit(store.write(c, settings.municipality_code, copy))
+    assert row is not None
     response.headers["Location"] = f"/consultations/{c.id}"
-    return consultation_out(row)
+    return consultation_out(store.added(row, c))
 
 
 async def _check_links(uow: UnitOfWork, request: Request, principal: Principal, access: Access,

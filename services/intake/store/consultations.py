@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import asyncpg
 
+from kit.uow import Write
+
 from ..domain.consultations import Consultation
 
 # The consultation, its persons and the receiver's copy in one statement (one round trip; the
 # foreign keys of the links and the copy are checked at its end, where the consultation exists).
-_INSERT = """
-WITH c AS (
+# A route folds it into its unit of work's commit (`write`): the same statement then also writes
+# the events, the audit records and the claim.
+_CTES = """
+c AS (
     INSERT INTO consultations (id, municipality, received_at, channel, receiving_division,
         received_by, main_complaint, categories, urgency, destination_kind, destination_agency,
         household_id, handover, intake_sheet, health_notes)
@@ -28,8 +33,9 @@ copied AS (
         consent_ids, handed_over_at, handed_over_by, disclosed)
     SELECT $18, $2, $1, $19::text, $20, $21, $22, $6, $23 WHERE $19::text IS NOT NULL
     ON CONFLICT (consultation_id, to_office) DO NOTHING)
-SELECT * FROM c
 """
+_RESULT = "SELECT * FROM c"
+_INSERT = f"WITH {_CTES} {_RESULT}"
 _GET = """
 SELECT c.*, coalesce(array_agg(cp.person_id) FILTER (WHERE cp.person_id IS NOT NULL), '{}')
        AS person_ids,
@@ -60,22 +66,31 @@ class Copy:
     disclosed: dict[str, Any]
 
 
+def write(c: Consultation, municipality: str, copy: Copy | None = None) -> Write:
+    """Storing it (and the receiver's copy), to fold into a unit of work's commit; `added` makes
+    its result what `get` would read back (without a round trip to do so)."""
+    handover = json.loads(json.dumps(asdict(c.handover), default=str)) if c.handover else None
+    return Write(_CTES, _RESULT, (
+        c.id, municipality, c.received_at, c.channel, c.receiving_division, c.received_by,
+        c.main_complaint, list(c.categories), c.urgency, c.destination.kind, c.destination.agency,
+        c.household_id, handover, c.intake_sheet or None, c.health_notes, list(c.person_ids),
+        list(c.present_ids), uuid.uuid4(),
+        *((copy.to_office, copy.to_legal_body, copy.consent_ids, copy.at, copy.disclosed)
+          if copy else (None,) * 5)))
+
+
+def added(row: Mapping[str, Any], c: Consultation) -> dict[str, Any]:
+    present = set(c.present_ids)
+    return {**row, "person_ids": list(c.person_ids),
+            "present_ids": [p for p in c.person_ids if p in present]}
+
+
 async def add(conn: asyncpg.Connection, c: Consultation, municipality: str,
               copy: Copy | None = None) -> dict[str, Any]:
-    """Store it (and the receiver's copy); return it as `get` would read it back (without a round
-    trip to do so)."""
-    handover = json.loads(json.dumps(asdict(c.handover), default=str)) if c.handover else None
-    row = await conn.fetchrow(_INSERT, c.id, municipality, c.received_at, c.channel,
-                              c.receiving_division, c.received_by, c.main_complaint,
-                              list(c.categories), c.urgency, c.destination.kind,
-                              c.destination.agency, c.household_id, handover,
-                              c.intake_sheet or None, c.health_notes,
-                              list(c.person_ids), list(c.present_ids), uuid.uuid4(),
-                              *((copy.to_office, copy.to_legal_body, copy.consent_ids, copy.at,
-                                 copy.disclosed) if copy else (None,) * 5))
-    present = set(c.present_ids)
-    return {**dict(row), "person_ids": list(c.person_ids),
-            "present_ids": [p for p in c.person_ids if p in present]}
+    """Store it in the connection's transaction; return it as `added` does."""
+    w = write(c, municipality, copy)
+    row = await conn.fetchrow(_INSERT, *w.args)
+    return added(dict(row), c)
 
 
 async def get(conn: asyncpg.Connection, consultation_id: uuid.UUID,

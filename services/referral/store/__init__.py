@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 
 from contracts.events.intake import ConsultationReceived
+from kit import outbox
 
 from ..domain import Referral
 
@@ -41,12 +42,17 @@ _CONSULTATION = """
 INSERT INTO consultations_view VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (consultation_id) DO NOTHING
 """
-# The two in one statement, one round trip per consultation received (the tables are apart: no
-# key or trigger links them, so neither insert can see or miss the other's row).
+# The facts, the task and the task's events in one statement, one round trip per consultation
+# received (the tables are apart: no key or trigger links them, so neither insert can see or miss
+# the other's row). The events are written only with the task (none when it was opened before:
+# an event redelivered), and the relay is woken as their transaction commits.
 _CONSULTATION_AND_TASK = f"""
 WITH kept AS (INSERT INTO consultations_view VALUES ($16, $2, $17, $18, $19, $20, $21, $22, $23)
-              ON CONFLICT (consultation_id) DO NOTHING)
-{_INSERT}"""
+              ON CONFLICT (consultation_id) DO NOTHING),
+task AS ({_INSERT}),
+announced AS ({outbox.insert(24, only_if="EXISTS (SELECT FROM task)")})
+{outbox.NOTIFY.format(channel="$31", inserted="announced")}
+"""
 # Offices a live referral of this consultation went to: made with consent covering them, they
 # hold it while they work on it (and may refer it onward or escalate it).
 _LIVE_OFFICES = """
@@ -90,16 +96,17 @@ async def mark_due(conn: asyncpg.Connection, sql: str, municipality: str, at: da
 
 
 async def add_consultation(conn: asyncpg.Connection, e: ConsultationReceived, municipality: str,
-                           task: Referral | None) -> bool:
-    """Keep the consultation's routing facts (once) and open its routing `task`, if it has one;
-    False when it has none or already has a live one for that office (as `add`)."""
+                           task: Referral | None, events: list[outbox.Row]) -> None:
+    """Keep the consultation's routing facts (once) and open its routing `task`, if it has one,
+    with its `events` (outbox rows), unless it already has a live one for that office (as
+    `add`)."""
     facts = (e.receiving_division, e.destination_kind, e.destination_agency, list(e.categories),
              e.urgency, list(e.person_ids), list(e.present_ids))
     if task is None:
         await conn.execute(_CONSULTATION, e.consultation_id, municipality, *facts)
-        return False
-    return await conn.fetchval(_CONSULTATION_AND_TASK, *_referral(task, municipality),
-                               e.consultation_id, *facts) is not None
+        return
+    await conn.execute(_CONSULTATION_AND_TASK, *_referral(task, municipality), e.consultation_id,
+                       *facts, *outbox.columns(events), outbox.NOTIFY_CHANNEL)
 
 
 async def consultation(conn: asyncpg.Connection, consultation_id: uuid.UUID,
