@@ -14,7 +14,7 @@ import asyncpg
 from fastapi import Depends, Request
 
 from kit import db, idempotency
-from kit.auth import PrincipalDep
+from kit.auth import signed_in
 from kit.settings import ServiceSettings
 from kit.uow import UnitOfWork
 
@@ -24,17 +24,19 @@ def _settings(request: Request) -> ServiceSettings:
     return settings
 
 
-async def _uow(request: Request, principal: PrincipalDep) -> UnitOfWork:
+async def _uow(request: Request) -> UnitOfWork:
     """The route's unit of work; with an Idempotency-Key header it carries the key's claim."""
+    principal = await signed_in(request)
     s = _settings(request)
     claim = await idempotency.claim_for(request, principal.user_id, s)
     return UnitOfWork(request.app.state.pool, s.service, s.municipality_code, claim,
                       s.pool_acquire_timeout_seconds, request.app.state.acquires)
 
 
-async def _connection(request: Request, _: PrincipalDep) -> AsyncIterator[asyncpg.Connection]:
+async def _connection(request: Request) -> AsyncIterator[asyncpg.Connection]:
     # After sign-in, whatever the order of a route's parameters: no connection is held while a
     # token is checked (which may fetch the identity provider's keys).
+    await signed_in(request)
     pool = request.app.state.pool
     conn = await db.acquire(pool, _settings(request).pool_acquire_timeout_seconds,
                             request.app.state.acquires)

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from kit.access import Access
     from kit.policy import Action
 
-__all__ = ["Principal", "PrincipalDep", "TokenVerifier"]
+__all__ = ["Principal", "PrincipalDep", "TokenVerifier", "signed_in"]
 _REQUIRED = ["exp", "iat", "sub", "iss", "aud"]
 MAX_CLAIM = 100  # as an id in contracts/bounds.py
 LEEWAY_SECONDS = 30  # clock skew allowed on exp, nbf and iat
@@ -115,6 +115,14 @@ def _unauthorized(detail: str) -> Problem:
                    headers={"WWW-Authenticate": 'Bearer realm="tsunagu"'})
 
 
+async def signed_in(request: Request) -> Principal:
+    """The request's principal, its token checked once per request whoever asks first: the route
+    (PrincipalDep) or kit/api.py's dependencies, which call this rather than depend on
+    PrincipalDep (a sub-dependency costs FastAPI a recursive solve per request, #14)."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    return principal if principal is not None else await _principal(request)
+
+
 async def _principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -157,4 +165,4 @@ async def _staffed(request: Request, principal: Principal, verifier: TokenVerifi
         await pool.release(conn)
 
 
-PrincipalDep = Annotated[Principal, Depends(_principal)]
+PrincipalDep = Annotated[Principal, Depends(signed_in)]

@@ -9,23 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Depends, FastAPI
-from opentelemetry import context, trace
-from opentelemetry.trace import SpanKind, StatusCode
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from fastapi.telemetry._asgi import ExceptionTelemetryMiddleware
+from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.types import ASGIApp
 
 from kit import audit_api, docs, idempotency, kafka, operators_api, ops, problems, views
 from kit.access import Access
 from kit.audit_writer import AuditWriter
 from kit.auth import TokenVerifier
 from kit.db import AcquireWatch, connect, create_pool
+from kit.edge import Edge
 from kit.inbox import Handlers, InboxConsumer
 from kit.limits import BodyLimit, clean_parameters
 from kit.logging import setup_logging
@@ -34,7 +35,7 @@ from kit.migrate import migrate
 from kit.periodic import Periodic, PeriodicRunner
 from kit.relay import OutboxRelay
 from kit.settings import ServiceSettings, load_settings
-from kit.tracing import TRACE_HEADER, current_trace_id, setup_tracing
+from kit.tracing import setup_tracing
 from kit.uow import UnitOfWork
 
 
@@ -111,7 +112,7 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
             await pool.close()
             provider.force_flush()
 
-    # FastAPI's own telemetry off: _ServerSpan makes the request's span, after dropping a
+    # FastAPI's own telemetry off: kit/edge.py makes the request's span, after dropping a
     # caller's trace context (FastAPI's would continue it, from outside the middleware stack).
     app = FastAPI(title=definition.title, description=definition.description, version="1.0.0",
                   lifespan=lifespan, docs_url=None, redoc_url=None, dependencies=[Depends(clean_parameters)],
@@ -124,123 +125,27 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
         definition.on_start(app)
     problems.install(app)
     docs.install(app)
+    # The service's routes first: FastAPI 0.163 tries a request against each included router
+    # in turn, twice (to match, then to handle), and the kit's (probes, audit, operators) are
+    # rarely asked for. No path is both a service's and the kit's.
+    app.include_router(definition.router)
     app.include_router(ops.router)
     app.include_router(audit_api.router)
     app.include_router(operators_api.router)
-    app.include_router(definition.router)
 
     # Innermost (added first): its refusal is raised into FastAPI's own reading of the body.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     idempotency.install(app)  # outside the body limit: it keeps the response of a route that ran
 
-    app.add_middleware(_Timing, metrics=app.state.metrics)
+    build = app.build_middleware_stack
 
-    # The request's span around Starlette's whole stack, its ServerErrorMiddleware included:
-    # a 500's problem response is made inside the span and carries its X-Trace-Id. Outermost:
-    # a client's own trace context is dropped before anything could take it up.
-    stack = app.build_middleware_stack
-    app.build_middleware_stack = (  # type: ignore[method-assign]
-        lambda: _UntrustedTraceContext(_ServerSpan(stack())))
+    def stack() -> ASGIApp:
+        errors = cast(ServerErrorMiddleware, build())
+        # FastAPI's exception telemetry is off (above): its layer would only catch and re-raise.
+        if isinstance(errors.app, ExceptionTelemetryMiddleware):
+            errors.app = errors.app.app
+        # Around Starlette's whole stack, its ServerErrorMiddleware included (kit/edge.py).
+        return Edge(errors, app.state.metrics)
+
+    app.build_middleware_stack = stack  # type: ignore[method-assign]
     return app
-
-
-_TRACE_KEY = TRACE_HEADER.lower().encode()
-
-# W3C trace context (and baggage) a caller may send. No service calls another over HTTP (they
-# talk through Kafka, whose headers carry the context), so a request's context can only be a
-# client's: continued, it would let a client choose the trace id its audit records carry (and
-# join its requests to someone else's trace). The edge starts every trace itself.
-_CALLER_CONTEXT = frozenset({b"traceparent", b"tracestate", b"baggage"})
-
-
-class _UntrustedTraceContext:
-    """ASGI middleware: drops a request's trace context headers before the instrumentation."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and any(k in _CALLER_CONTEXT for k, _ in scope["headers"]):
-            scope = {**scope, "headers": [(k, v) for k, v in scope["headers"]
-                                          if k not in _CALLER_CONTEXT]}
-        await self.app(scope, receive, send)
-
-
-_UNTRACED = frozenset({"/healthz", "/readyz", "/metrics"})  # probes: several a minute, no journey
-_NEW_TRACE = context.Context()  # every request starts a trace: the edge is where traces begin
-_server_tracer = trace.get_tracer("kit.service")
-
-
-class _ServerSpan:
-    """ASGI middleware: each request's SERVER span, named by its route template ("POST
-    /consultations"), with the method, the route and the status, never the URL (its path holds
-    ids, its query string names: kit/tracing.py). It replaces FastAPIInstrumentor, which cost
-    ~0.4 ms of CPU per request more (#14, a 27-route app's POST): it matched the request against
-    every route a second time to name its span, read a dozen attributes off the request (URL,
-    peer, user agent, which the redaction then rewrote) and looked for a caller's trace context
-    (always dropped: _UntrustedTraceContext)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in _UNTRACED:
-            await self.app(scope, receive, send)
-            return
-        method = scope["method"]
-        status = 0
-
-        async def sent(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        # An exception escaping the app (ServerErrorMiddleware answers 500 and re-raises it) is
-        # recorded on the span, its status ERROR.
-        with _server_tracer.start_as_current_span(method, _NEW_TRACE, SpanKind.SERVER,
-                                                  {"http.method": method}) as span:
-            try:
-                await self.app(scope, receive, sent)
-            finally:
-                route = getattr(scope.get("route"), "path", None)  # set by the router that matched
-                if route is not None:
-                    span.update_name(f"{method} {route}")
-                    span.set_attribute("http.route", route)
-                if status:
-                    span.set_attribute("http.status_code", status)
-                if status >= 500:
-                    span.set_status(StatusCode.ERROR)
-
-
-class _Timing:
-    """ASGI middleware: each request's duration by route and status, and the trace id on every
-    traced response (a pure ASGI one: `@app.middleware` costs a task and a copy per request)."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def timed(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                trace_id = current_trace_id()  # none on /healthz, /readyz, /metrics: not traced
-                headers = list(message.get("headers", ()))
-                if trace_id and all(k.lower() != _TRACE_KEY for k, _ in headers):  # problems set it
-                    message = {**message, "headers": [*headers, (_TRACE_KEY, trace_id.encode())]}
-            await send(message)
-
-        try:
-            await self.app(scope, receive, timed)
-        finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.request_seconds.labels(scope["method"], route, status).observe(
-                time.perf_counter() - started)

@@ -6,4 +6,7 @@ from . import consents, consultations, households, persons
 
 router = APIRouter()
 for module in (consultations, persons, households, consents):
-    router.include_router(module.router)
+    # The modules' routes themselves (their tags and paths are set as each is declared), not
+    # their routers included: FastAPI 0.163 tries a request against an included router's routes
+    # twice at every level of inclusion (#14).
+    router.routes.extend(module.router.routes)

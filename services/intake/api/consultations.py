@@ -18,6 +18,7 @@ from kit.auth import Principal, PrincipalDep
 from kit.clock import now
 from kit.policy import HEALTH
 from kit.problems import Problem
+from kit.settings import ServiceSettings
 from kit.uow import UnitOfWork
 
 from ..domain import consultations as domain
@@ -122,8 +123,11 @@ async def categories(request: Request) -> dict[str, dict[str, str]]:
 @router.post("/consultations", status_code=201, response_model=ConsultationOut,
              summary="相談を受け付ける (record a consultation at any window)")
 async def post_consultation(body: ConsultationIn, request: Request, principal: PrincipalDep,
-                            uow: UowDep, settings: SettingsDep, access: AccessDep,
-                            response: Response) -> dict[str, Any]:
+                            uow: UowDep, response: Response) -> dict[str, Any]:
+    # The settings and the access checks off the app itself, not as dependencies: every
+    # dependency costs FastAPI a recursive solve per request (#14: the hottest route).
+    settings: ServiceSettings = request.app.state.settings
+    access: Access = request.app.state.access
     at = body.received_at or now()
     # The window is the user's own: receiving division from the token. Every statement before the
     # commit is a plain read (consents, the office, persons, the household, the access views):
