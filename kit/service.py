@@ -21,6 +21,8 @@ from fastapi.telemetry._asgi import ExceptionTelemetryMiddleware
 from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp
 
+from contracts.envelope import EventData
+from contracts.registry import spec_for
 from kit import audit_api, docs, idempotency, kafka, operators_api, ops, problems, views
 from kit.access import Access
 from kit.audit_writer import AuditWriter
@@ -47,6 +49,9 @@ class ServiceDefinition:
     router: APIRouter
     migrations: Path
     handlers: Handlers = field(default_factory=dict)
+    # Its own event types the service applies to its own views in the very transaction that
+    # records them (intake's consents, referral's directory): its consumer does not read them back.
+    applied_at_once: tuple[type[EventData], ...] = ()
     periodic: tuple[Periodic, ...] = ()
     on_start: Callable[[FastAPI], None] | None = None  # the service's own app.state
 
@@ -73,6 +78,22 @@ def settle_heap() -> None:
         gc.freeze()
 
 
+def consumed(definition: ServiceDefinition) -> Handlers:
+    """The handlers a service's consumer runs: the kit's views and the service's own, but not
+    those of its own events that it applied when it recorded them. Reading those back only
+    repeated an effect (the inbox made it idempotent), and its own stream then woke its consumer
+    for every event on it (intake's for each ConsultationReceived, referral's for each
+    ReferralRequested), a broker fetch each at low rates (bench/PROFILE.md): a stream nothing
+    else is read from drops out of the subscription."""
+    foreign = [t.__name__ for t in definition.applied_at_once
+               if spec_for(t).service != definition.name]
+    if foreign:  # another service's events reach this one only through the broker
+        raise ValueError(f"{definition.name} cannot apply {', '.join(foreign)} at once: "
+                         "not its events")
+    return {t: h for t, h in merge_handlers(views.HANDLERS, definition.handlers).items()
+            if t not in definition.applied_at_once}
+
+
 def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or load_settings(definition.name)
     setup_logging(definition.name, settings.log_level)
@@ -90,8 +111,8 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
         app.state.access = Access(settings, writer)
         relay = app.state.relay = OutboxRelay(pool, settings, app.state.metrics)
         # Every service keeps its own view of consents and meetings for access decisions.
-        handlers = merge_handlers(views.HANDLERS, definition.handlers)
-        consumer = app.state.consumer = InboxConsumer(pool, settings, handlers, app.state.metrics)
+        consumer = app.state.consumer = InboxConsumer(pool, settings, consumed(definition),
+                                                      app.state.metrics)
         workers: list[tuple[Callable[[], None], asyncio.Task[None]]] = [
             (consumer.stop, asyncio.create_task(consumer.run()))]
         for job in (*definition.periodic, Periodic("idempotency-purge", 600, idempotency.purge)):

@@ -108,6 +108,11 @@ async def test_expired_consents_are_announced(window: Client, stack: Stack) -> N
                     for r in await pool.fetch("SELECT payload FROM outbox WHERE type = "
                                               "'jp.tsunagu.intake.consent_expired.v1'")]
         assert [x for x in payloads if x["consent_id"] == c["id"]]
+        # intake's own consent view ends it in the same transaction: its consumer does not
+        # read intake.events back (services/intake/app.py)
+        ended = await pool.fetchval("SELECT withdrawn_at FROM consent_view WHERE consent_id = $1",
+                                    uuid.UUID(c["id"]))
+        assert ended == datetime.fromisoformat(c["valid_until"])
     finally:
         await pool.close()
 

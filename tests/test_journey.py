@@ -7,9 +7,31 @@ from typing import Any
 
 import httpx
 
+from contracts.events.intake import ConsultationReceived
+from contracts.events.referral import ReferralRequested
+from contracts.registry import spec_for
 from infra.local.catalog import SERVICES, STREAM_SERVICES
 from infra.local.stack import Stack
+from kit.service import consumed
+from services.intake.app import DEFINITION as INTAKE
+from services.notifications.app import DEFINITION as NOTIFICATIONS
+from services.referral.app import DEFINITION as REFERRAL
 from tests.helpers import bearer, consultation, delivered, eventually
+
+
+def test_a_consultations_events_wake_only_the_consumers_that_need_their_streams() -> None:
+    # A consumer woken for records it only skips pays a broker fetch for them. intake and
+    # referral do not read their own streams back (their views are written at once): a
+    # consultation's events wake referral and notifications alone, and each stream's readers
+    # still need it for something else (notifications: consents; intake: the directory).
+    handled = {d.name: consumed(d) for d in (INTAKE, REFERRAL, NOTIFICATIONS)}
+    woken = {e.__name__: {name for name, h in handled.items()
+                          if spec_for(e).topic in {spec_for(t).topic for t in h}}
+             for e in (ConsultationReceived, ReferralRequested)}
+    assert woken == {"ConsultationReceived": {"referral", "notifications"},
+                     "ReferralRequested": {"intake", "notifications"}}
+    assert ConsultationReceived in handled["referral"]
+    assert ReferralRequested in handled["notifications"]
 
 
 async def test_consultation_reaches_the_agency_inbox(stack: Stack, http: httpx.AsyncClient) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter
 
 from contracts.envelope import Envelope, EventData
 from contracts.events.intake import ConsentGranted, ConsentWithdrawn
@@ -23,7 +24,7 @@ from kit.db import create_pool
 from kit.inbox import HandlerContext, InboxConsumer
 from kit.metrics import Metrics
 from kit.migrate import migrate
-from kit.service import merge_handlers
+from kit.service import ServiceDefinition, consumed, merge_handlers
 from kit.settings import ServiceSettings
 from kit.tests.conftest import kit_settings
 from tests.helpers import eventually
@@ -51,6 +52,17 @@ def test_merging_keeps_every_handler_in_order() -> None:
     merged = merge_handlers(views.HANDLERS, {ConsentWithdrawn: [own]})
     assert merged[ConsentWithdrawn] == [*views.HANDLERS[ConsentWithdrawn], own]
     assert merged[ConsentGranted] == views.HANDLERS[ConsentGranted]
+
+
+def test_what_a_service_applied_at_once_is_not_read_back_and_only_its_own() -> None:
+    def definition(name: str, *applied: type[EventData]) -> ServiceDefinition:
+        return ServiceDefinition(name, name, "", APIRouter(), Path("."), applied_at_once=applied)
+
+    handlers = consumed(definition("intake", ConsentGranted, ConsentWithdrawn))
+    assert {t: h for t, h in views.HANDLERS.items() if t not in (ConsentGranted, ConsentWithdrawn)
+            } == handlers  # every other view is still kept from the broker
+    with pytest.raises(ValueError, match="not its events"):  # referral's come through the broker
+        consumed(definition("referral", ConsentGranted))
 
 
 async def test_a_service_handling_consent_withdrawn_still_updates_its_consent_view(

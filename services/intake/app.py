@@ -5,6 +5,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from contracts.events.intake import ConsentExpired, ConsentGranted, ConsentWithdrawn
 from kit.service import ServiceDefinition, build_app
 
 from .api import router
@@ -24,6 +25,9 @@ DEFINITION = ServiceDefinition(
     router=router,
     migrations=Path(__file__).parent / "migrations",
     handlers=HANDLERS,
+    # Its consent view is written with each grant, withdrawal and expiry (api/consents.py,
+    # handlers.py): intake.events is not read back, and no longer wakes intake's consumer.
+    applied_at_once=(ConsentGranted, ConsentWithdrawn, ConsentExpired),
     periodic=PERIODIC,
     on_start=_state,
 )

@@ -66,6 +66,8 @@ async def announce_expired_consents(new_uow: NewUow) -> None:
             expired = domain.expire(record, at)
             if expired:
                 uow.record(expired)
+                # intake's own view: at once, as for a grant or a withdrawal (app.py)
+                await views.apply_consent_ended(uow.conn, record.id, expired.expired_at)
                 await store.mark_expiry_announced(uow.conn, record.id, at)
         await uow.commit()
 

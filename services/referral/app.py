@@ -4,6 +4,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from contracts.events.referral import DirectoryChanged
 from kit.service import ServiceDefinition, build_app
 
 from .api import router
@@ -16,6 +17,9 @@ DEFINITION = ServiceDefinition(
     router=router,
     migrations=Path(__file__).parent / "migrations",
     handlers=HANDLERS,
+    # Its office view is written with each new revision it publishes (handlers.py): referral.events
+    # is not read back, and no longer wakes referral's consumer.
+    applied_at_once=(DirectoryChanged,),
     periodic=PERIODIC,
 )
 
