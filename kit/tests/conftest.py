@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -39,6 +40,19 @@ async def kit_settings(stack: Stack, service: str, **overrides: object) -> Servi
         "migration_database_url": databases.owner_dsn(stack.postgres_port, service),
         "consumer_retry_seconds": 0.05, **overrides}
     return ServiceSettings.model_validate(values)
+
+
+@asynccontextmanager
+async def kit_pool(stack: Stack, service: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on a kit test's own database with the kit's tables (and nothing else)."""
+    await databases.provision(stack.postgres.superuser_dsn(), service)
+    await migrate(databases.owner_dsn(stack.postgres_port, service), f"tsunagu_{service}_app",
+                  service, NO_MIGRATIONS)
+    p = await create_pool(databases.service_dsn(stack.postgres_port, service))
+    try:
+        yield p
+    finally:
+        await p.close()
 
 
 @pytest.fixture(scope="module")

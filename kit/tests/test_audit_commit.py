@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -18,11 +17,11 @@ from kit import audit
 from kit.access import Access
 from kit.audit import Denied
 from kit.audit_writer import AuditUnavailable, AuditWriter
-from kit.db import connect, create_pool
-from kit.migrate import migrate
+from kit.db import connect
 from kit.policy import Record
 from kit.principal import Principal
 from kit.settings import ServiceSettings
+from kit.tests.conftest import kit_pool
 from kit.uow import UnitOfWork
 
 SERVICE = "kitaudit"
@@ -31,12 +30,8 @@ WINDOW = Principal("w-1", "窓口", "div-kaigo", frozenset({"window_staff"}), "1
 
 @pytest.fixture
 async def pool(stack: Stack) -> AsyncIterator[asyncpg.Pool]:
-    await databases.provision(stack.postgres.superuser_dsn(), SERVICE)
-    await migrate(databases.owner_dsn(stack.postgres_port, SERVICE), f"tsunagu_{SERVICE}_app",
-                  SERVICE, Path(__file__).parent / "no-migrations")
-    p = await create_pool(databases.service_dsn(stack.postgres_port, SERVICE))
-    yield p
-    await p.close()
+    async with kit_pool(stack, SERVICE) as p:
+        yield p
 
 
 def _access() -> Access:

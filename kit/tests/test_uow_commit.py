@@ -7,7 +7,6 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -16,11 +15,10 @@ from infra.local import databases
 from infra.local.stack import Stack
 from kit import audit, outbox
 from kit.access import Access
-from kit.db import create_pool
 from kit.idempotency import Claim, Repeated
-from kit.migrate import migrate
 from kit.principal import Principal
 from kit.settings import ServiceSettings
+from kit.tests.conftest import kit_pool
 from kit.uow import UnitOfWork, Write
 
 SERVICE = "kituow"
@@ -36,12 +34,8 @@ _RESULT = "SELECT count(*) AS written FROM done"
 
 @pytest.fixture
 async def pool(stack: Stack) -> AsyncIterator[asyncpg.Pool]:
-    await databases.provision(stack.postgres.superuser_dsn(), SERVICE)
-    await migrate(databases.owner_dsn(stack.postgres_port, SERVICE), f"tsunagu_{SERVICE}_app",
-                  SERVICE, Path(__file__).parent / "no-migrations")
-    p = await create_pool(databases.service_dsn(stack.postgres_port, SERVICE))
-    yield p
-    await p.close()
+    async with kit_pool(stack, SERVICE) as p:
+        yield p
 
 
 def _unit(pool: asyncpg.Pool, object_id: str, claim: Claim | None = None) -> UnitOfWork:
