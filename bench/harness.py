@@ -200,6 +200,19 @@ class CpuMeter:
         used["bench"] = cpu_seconds(os.getpid())
         return used
 
+    def compiling(self) -> float:
+        """CPU seconds the broker's JIT compiler threads have used (C1 and C2)."""
+        used = 0.0
+        for task in Path(f"/proc/{self.pids['kafka']}/task").glob("*"):
+            try:
+                raw = (task / "stat").read_text()
+            except OSError:
+                continue
+            if "Compiler" in raw[raw.index("(") + 1:raw.rindex(")")]:
+                fields = raw.rsplit(")", 1)[1].split()
+                used += (int(fields[11]) + int(fields[12])) / TICKS_PER_SECOND
+        return used
+
     @staticmethod
     def per_item(before: Mapping[str, float], after: Mapping[str, float], items: int
                  ) -> dict[str, float]:
