@@ -190,3 +190,24 @@ async def test_a_writer_not_yet_upgraded_still_joins_the_one_chain(pool: asyncpg
     assert await _rows(pool, object_id) == ["permitted"] * 16
     async with pool.acquire() as conn:
         assert await audit.verify(conn) == []
+
+
+async def test_chaining_finds_its_pending_record_by_key_after_a_vacuum(stack: Stack,
+                                                                       pool: asyncpg.Pool) -> None:
+    """A vacuum leaves audit_pending empty and truncated; the chaining trigger, planned afresh,
+    still deletes its pending record through the key instead of reading the whole table (which
+    grows by a page per ~20 records until the next vacuum, under the chain's lock)."""
+    owner = await asyncpg.connect(databases.owner_dsn(stack.postgres_port, SERVICE))
+    try:
+        await owner.execute("VACUUM audit_pending")
+    finally:
+        await owner.close()
+    object_id = str(uuid.uuid4())
+    async with pool.acquire() as conn, conn.transaction():
+        await audit.write(conn, _access().entry(WINDOW, "write", "thing", object_id, "permitted",
+                                                "after a vacuum"))
+        await conn.execute("SET CONSTRAINTS audit_pending_chained IMMEDIATE")  # chain it now
+        scans = await conn.fetchrow("SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables "
+                                    "WHERE relname = 'audit_pending'")
+    assert (scans["seq_scan"], scans["idx_scan"]) == (0, 1)
+    assert await _rows(pool, object_id) == ["permitted"]

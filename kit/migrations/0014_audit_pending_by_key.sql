@@ -1,0 +1,14 @@
+-- The chaining trigger (0012) finds its pending row by key, never by reading the whole table.
+--
+-- audit_pending is empty but for transactions in flight, so the planner sees an empty table after
+-- every (auto)vacuum, which also truncates it: it then plans the trigger's `DELETE FROM
+-- audit_pending WHERE id = NEW.id` as a sequential scan, and each backend keeps that plan
+-- (PL/pgSQL caches it) until the next vacuum or analyze invalidates it. Meanwhile the table grows
+-- by a page per ~20 records (its deleted rows are reclaimed only by vacuum: hundreds of pages
+-- between two runs at 50 records/s), and every DELETE read all of it, while holding the chain's
+-- lock that every audited write of the service queues on. Without sequential scans in this
+-- function the DELETE always goes through audit_pending's primary key: a few pages, however large
+-- the table has grown. The function's other statements read audit_events's head by its primary
+-- key (ORDER BY seq DESC LIMIT 1) and insert, so the setting changes no other plan. Safe during a
+-- rolling deployment: the trigger's behaviour is the same for instances old and new.
+ALTER FUNCTION audit_chain_pending() SET enable_seqscan = off;
