@@ -149,7 +149,7 @@ class OutboxRelay:
             fence = str(round(self.settings.relay_fence_seconds * 1000))
             self._conn = await connect(self.settings.database_url, server_settings={
                 "idle_session_timeout": fence, "idle_in_transaction_session_timeout": fence,
-                "statement_timeout": fence})
+                "statement_timeout": fence}, timeout=5)
             await self._conn.add_listener(NOTIFY_CHANNEL, self._notified)
         return self._conn
 
