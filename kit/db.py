@@ -81,9 +81,11 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     rolled back by asyncpg before this hook runs."""
 
 
-async def connect(dsn: str) -> asyncpg.Connection:
-    """One connection outside the pool, set up as the pool's are."""
-    conn = await asyncpg.connect(dsn, command_timeout=30)
+async def connect(dsn: str, server_settings: dict[str, str] | None = None,
+                  timeout: float = 60) -> asyncpg.Connection:
+    """One connection outside the pool, set up as the pool's are (plus its own settings)."""
+    conn = await asyncpg.connect(dsn, command_timeout=30, server_settings=server_settings,
+                                 timeout=timeout)
     await _init(conn)
     return conn
 

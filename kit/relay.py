@@ -1,13 +1,20 @@
 """The outbox relay: publishes unpublished outbox rows to Kafka, in order, then marks them.
 
-One relay at a time per service database: each batch takes a transaction-scoped advisory lock in
-the very transaction that claims, publishes and marks its rows, so the lock cannot outlive the
-claim (a lock on a connection apart could be lost mid-batch and let a standby publish later rows
-first). Replicas that miss the lock wait and try again. A frozen relay (SIGSTOP, a stalled VM) is
-fenced by PostgreSQL: its batch transaction carries an idle-in-transaction and a statement timeout
-(relay_fence_seconds), after which the server ends its session and releases the lock; whatever
-the frozen relay had sent is then sent again, a duplicate the consumers' inbox absorbs. The same
-holds for a crash between the broker's ack and the commit (at-least-once, idempotent effects).
+One relay at a time per service database. Each relay has one connection of its own, which
+LISTENs for commits, holds a session advisory lock while it is the active relay, claims and marks
+(each an autocommit statement). The lock lives and dies with the very connection that claims and
+marks, so it cannot be lost while a batch goes on elsewhere (a lock on a connection apart could be
+lost mid-batch and let a standby publish later rows first), and each claim, a statement taken
+after the lock, sees every mark committed before it. Replicas that miss the lock wait and try
+again. A frozen relay (SIGSTOP, a stalled VM) is fenced by PostgreSQL: its connection carries an
+idle-session, an idle-in-transaction and a statement timeout (relay_fence_seconds; a live relay
+claims at least every relay_poll_seconds), after which the server ends its session and releases
+the lock; whatever the frozen relay had sent is then sent again, a duplicate the consumers' inbox
+absorbs. The same holds for a crash between the broker's ack and the mark (at-least-once,
+idempotent effects). A wake costs two round trips (claim, mark) and no transaction of its own;
+a relay in a transaction per batch (BEGIN and its fence, the lock, the claim, the mark and
+COMMIT) paid three. Session and transaction advisory locks on one key exclude each other, so a
+relay of the previous release, which locks per batch, is a standby during a rolling deploy.
 
 A row the broker refuses for good (unknown topic, too large, invalid) is parked with its reason,
 counted and logged as an alert; the rows behind it go on. Later rows of the same topic and key are
@@ -30,6 +37,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import SpanKind
 
+from kit.db import connect
 from kit.kafka import idempotent_producer
 from kit.metrics import Metrics
 from kit.outbox import NOTIFY_CHANNEL
@@ -38,26 +46,20 @@ from kit.settings import ServiceSettings
 log = logging.getLogger("kit.relay")
 tracer = trace.get_tracer("kit.relay")
 
-# BEGIN, the fence and the lock in one round trip: a simple query of three statements (the
-# timeouts are set before the lock is tried). Its status is the last statement's: "SELECT 1" when
-# this relay took the lock, "SELECT 0" when another holds it. The fence is spliced in as an
-# integer of milliseconds, never anything a row holds.
-_BEGIN_FENCED = """BEGIN;
-SELECT set_config('idle_in_transaction_session_timeout', '{ms}ms', true),
-       set_config('statement_timeout', '{ms}ms', true);
-SELECT WHERE pg_try_advisory_xact_lock(hashtext('tsunagu.outbox.relay'))"""
-_LOCKED = "SELECT 1"
+# Taken once per connection and held by it; tried again at each wake while a standby.
+_LOCK = "SELECT pg_try_advisory_lock(hashtext('tsunagu.outbox.relay'))"
 _CLAIM = """
 SELECT o.seq, o.topic, o.key, o.payload, o.headers,
        (SELECT min(p.seq) FROM outbox p WHERE p.parked_at IS NOT NULL AND p.published_at IS NULL
           AND p.topic = o.topic AND p.key = o.key AND p.seq < o.seq) AS behind
 FROM outbox o WHERE o.published_at IS NULL AND o.parked_at IS NULL ORDER BY o.seq LIMIT $1
 """
-# The mark and the COMMIT in one round trip (a simple query: the seqs are integers the claim read).
-_MARK_AND_COMMIT = "UPDATE outbox SET published_at = now() WHERE seq = ANY('{{{seqs}}}'::bigint[]); COMMIT"
-_PARK = """
-UPDATE outbox SET parked_at = now(), park_reason = r.reason
-FROM unnest($1::bigint[], $2::text[]) AS r(seq, reason) WHERE outbox.seq = r.seq
+# The parked rows (with why) and the published ones, in one statement: one commit.
+_SETTLE = """
+WITH parked AS (
+  UPDATE outbox SET parked_at = now(), park_reason = r.reason
+  FROM unnest($1::bigint[], $2::text[]) AS r(seq, reason) WHERE outbox.seq = r.seq)
+UPDATE outbox SET published_at = now() WHERE seq = ANY($3::bigint[])
 """
 # What the broker (or the client, before sending) refuses because of the record itself: sending
 # it again cannot succeed. Producer-state errors (sequence, epoch, fencing) are not the row's.
@@ -78,16 +80,14 @@ class _Refused(Exception):
 
 
 class OutboxRelay:
-    def __init__(self, pool: asyncpg.Pool, settings: ServiceSettings,
-                 metrics: Metrics | None = None) -> None:
-        self.pool = pool
+    def __init__(self, settings: ServiceSettings, metrics: Metrics | None = None) -> None:
         self.settings = settings
         self.metrics = metrics or Metrics()
         self.state = "starting"  # the broker as this relay last saw it: connected / unavailable
         self.published = 0
-        self.holds_lock = False  # this replica's last batch was the active one
+        self.holds_lock = False  # this replica's connection holds the lock: the active one
         self._producer: AIOKafkaProducer | None = None
-        self._listener: asyncpg.Connection | None = None
+        self._conn: asyncpg.Connection | None = None
         self._wake = asyncio.Event()
         self._stopped = asyncio.Event()
         self._stopping = False
@@ -95,7 +95,6 @@ class OutboxRelay:
         # refusal is pinned on its own row and not on the rows sharing its request.
         self._one_by_one_until = 0
         self._drained = False  # the last batch found fewer rows than it could take
-        self._begin_fenced = _BEGIN_FENCED.format(ms=round(settings.relay_fence_seconds * 1000))
         # The seqs NOTIFYs named since the relay last woke that no batch has taken yet (None: a
         # NOTIFY naming none), and the seqs the last committed batch took.
         self._unseen: set[int | None] = set()
@@ -105,13 +104,13 @@ class OutboxRelay:
         backoff = 0.2
         while not self._stopping:
             try:
-                await self._listen()
+                await self._connect()
                 await self._ensure_producer()  # so /readyz reports the broker before any event
                 await self.publish_batch()
                 backoff = 0.2
                 # A short batch took every row committed before it: wait for the next commit's
                 # NOTIFY (one that came during the batch for a row it did not take wakes the relay
-                # at once) rather than paying a transaction to find nothing.
+                # at once) rather than paying a claim to find nothing.
                 if self._drained:
                     await self._sleep(self.settings.relay_poll_seconds)
                 continue
@@ -124,26 +123,40 @@ class OutboxRelay:
                 await self._drop_producer()
             except Exception as exc:  # the database: the broker's state is unchanged
                 log.warning("relay: %r; retrying in %.1fs", exc, backoff)
-                await _close(self._listener)
-                self._listener = None
+                await self._disconnect()
             try:  # a commit's NOTIFY does not cut the backoff short; stop() does
                 await asyncio.wait_for(self._stopped.wait(), timeout=backoff)
             except TimeoutError:
                 pass
             backoff = min(backoff * 2, 5.0)
-        await self._drop_producer()
-        await _close(self._listener)
+        await self.close()
 
     def stop(self) -> None:
         self._stopping = True
         self._stopped.set()
         self._wake.set()
 
-    async def _listen(self) -> None:
-        """A connection that wakes the relay at each commit that wrote the outbox."""
-        if self._listener is None or self._listener.is_closed():
-            self._listener = await asyncpg.connect(self.settings.database_url, timeout=5)
-            await self._listener.add_listener(NOTIFY_CHANNEL, self._notified)
+    async def close(self) -> None:
+        """Let go of the producer and the connection (and with it the lock)."""
+        await self._drop_producer()
+        await self._disconnect()
+
+    async def _connect(self) -> asyncpg.Connection:
+        """The relay's connection: it wakes the relay at each commit that wrote the outbox, and
+        is fenced by the server (see the module's docstring)."""
+        if self._conn is None or self._conn.is_closed():
+            self.holds_lock = False
+            fence = str(round(self.settings.relay_fence_seconds * 1000))
+            self._conn = await connect(self.settings.database_url, server_settings={
+                "idle_session_timeout": fence, "idle_in_transaction_session_timeout": fence,
+                "statement_timeout": fence}, timeout=5)
+            await self._conn.add_listener(NOTIFY_CHANNEL, self._notified)
+        return self._conn
+
+    async def _disconnect(self) -> None:
+        conn, self._conn = self._conn, None
+        self.holds_lock = False
+        await _close(conn)
 
     def _notified(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         """A commit wrote outbox rows: wake, unless a batch already took them. The NOTIFY names
@@ -156,9 +169,9 @@ class OutboxRelay:
         self._wake.set()
 
     def _handled(self, seqs: list[int]) -> None:
-        """A committed batch published or parked these rows. A commit's NOTIFY often comes while
-        the batch that takes its rows is under way (they committed before its claim): it must not
-        cost a batch that finds nothing."""
+        """A batch published or parked these rows. A commit's NOTIFY often comes while the batch
+        that takes its rows is under way (they committed before its claim): it must not cost a
+        batch that finds nothing."""
         self._just_handled = set(seqs)
         self._unseen -= self._just_handled
         if not self._unseen and not self._stopping:
@@ -198,11 +211,7 @@ class OutboxRelay:
 
     async def _publish_batch(self) -> int:
         self._drained = True
-        async with self.pool.acquire() as conn:
-            try:
-                handled = await self._batch(conn)
-            finally:
-                await _roll_back_unless_committed(conn)
+        handled = await self._batch(await self._connect())
         if handled is None:
             return 0
         rows, published, parked = handled
@@ -219,12 +228,13 @@ class OutboxRelay:
 
     async def _batch(self, conn: asyncpg.Connection
                      ) -> tuple[list[Any], list[int] | None, dict[int, str]] | None:
-        """Claim, publish and mark in one transaction, committed here; return the rows claimed,
-        the seqs published (None: nothing committed, to be sent again) and those parked (with
-        why), or None if there was nothing to claim (or another replica is in a batch)."""
-        self.holds_lock = await conn.execute(self._begin_fenced) == _LOCKED
+        """Claim, publish and mark; return the rows claimed, the seqs published (None: nothing
+        marked, to be sent again) and those parked (with why), or None if there was nothing to
+        claim (or another replica holds the lock)."""
         if not self.holds_lock:
-            return None  # another replica is in a batch
+            self.holds_lock = await conn.fetchval(_LOCK)
+            if not self.holds_lock:
+                return None  # another replica is the active one
         limit = self.settings.relay_batch
         if self._one_by_one_until:
             limit = 1
@@ -238,9 +248,7 @@ class OutboxRelay:
         if published is None:  # a broker-side refusal in a shared request: one row at a time
             self._drained = False
             return list(rows), None, {}
-        if parked:
-            await conn.execute(_PARK, list(parked), list(parked.values()))
-        await conn.execute(_MARK_AND_COMMIT.format(seqs=",".join(str(int(s)) for s in published)))
+        await conn.execute(_SETTLE, list(parked), list(parked.values()), published)
         return list(rows), published, parked
 
     async def _send_all(self, producer: AIOKafkaProducer, rows: list[Any]
@@ -326,16 +334,6 @@ class OutboxRelay:
             except Exception as exc:
                 raise BrokerUnavailable from exc
             return fut
-
-
-async def _roll_back_unless_committed(conn: asyncpg.Connection) -> None:
-    """End a batch that did not commit (nothing to do, not the active replica, or failed). A
-    connection that broke is the pool's to discard; the server has ended its transaction."""
-    if not conn.is_closed() and conn.is_in_transaction():
-        try:
-            await conn.execute("ROLLBACK")
-        except Exception:
-            pass
 
 
 async def _quietly(aw: Any) -> None:

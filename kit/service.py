@@ -109,7 +109,7 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
         app.state.pool = pool
         writer = AuditWriter(lambda: connect(settings.database_url))
         app.state.access = Access(settings, writer)
-        relay = app.state.relay = OutboxRelay(pool, settings, app.state.metrics)
+        relay = app.state.relay = OutboxRelay(settings, app.state.metrics)
         # Every service keeps its own view of consents and meetings for access decisions.
         consumer = app.state.consumer = InboxConsumer(pool, settings, consumed(definition),
                                                       app.state.metrics)

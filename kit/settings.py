@@ -45,8 +45,9 @@ class ServiceSettings(BaseModel):
     relay_batch: int = 200
     relay_poll_seconds: float = 1.0
     relay_send_timeout_seconds: float = 15.0
-    # PostgreSQL ends a relay batch transaction idle (or a statement running) this long: a frozen
-    # relay loses its lock and a standby takes over. Longer than the wait for the broker's acks.
+    # PostgreSQL ends a relay's session idle (or a statement running) this long: a frozen relay
+    # loses its lock and a standby takes over. Longer than the wait for the broker's acks and
+    # than the relay's poll (a live relay claims at least that often).
     relay_fence_seconds: float = 30.0
     consumer_max_attempts: int = 3  # then the event goes to the dead-letter topic
     consumer_retry_seconds: float = 0.2
@@ -66,6 +67,8 @@ class ServiceSettings(BaseModel):
     def _fence_outlasts_the_send(self) -> ServiceSettings:
         if self.relay_fence_seconds <= self.relay_send_timeout_seconds:
             raise ValueError("relay_fence_seconds must exceed relay_send_timeout_seconds")
+        if self.relay_fence_seconds <= self.relay_poll_seconds:
+            raise ValueError("relay_fence_seconds must exceed relay_poll_seconds")
         return self
 
 

@@ -50,8 +50,8 @@ async def _stop(relays: tuple[OutboxRelay, ...], tasks: list[asyncio.Task[None]]
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    for relay in relays:  # a cancelled (frozen) relay did not stop its producer
-        await relay._drop_producer()
+    for relay in relays:  # a cancelled (frozen) relay did not let go of its producer and lock
+        await relay.close()
 
 
 async def _small_topic(stack: Stack) -> None:
@@ -81,7 +81,7 @@ async def test_rows_the_broker_refuses_are_parked_and_the_rows_behind_go_on(
                        "WHERE seq = $1", broker_big)  # within ours, over the topic's limit
 
     metrics = Metrics()
-    relay = OutboxRelay(pool, settings, metrics)
+    relay = OutboxRelay(settings, metrics)
     tasks = await _run(relay)
     try:
         async def settled() -> bool:
@@ -107,7 +107,7 @@ async def test_a_frozen_relay_is_fenced_and_the_standby_publishes_in_order(
     key = uuid.uuid4()
     seqs = await _write(pool, *(_event(key) for _ in range(8)))  # one key: one partition, in order
     ids = [r["id"] for r in await pool.fetch("SELECT id FROM outbox ORDER BY seq")]
-    frozen, standby = OutboxRelay(pool, fast), OutboxRelay(pool, fast)
+    frozen, standby = OutboxRelay(fast), OutboxRelay(fast)
     froze = asyncio.Event()
     send = frozen._send
 
@@ -160,7 +160,7 @@ async def test_a_commit_names_its_rows_and_wakes_the_relay_only_if_no_batch_took
     listener = await asyncpg.connect(settings.database_url)
     heard: asyncio.Queue[str] = asyncio.Queue()
     await listener.add_listener(NOTIFY_CHANNEL, lambda *args: heard.put_nowait(args[-1]))
-    relay = OutboxRelay(pool, settings)
+    relay = OutboxRelay(settings)
     try:
         seqs = await _write(pool, _event(), _event())
         payload = await asyncio.wait_for(heard.get(), 10)
@@ -180,6 +180,6 @@ async def test_a_commit_names_its_rows_and_wakes_the_relay_only_if_no_batch_took
         relay._notified(listener, 0, NOTIFY_CHANNEL, "")  # an operator's re-queue names no row
         assert relay._wake.is_set()
     finally:
-        await relay._drop_producer()
+        await relay.close()
         await listener.close()
     assert not await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
