@@ -190,14 +190,18 @@ class CpuMeter:
         self.pids = {name: int(stack._pidfile(name).read_text()) for name in services}
         self.pids["kafka"] = int(stack.kafka.pidfile.read_text())
         self.postmaster = int((stack.postgres.data / "postmaster.pid").read_text().split()[0])
+        # PostgreSQL backends serving the benchmark itself (its watcher): their CPU is the
+        # measurement's, counted as the bench's and not as PostgreSQL's.
+        self.bench_backends: set[int] = set()
 
     def sample(self) -> dict[str, float]:
         # A service run with <SERVICE>_WORKERS > 1 is a supervisor and its worker processes.
         used = {name: cpu_seconds(pid) + sum(cpu_seconds(c) for c in child_pids(pid))
                 if name != "kafka" else cpu_seconds(pid) for name, pid in self.pids.items()}
-        used["postgres"] = cpu_seconds(self.postmaster, children=True) + sum(
-            cpu_seconds(p) for p in child_pids(self.postmaster))
-        used["bench"] = cpu_seconds(os.getpid())
+        backends = {p: cpu_seconds(p) for p in child_pids(self.postmaster)}
+        ours = sum(backends.get(p, 0.0) for p in self.bench_backends)
+        used["postgres"] = cpu_seconds(self.postmaster, children=True) + sum(backends.values()) - ours
+        used["bench"] = cpu_seconds(os.getpid()) + ours
         return used
 
     def compiling(self) -> float:

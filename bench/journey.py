@@ -75,9 +75,11 @@ class InboxWatcher:
     returned the item was issued: the item was committed before that query's snapshot.
     """
 
-    def __init__(self, dsn: str, poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(self, dsn: str, poll_seconds: float = POLL_SECONDS,
+                 meter: CpuMeter | None = None) -> None:
         self.dsn = dsn
         self.poll_seconds = poll_seconds
+        self.meter = meter  # told the watcher's backend, whose CPU is the bench's
         self.awaited: set[str] = set()
         self.seen: dict[str, float] = {}
         self._arrived = asyncio.Event()
@@ -103,6 +105,8 @@ class InboxWatcher:
         conn = await asyncpg.connect(self.dsn, timeout=5,
                                      server_settings={"plan_cache_mode": "force_custom_plan"})
         committed = asyncio.Event()
+        if self.meter is not None:
+            self.meter.bench_backends = {conn.get_server_pid()}
         try:
             await conn.add_listener(NOTIFY_CHANNEL, lambda *_: committed.set())
             # Every column of the index's prefix (recipient_kind too), so all are index conditions.
@@ -171,7 +175,8 @@ async def journey(stack: Stack, rates: list[float], seconds: float, meter: CpuMe
     POST was not accepted (an error or no answer), so nothing was promised. Late: accepted,
     arrived after the drain. Lost: accepted and never arrived.
     """
-    watcher = InboxWatcher(service_dsn(stack.postgres_port, "notifications", stack.postgres_host))
+    watcher = InboxWatcher(service_dsn(stack.postgres_port, "notifications", stack.postgres_host),
+                           meter=meter)
     polling = asyncio.create_task(watcher.run())
     sent: dict[str, float] = {}
     refused: set[str] = set()
