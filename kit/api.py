@@ -60,7 +60,7 @@ def created(model: type[BaseModel], content: dict[str, Any], location: str) -> R
     does with a route's response_model (which still documents it). FastAPI passes a returned
     Response through as it is, so a route that returns this needs no Response parameter to
     set the header: one dependency fewer to solve per request (#14)."""
-    return Response(model.model_validate(content).model_dump_json(), 201,
+    return Response(model.model_validate(content).model_dump_json(by_alias=True), 201,
                     {"Location": location}, "application/json")
 
 
