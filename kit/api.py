@@ -8,10 +8,11 @@ runs on that one. Both acquire with a timeout: overload answers 503, never hangs
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 import asyncpg
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from pydantic import BaseModel
 
 from kit import db, idempotency
 from kit.auth import signed_in
@@ -24,8 +25,10 @@ def _settings(request: Request) -> ServiceSettings:
     return settings
 
 
-async def _uow(request: Request) -> UnitOfWork:
-    """The route's unit of work; with an Idempotency-Key header it carries the key's claim."""
+async def unit_of_work(request: Request) -> UnitOfWork:
+    """The route's unit of work; with an Idempotency-Key header it carries the key's claim.
+    UowDep for most routes; the hottest ones call it themselves (one dependency fewer for
+    FastAPI to solve per request, #14)."""
     principal = await signed_in(request)
     s = _settings(request)
     claim = await idempotency.claim_for(request, principal.user_id, s)
@@ -52,6 +55,15 @@ async def _settings_dep(request: Request) -> ServiceSettings:
     return _settings(request)
 
 
+def created(model: type[BaseModel], content: dict[str, Any], location: str) -> Response:
+    """201 Created with its Location: `content` validated and serialized as `model`, as FastAPI
+    does with a route's response_model (which still documents it). FastAPI passes a returned
+    Response through as it is, so a route that returns this needs no Response parameter to
+    set the header: one dependency fewer to solve per request (#14)."""
+    return Response(model.model_validate(content).model_dump_json(by_alias=True), 201,
+                    {"Location": location}, "application/json")
+
+
 SettingsDep = Annotated[ServiceSettings, Depends(_settings_dep)]
-UowDep = Annotated[UnitOfWork, Depends(_uow)]
+UowDep = Annotated[UnitOfWork, Depends(unit_of_work)]
 ConnDep = Annotated[asyncpg.Connection, Depends(_connection)]
