@@ -4,6 +4,7 @@ claim commit together or not at all, also without a transaction of its own (real
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -44,7 +45,7 @@ def _unit(pool: asyncpg.Pool, object_id: str, claim: Claim | None = None) -> Uni
     uow.audit(access.entry(WINDOW, "write", "thing", object_id, "permitted", "first"),
               access.entry(WINDOW, "write", "thing", object_id, "permitted", "second"))
     uow.rows.append((uuid.uuid4(), "132187", "kituow.things", object_id, "thing.done",
-                     {"thing": object_id}, {}))
+                     json.dumps({"thing": object_id}), "{}"))
     return uow
 
 
