@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import logging
+import re
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import nullcontext
@@ -105,6 +106,23 @@ claim AS (INSERT INTO inbox (consumer, message_id, topic, partition, kafka_offse
           SELECT $1, f.* FROM fetched f WHERE f.message_id NOT IN (SELECT message_id FROM dead)
           ON CONFLICT DO NOTHING RETURNING message_id)
 SELECT message_id, 'fresh' AS claim FROM claim UNION ALL SELECT message_id, 'dead' FROM dead
+"""
+
+# A live event's claim (a fetch of one), sent with its transaction's BEGIN in one round trip
+# (kit/uow.py `opening_with`): the simple query protocol takes no parameters, so the values are
+# written in, each safe as written: the consumer's and the topic's names checked by `_name`, the
+# id a UUID, partition and offset integers. 'INSERT 0 1': fresh; 'INSERT 0 0': dead-lettered
+# before or a duplicate, which `_DEAD` tells apart (a redelivery: rare).
+_CLAIM_ONE = """
+INSERT INTO inbox (consumer, message_id, topic, partition, kafka_offset)
+SELECT '{consumer}', '{id}', '{topic}', {partition}, {offset}
+WHERE NOT EXISTS (SELECT FROM dead_letters WHERE consumer = '{consumer}' AND topic = '{topic}'
+                                             AND partition = {partition} AND kafka_offset = {offset})
+ON CONFLICT DO NOTHING
+"""
+_DEAD = """
+SELECT EXISTS (SELECT FROM dead_letters WHERE consumer = $1 AND topic = $2 AND partition = $3
+                                          AND kafka_offset = $4)
 """
 
 # A replay claims the event by its id only: the dead letter of its own offset no longer bars it.
@@ -324,18 +342,33 @@ class InboxConsumer:
         ids = [item.envelope.id for item in items if item.envelope is not None]
         if len(set(ids)) < len(items):
             raise ValueError("a message id twice in one fetch")  # the careful path tells them apart
-        async with UnitOfWork(self.pool, self.settings.service,
-                              self.settings.municipality_code) as uow:
-            with self._fetch_span(items):
-                claims: dict[Any, str] = dict(await uow.conn.fetch(
-                    _CLAIM_ALL, self.name, ids, [i.record.topic for i in items],
-                    [i.record.partition for i in items], [i.record.offset for i in items]))
+        # The span holds the whole transaction, BEGIN to COMMIT: the claim of a fetch of one is
+        # sent with the BEGIN, and stays in the event's trace.
+        with self._fetch_span(items):
+            unit = UnitOfWork(self.pool, self.settings.service, self.settings.municipality_code)
+            one = items[0].record if len(items) == 1 else None
+            if one is not None:
+                unit.opening_with(_CLAIM_ONE.format(
+                    consumer=_name(self.name), id=ids[0], topic=_name(one.topic),
+                    partition=int(one.partition), offset=int(one.offset)))
+            async with unit as uow:
+                claims: dict[Any, str]
+                if one is None:
+                    claims = dict(await uow.conn.fetch(
+                        _CLAIM_ALL, self.name, ids, [i.record.topic for i in items],
+                        [i.record.partition for i in items], [i.record.offset for i in items]))
+                elif uow.opened == "INSERT 0 1":
+                    claims = {ids[0]: "fresh"}
+                else:
+                    dead = await uow.conn.fetchval(_DEAD, self.name, one.topic, one.partition,
+                                                   one.offset)
+                    claims = {ids[0]: "dead"} if dead else {}
                 for run in runs.values():
                     fresh = [i for i in run if i.envelope is not None
                              and claims.get(i.envelope.id) == "fresh"]
                     for _, same in groupby(fresh, key=lambda i: type(i.event)):
-                        await self._handle_run(uow, list(same), spanned=len(items) == 1)
-            await uow.commit()
+                        await self._handle_run(uow, list(same), spanned=one is not None)
+                await uow.commit()
         for item in items:
             assert item.envelope is not None
             await self._after(item.record, claims.get(item.envelope.id, "duplicate"), producer)
@@ -555,6 +588,18 @@ def _take(held: dict[TopicPartition, list[ConsumerRecord]], limit: int
             taken[tp], held[tp] = records[:limit], records[limit:]
             limit -= len(taken[tp])
     return taken
+
+
+@cache
+def _name(name: str) -> str:
+    """A consumer's or topic's name, checked safe to write into SQL as a literal: Kafka's topic
+    names and this kit's service names are made of these characters only."""
+    if not _NAME.fullmatch(name):
+        raise ValueError(f"not a plain name: {name!r}")
+    return name
+
+
+_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")
 
 
 def _context(record: ConsumerRecord) -> Any:
