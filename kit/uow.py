@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -61,7 +62,7 @@ class UnitOfWork:
         self._conn: asyncpg.Connection | None = None
         self._tx: Transaction | None = None
         self._lazy = False
-        self._opening: str | None = None  # `opening_with`
+        self._opening: Callable[[asyncpg.Connection], Awaitable[str]] | None = None
         self._begun = False  # BEGIN sent with `_opening`: COMMIT and ROLLBACK are ours to send
         self.opened = ""  # the command tag of `_opening`
         self.committed = False
@@ -97,12 +98,12 @@ class UnitOfWork:
         self._lazy = True
         return self
 
-    def opening_with(self, sql: str) -> UnitOfWork:
-        """Send `sql`, one statement with literals only (no parameters), in the round trip of the
-        BEGIN: PostgreSQL's simple query protocol runs both, in order, from one message. Its
-        command tag (e.g. 'INSERT 0 1') is `opened`. For the inbox's claim of a live event: one
-        round trip of the four an event's transaction took (kit/inbox.py)."""
-        self._opening = sql
+    def opening_with(self, begin: Callable[[asyncpg.Connection], Awaitable[str]]) -> UnitOfWork:
+        """Begin the transaction with `begin(conn)`, which sends the BEGIN itself, with what rides
+        in its round trip (PostgreSQL's simple query protocol runs several statements from one
+        message), and returns the last one's command tag: `opened`. The inbox's claim of a live
+        event: one round trip of the four its transaction took (kit/inbox.py)."""
+        self._opening = begin
         return self
 
     async def __aenter__(self) -> UnitOfWork:
@@ -112,7 +113,7 @@ class UnitOfWork:
         try:
             if self._opening is not None:
                 self._begun = True
-                self.opened = await self._conn.execute(f"BEGIN; {self._opening}")
+                self.opened = await self._opening(self._conn)
                 return self
             self._tx = self._conn.transaction()
             await self._tx.start()
