@@ -5,7 +5,8 @@ most BATCH) are applied together in one transaction and their offsets are commit
 committed: one COMMIT and one offset commit per fetch, not per event. The next fetch is taken from
 the client and read while one is applied (never applied before it). A fetch is first tried on a fast path: the
 inbox rows of all its events claimed in one statement, each run of consecutive events of one type
-applied by the handlers' batch forms (`Batched`) in a statement or a few, no savepoints. If
+applied by the handlers' batch forms (`Batched`) in a statement or a few, no savepoints (a fetch
+of one event, live traffic mostly, is claimed in the round trip of its BEGIN). If
 anything in it fails, it is rolled back whole and the fetch is applied the careful way, each event
 in a savepoint of its own, so the guarantees below hold whichever path applied it. The
 offset committed is the one after the last record whose transaction committed, so nothing still
@@ -111,7 +112,7 @@ SELECT message_id, 'fresh' AS claim FROM claim UNION ALL SELECT message_id, 'dea
 # A live event's claim (a fetch of one) rides in its transaction's BEGIN round trip
 # (kit/uow.py `opening_with`), as PREPAREd once per session and EXECUTEd: the simple query
 # protocol takes no parameters, and the same INSERT sent with its values written in cost the
-# backend more in parsing and planning (~150 µs) than the round trip saved it (~80 µs). The
+# backend more in parsing and planning (+100-180 µs an event) than the round trip saved it. The
 # values are written into EXECUTE, each safe as written: the consumer's and topic's names checked
 # by `_name`, the id a UUID, partition and offset integers. 'INSERT 0 1': fresh; 'INSERT 0 0':
 # dead-lettered before or a duplicate, which `_DEAD` tells apart (a redelivery: rare).
@@ -394,7 +395,7 @@ class InboxConsumer:
         except asyncpg.InvalidSQLStatementNameError:  # a new session under a pid seen before
             _PREPARED.discard(pid)
             raise
-        except asyncpg.DuplicatePreparedStatementError:  # by another consumer on the pool
+        except asyncpg.DuplicatePreparedStatementError:  # held already: its pid was forgotten
             await conn.execute("ROLLBACK")
             tag = await conn.execute(f"BEGIN; {execute}")
         return tag
