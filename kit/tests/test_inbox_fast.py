@@ -6,6 +6,7 @@ goes to the dead-letter topic, and a partition's order holds across runs of mixe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -326,3 +327,53 @@ async def test_live_events_one_fetch_each_cost_an_offset_commit_at_most_once_a_s
         await task
     during = [t for t in commits if started <= t <= started + took]
     assert len(during) <= took + 1, (len(during), round(took, 2))
+
+
+async def test_live_events_claimed_with_their_begin_apply_once_even_when_a_session_lost_its_claim(
+        pool: asyncpg.Pool, fast: ServiceSettings, stack: Stack,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A fetch of one event claims it in its BEGIN's round trip, by a statement each session
+    prepares once. A redelivered copy (its id again) is a duplicate; a session that no longer
+    holds the statement costs that event the careful path, and the next one prepares it again."""
+    caplog.set_level(logging.INFO, "kit.inbox")
+    events = [_granted() for _ in range(4)]
+    metrics = Metrics()
+    consumer = InboxConsumer(pool, fast, views.HANDLERS, metrics)
+    task = asyncio.create_task(consumer.run())
+    producer = AIOKafkaProducer(**stack.kafka.client("intake"))
+    await producer.start()
+    try:
+        async def publish(event: ConsentGranted, headers: list[tuple[str, bytes]]) -> None:
+            await producer.send_and_wait(TOPIC, event.model_dump_json().encode(), key=b"fast",
+                                         partition=0, headers=headers)
+        first = _headers(events[0], "fast")
+        await publish(events[0], first)
+        await eventually(lambda: _rows(pool, events[:1]), timeout=60, what="the first applied")
+        await publish(events[0], first)  # the same event again, a fetch of its own
+
+        async def duplicate() -> bool:
+            return metrics.registry.get_sample_value(
+                "inbox_duplicates_total", {"consumer": FAST}) == 1
+        await eventually(duplicate, what="the copy counted a duplicate")
+        assert not _fallbacks(caplog)
+        conns = [await pool.acquire(timeout=10) for _ in range(pool.get_size())]
+        for conn in conns:  # as a session that never prepared it, under a pid seen before
+            with contextlib.suppress(asyncpg.InvalidSQLStatementNameError):
+                await conn.execute("DEALLOCATE tsunagu_inbox_claim")
+            await pool.release(conn)
+        for event in events[1:]:
+            await publish(event, _headers(event, "fast"))
+            await asyncio.sleep(0.3)  # each a fetch of its own
+
+        async def all_applied() -> bool:
+            return await _rows(pool, events) == len(events)
+        await eventually(all_applied, what="all applied")
+    finally:
+        await producer.stop()
+        consumer.stop()
+        await task
+    assert await _rows(pool, events) == len(events)
+    copied = Envelope.from_headers(first).id
+    assert await pool.fetchval("SELECT count(*) FROM inbox WHERE consumer = $1 AND message_id = $2",
+                               FAST, copied) == 1
+    assert len(_fallbacks(caplog)) <= 1  # the first event after DEALLOCATE, then prepared again
