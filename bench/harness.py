@@ -153,10 +153,12 @@ def table(name: str, figures: Figures, baselines: Mapping[str, str]) -> str:
 TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid: int, children: bool = False) -> float:
-    """utime + stime of `pid` from /proc (with `children`: plus its reaped children's); 0 if gone."""
+def cpu_seconds(pid: int, children: bool = False, thread: int | None = None) -> float:
+    """utime + stime of `pid` from /proc (with `children`: plus its reaped children's; with
+    `thread`: that one thread's alone); 0 if gone."""
+    stat = f"/proc/{pid}/task/{thread}/stat" if thread else f"/proc/{pid}/stat"
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = Path(stat).read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return 0.0
     # After the ")" of comm: state is field 3, utime 14, stime 15, cutime 16, cstime 17.
@@ -164,6 +166,14 @@ def cpu_seconds(pid: int, children: bool = False) -> float:
     if children:
         ticks += int(fields[13]) + int(fields[14])
     return ticks / TICKS_PER_SECOND
+
+
+def _read(path: Path) -> str:
+    """A /proc file's text; empty if its thread or process is gone."""
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
 
 
 def child_pids(pid: int) -> list[int]:
@@ -205,17 +215,10 @@ class CpuMeter:
         return used
 
     def compiling(self) -> float:
-        """CPU seconds the broker's JIT compiler threads have used (C1 and C2)."""
-        used = 0.0
-        for task in Path(f"/proc/{self.pids['kafka']}/task").glob("*"):
-            try:
-                raw = (task / "stat").read_text()
-            except OSError:
-                continue
-            if "Compiler" in raw[raw.index("(") + 1:raw.rindex(")")]:
-                fields = raw.rsplit(")", 1)[1].split()
-                used += (int(fields[11]) + int(fields[12])) / TICKS_PER_SECOND
-        return used
+        """CPU seconds the broker's JIT compiler threads (C1 and C2) have used."""
+        pid = self.pids["kafka"]
+        return sum(cpu_seconds(pid, thread=int(t.name)) for t in Path(f"/proc/{pid}/task").iterdir()
+                   if "Compiler" in _read(t / "comm"))
 
     @staticmethod
     def per_item(before: Mapping[str, float], after: Mapping[str, float], items: int
