@@ -17,7 +17,9 @@ import hashlib
 import os
 import uuid
 from datetime import timedelta
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from contracts.events.intake import ConsultationReceived
 from contracts.events.meetings import DecisionCorrected, MeetingDecided
@@ -46,11 +48,19 @@ async def on_consultation_received(event: ConsultationReceived, ctx: HandlerCont
     await store.add_consultation(ctx.uow.conn, event, ctx.envelope.municipality, referral, events)
 
 
+@lru_cache(maxsize=1)
+def _parsed(raw: bytes) -> tuple[domain.DirectoryFile, dict[str, Any], str]:
+    """The file validated, its body and its canonical digest: worked out again only when its
+    bytes changed. Validating thousands of offices holds referral's event loop for tens of
+    milliseconds, and the file is read every RELOAD_SECONDS while it rarely changes."""
+    directory = domain.DirectoryFile.model_validate_json(raw)
+    return (directory, directory.model_dump(mode="json"),
+            hashlib.sha256(directory.model_dump_json().encode()).hexdigest())
+
+
 async def publish_directory(new_uow: NewUow) -> None:
     raw = await asyncio.to_thread(DIRECTORY_FILE.read_bytes)
-    directory = domain.DirectoryFile.model_validate_json(raw)
-    body = directory.model_dump(mode="json")
-    digest = hashlib.sha256(directory.model_dump_json().encode()).hexdigest()
+    directory, body, digest = _parsed(raw)
     async with new_uow() as uow:
         await store.lock_directory(uow.conn)
         latest = await store.latest_directory(uow.conn, uow.municipality)

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from contracts.events.intake import ConsultationReceived
 from contracts.events.referral import (
+    MAX_ENTRIES,
     EscalatedToPromoter,
     ReferralCompleted,
     ReferralDeclined,
@@ -21,7 +22,7 @@ from contracts.events.referral import (
 )
 from contracts.taxonomy import COORDINATORS, GENERAL_DESK
 from kit.policy import Consent, Office
-from services.referral import domain
+from services.referral import domain, handlers
 
 AT = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 
@@ -77,6 +78,30 @@ def test_an_inconsistent_directory_is_refused(change: Any, error: str) -> None:
     change(raw)
     with pytest.raises(ValidationError, match=error):
         domain.DirectoryFile.model_validate(raw)
+
+
+def test_a_directory_of_the_most_offices_an_event_carries_names_its_one_id_used_twice() -> None:
+    raw = json.loads(SEED.read_text())
+    seeded = raw["offices"]
+    more = [{**seeded[0], "id": f"office-{i}"} for i in range(MAX_ENTRIES - len(seeded))]
+    raw["offices"] = [*seeded, *more[:-1], {**seeded[0], "id": "office-17"}]
+    with pytest.raises(ValidationError, match=r"ids used twice: \['office-17'\]"):
+        domain.DirectoryFile.model_validate(raw)
+    raw["offices"] = [*seeded, *more]
+    assert len(domain.DirectoryFile.model_validate(raw).offices) == MAX_ENTRIES
+
+
+def test_the_directory_file_is_validated_again_only_when_its_bytes_change() -> None:
+    handlers._parsed.cache_clear()
+    raw = SEED.read_bytes()
+    directory, body, digest = handlers._parsed(raw)
+    assert handlers._parsed(bytes(raw))[0] is directory  # the same file read again
+    changed = json.loads(raw)
+    changed["offices"][0]["label"] += "（分室）"
+    again, _, other = handlers._parsed(json.dumps(changed, ensure_ascii=False).encode())
+    assert again is not directory and other != digest
+    assert again.offices[0].label.endswith("（分室）")
+    assert body["offices"][0]["label"] == directory.offices[0].label
 
 
 # -- referrals a holder makes, and their lifecycle (pure rules) --------------------------------
