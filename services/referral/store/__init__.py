@@ -133,6 +133,14 @@ ORDER BY revision DESC LIMIT 1
 """
 
 
+async def directory_json(conn: asyncpg.Connection, municipality: str) -> str | None:
+    """The latest revision's file with its revision number, as JSON text."""
+    text: str | None = await conn.fetchval(
+        "SELECT (body || jsonb_build_object('revision', revision))::text FROM directory_revisions "
+        "WHERE municipality = $1 ORDER BY revision DESC LIMIT 1", municipality)
+    return text
+
+
 async def lock_directory(conn: asyncpg.Connection) -> None:
     """Two replicas reading the file together publish one revision, not two."""
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext('tsunagu.referral.directory'))")
