@@ -39,5 +39,10 @@ class Metrics:
                                         "this scrape (/readyz)", registry=r)
         self.pool_starved_seconds = Gauge("pool_starved_seconds", "Seconds without a connection "
                                           "while requests timed out waiting (/healthz)", registry=r)
+        # How late a short sleep woke (kit/stalls.py): how long the loop was held by one piece
+        # of work, every request and event in flight waiting through it.
+        self.loop_lag = Histogram("event_loop_lag_seconds", "Lateness of the event loop's "
+                                  "probe: how long it was held", registry=r,
+                                  buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
         self.outbox_published = Gauge("outbox_published", "Rows this process's relay published",
                                       registry=r)

@@ -37,6 +37,7 @@ from kit.migrate import migrate
 from kit.periodic import Periodic, PeriodicRunner
 from kit.relay import OutboxRelay
 from kit.settings import ServiceSettings, load_settings
+from kit.stalls import LoopProbe
 from kit.tracing import setup_tracing
 from kit.uow import UnitOfWork
 
@@ -121,6 +122,9 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
             workers.append((runner.stop, asyncio.create_task(runner.run())))
         workers.append((writer.stop, asyncio.create_task(writer.run())))  # its events: relayed
         workers.append((relay.stop, asyncio.create_task(relay.run())))
+        probe = LoopProbe(app.state.metrics, settings.loop_probe_seconds,
+                          settings.loop_stall_log_seconds)
+        workers.append((probe.stop, asyncio.create_task(probe.run())))
         settle_heap()
         try:
             yield

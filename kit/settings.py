@@ -49,6 +49,9 @@ class ServiceSettings(BaseModel):
     # loses its lock and a standby takes over. Longer than the wait for the broker's acks and
     # than the relay's poll (a live relay claims at least that often).
     relay_fence_seconds: float = 30.0
+    # The event loop's lag probe (kit/stalls.py): its interval (0: off) and the lag it logs at.
+    loop_probe_seconds: float = Field(default=0.25, ge=0)
+    loop_stall_log_seconds: float = Field(default=0.05, gt=0)
     consumer_max_attempts: int = 3  # then the event goes to the dead-letter topic
     consumer_retry_seconds: float = 0.2
     # Under this age a person's consent is given by a guardian or legal representative (intake).

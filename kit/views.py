@@ -225,6 +225,18 @@ _PARTICIPATING = """
 SELECT legal_body_id FROM legal_body_view WHERE municipality = $1 AND participating
 ORDER BY legal_body_id
 """
+_BODIES = """
+INSERT INTO legal_body_view (legal_body_id, municipality, kind, participating)
+SELECT b, $1, k, p FROM unnest($2::text[], $3::text[], $4::boolean[]) AS u (b, k, p)
+"""
+_OFFICES = """
+INSERT INTO office_view (office_id, municipality, legal_body_id, kind, takes_handovers)
+SELECT o, $1, b, k, t FROM unnest($2::text[], $3::text[], $4::text[], $5::boolean[]) AS u (o, b, k, t)
+"""
+_STAFF = """
+INSERT INTO office_staff_view (office_id, user_id, municipality)
+SELECT o, s, $1 FROM unnest($2::text[], $3::text[]) AS u (o, s)
+"""
 _KNOWN = """
 SELECT office_id FROM office_view WHERE office_id = ANY($1::text[])
 UNION SELECT legal_body_id FROM legal_body_view WHERE legal_body_id = ANY($1::text[])
@@ -237,15 +249,16 @@ async def apply_directory(conn: asyncpg.Connection, e: DirectoryChanged, municip
         return
     for table in ("office_staff_view", "office_view", "legal_body_view"):
         await conn.execute(f"DELETE FROM {table} WHERE municipality = $1", municipality)
-    await conn.executemany(
-        "INSERT INTO legal_body_view VALUES ($1, $2, $3, $4)",
-        [(b.legal_body_id, municipality, b.kind, b.participating) for b in e.legal_bodies])
-    await conn.executemany(
-        "INSERT INTO office_view VALUES ($1, $2, $3, $4, $5)",
-        [(o.office_id, municipality, o.legal_body_id, o.kind, o.takes_handovers) for o in e.offices])
-    await conn.executemany(
-        "INSERT INTO office_staff_view VALUES ($1, $2, $3)",
-        [(o.office_id, user, municipality) for o in e.offices for user in o.staff_user_ids])
+    # One statement per table, the rows as arrays (unnest): executemany ran an INSERT per row,
+    # up to 5,000 offices and their staff, each bound in Python and executed by PostgreSQL.
+    bodies, offices = e.legal_bodies, e.offices
+    await conn.execute(_BODIES, municipality, [b.legal_body_id for b in bodies],
+                       [b.kind for b in bodies], [b.participating for b in bodies])
+    await conn.execute(_OFFICES, municipality, [o.office_id for o in offices],
+                       [o.legal_body_id for o in offices], [o.kind for o in offices],
+                       [o.takes_handovers for o in offices])
+    staffed = [(o.office_id, user) for o in offices for user in o.staff_user_ids]
+    await conn.execute(_STAFF, municipality, [o for o, _ in staffed], [u for _, u in staffed])
 
 
 async def workplace_of(conn: asyncpg.Connection, user_id: str) -> Workplace:

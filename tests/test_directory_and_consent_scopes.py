@@ -70,6 +70,9 @@ async def _statuses(user: User, *calls: tuple[str, str]) -> list[int]:
 async def test_the_shakyo_coordinator_does_not_act_for_the_city_desk(
         users: dict[str, User], stack: Stack, http: httpx.AsyncClient) -> None:
     directory = (await users["w-kaigo"].call("GET", "referral", "/directory", status=200)).json()
+    file = json.loads((stack.home / "directory.json").read_text())  # served as stored, whole
+    assert directory["revision"] >= 1
+    assert [o["id"] for o in directory["offices"]] == [o["id"] for o in file["offices"]]
     offices = {o["id"]: o for o in directory["offices"]}
     assert offices[DESK]["legal_body"] == "city" and "c-shakyo" not in offices[DESK]["staff"]
     assert offices["shakyo"]["legal_body"] == "shakyo-hojin" and "c-shakyo" in offices["shakyo"]["staff"]

@@ -24,8 +24,10 @@ DEFINITION = ServiceDefinition(
     periodic=(Periodic("webhooks", SETTINGS.webhook_poll_seconds, WORKER.round),
               # At start (the upgrade's migration), then now and then: a restored backup.
               Periodic("webhook-secrets", 30 * SETTINGS.webhook_poll_seconds, secrets.seal_kept_in_clear),
-              Periodic("email", SETTINGS.email_poll_seconds, MAILER.round),
-              Periodic("digest", SETTINGS.digest_poll_seconds, MAILER.digests)),
+              # Without an SMTP host nothing is queued or sent: no rounds that would do nothing.
+              *((Periodic("email", SETTINGS.email_poll_seconds, MAILER.round),
+                 Periodic("digest", SETTINGS.digest_poll_seconds, MAILER.digests))
+                if MAILER.enabled else ())),
 )
 
 

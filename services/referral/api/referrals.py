@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from contracts.bounds import Id
@@ -67,16 +67,19 @@ class CompleteIn(BaseModel):
     outcome: domain.Outcome | None = None  # not known yet: recorded later, or followed up
 
 
-@router.get("/directory", summary="機関・窓口の名簿 (the directory: legal bodies, offices, who staffs them)")
+@router.get("/directory", summary="機関・窓口の名簿 (the directory: legal bodies, offices, who staffs them)",
+            response_model=dict[str, Any])
 async def directory(principal: PrincipalDep, conn: ConnDep, settings: SettingsDep,
-                    access: AccessDep) -> dict[str, Any]:
+                    access: AccessDep) -> Response:
     # Who staffs which office is for the people who work with it.
     await access.staff_only(conn, principal, "read", "directory")
-    latest = await store.latest_directory(conn, settings.municipality_code)
-    if latest is None:
+    body = await store.directory_json(conn, settings.municipality_code)
+    if body is None:
         raise Problem(503, "Directory not loaded yet", "referral reads it at start; try again",
                       headers={"Retry-After": "5"})
-    return {"revision": latest["revision"], **latest["body"]}
+    # The stored JSON as PostgreSQL writes it: decoded and encoded again here (FastAPI's
+    # jsonable_encoder), 4,800 offices held referral's event loop ~130 ms per request.
+    return Response(body, media_type="application/json")
 
 
 @router.get("/referrals", response_model=list[ReferralOut],

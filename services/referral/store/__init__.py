@@ -128,9 +128,17 @@ async def for_agency(conn: asyncpg.Connection, agency: str, municipality: str,
 
 
 _LATEST = """
-SELECT revision, digest, body, published_at FROM directory_revisions WHERE municipality = $1
+SELECT revision, digest, {body}published_at FROM directory_revisions WHERE municipality = $1
 ORDER BY revision DESC LIMIT 1
 """
+
+
+async def directory_json(conn: asyncpg.Connection, municipality: str) -> str | None:
+    """The latest revision's file with its revision number, as JSON text."""
+    text: str | None = await conn.fetchval(
+        "SELECT (body || jsonb_build_object('revision', revision))::text FROM directory_revisions "
+        "WHERE municipality = $1 ORDER BY revision DESC LIMIT 1", municipality)
+    return text
 
 
 async def lock_directory(conn: asyncpg.Connection) -> None:
@@ -138,8 +146,11 @@ async def lock_directory(conn: asyncpg.Connection) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext('tsunagu.referral.directory'))")
 
 
-async def latest_directory(conn: asyncpg.Connection, municipality: str) -> dict[str, Any] | None:
-    row = await conn.fetchrow(_LATEST, municipality)
+async def latest_directory(conn: asyncpg.Connection, municipality: str,
+                           with_body: bool = True) -> dict[str, Any] | None:
+    """The latest revision; without its body (the whole file as JSON: decoding it takes
+    milliseconds at thousands of offices) where only its digest and date are compared."""
+    row = await conn.fetchrow(_LATEST.format(body="body, " if with_body else ""), municipality)
     return dict(row) if row else None
 
 

@@ -92,16 +92,19 @@ def test_a_directory_of_the_most_offices_an_event_carries_names_its_one_id_used_
 
 
 def test_the_directory_file_is_validated_again_only_when_its_bytes_change() -> None:
-    handlers._parsed.cache_clear()
+    handlers._digest.cache_clear()
     raw = SEED.read_bytes()
-    directory, body, digest = handlers._parsed(raw)
-    assert handlers._parsed(bytes(raw))[0] is directory  # the same file read again
+    digest = handlers._digest(raw)
+    assert handlers._digest(bytes(raw)) == digest  # the same file read again: not validated
+    assert handlers._digest.cache_info().hits == 1
     changed = json.loads(raw)
     changed["offices"][0]["label"] += "（分室）"
-    again, _, other = handlers._parsed(json.dumps(changed, ensure_ascii=False).encode())
-    assert again is not directory and other != digest
-    assert again.offices[0].label.endswith("（分室）")
-    assert body["offices"][0]["label"] == directory.offices[0].label
+    again = json.dumps(changed, ensure_ascii=False).encode()
+    assert handlers._digest(again) != digest
+    directory, body, other = handlers._parsed(again)  # what is published when it changed
+    assert other == handlers._digest(again)
+    assert directory.offices[0].label.endswith("（分室）") and body["offices"][0]["label"] == \
+        directory.offices[0].label
 
 
 # -- referrals a holder makes, and their lifecycle (pure rules) --------------------------------
