@@ -29,7 +29,7 @@ import fnmatch
 import logging
 import re
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cache
@@ -48,7 +48,7 @@ from contracts.envelope import Envelope, EventData
 from contracts.registry import BY_CE_TYPE, EventSpec, owner_of, source, spec_for
 from kit.db import is_outage
 from kit.dlq import dead_letter, publish_recorded
-from kit.kafka import group_consumer, idempotent_producer
+from kit.kafka import VIEWS_FETCH, group_consumer, idempotent_producer, views_group
 from kit.metrics import Metrics
 from kit.settings import ServiceSettings
 from kit.uow import UnitOfWork
@@ -164,15 +164,26 @@ COMMIT_SECONDS = 1.0  # offsets applied are committed at most this often (and wh
 
 
 class InboxConsumer:
+    """Reads `topics` (default: every topic of `handlers`) and applies what `handlers` handle.
+    `views`: the views lane (kit/service.py `lanes`): its own consumer group, batched fetches
+    (kit/kafka.py VIEWS_FETCH), seeded from the service's group. Both lanes of a service claim
+    the inbox and record dead letters under the one name, the service's: an event applied by
+    either (or by the one consumer of a version before the lanes) is a duplicate to the other,
+    and an operator's replay (kit/operators_api.py) finds every dead letter under it."""
+
     def __init__(self, pool: asyncpg.Pool, settings: ServiceSettings, handlers: Handlers,
-                 metrics: Metrics) -> None:
+                 metrics: Metrics, topics: Iterable[str] | None = None,
+                 views: bool = False) -> None:
         self.pool = pool
         self.settings = settings
         self.handlers = handlers
         self.metrics = metrics
-        self.name = settings.service  # one consumer group per service
+        self.name = settings.service  # the inbox's and the dead letters' consumer
+        self.group = views_group(self.name) if views else self.name
+        self.views = views
         self.dlt_topic = f"{settings.service}.dlt"
-        self.topics = sorted({spec_for(model).topic for model in handlers})
+        self.topics = sorted(set(topics) if topics is not None
+                             else {spec_for(model).topic for model in handlers})
         self.ignored_types = [p.strip() for p in settings.consumer_ignored_types.split(",")
                               if p.strip()]
         self._stopping = False
@@ -184,10 +195,12 @@ class InboxConsumer:
 
     async def run(self) -> None:
         while not self._stopping:
+            lane = {"group_id": self.group, "seeded_from": self.name, **VIEWS_FETCH
+                    } if self.views else {}
             consumer = group_consumer(
-                self.settings, self.topics, f"{self.name}-inbox", enable_auto_commit=False,
-                auto_offset_reset="earliest", isolation_level="read_committed")
-            producer = idempotent_producer(self.settings, f"{self.name}-dlt")
+                self.settings, self.topics, f"{self.group}-inbox", enable_auto_commit=False,
+                auto_offset_reset="earliest", isolation_level="read_committed", **lane)
+            producer = idempotent_producer(self.settings, f"{self.group}-dlt")
             try:
                 await consumer.start()
                 await producer.start()
@@ -195,7 +208,7 @@ class InboxConsumer:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("consumer %s: %r; reconnecting", self.name, exc)
+                log.warning("consumer %s: %r; reconnecting", self.group, exc)
                 await asyncio.sleep(1.0)
             finally:
                 await _quietly(self._commit(consumer))  # what was applied since the last commit
@@ -471,7 +484,7 @@ class InboxConsumer:
             f"{record.topic} process", context=_context(record), kind=SpanKind.CONSUMER,
             attributes={"messaging.system": "kafka", "messaging.destination.name": record.topic,
                         "messaging.message.id": str(item.envelope.id if item.envelope else ""),
-                        "messaging.consumer.group.name": self.name})
+                        "messaging.consumer.group.name": self.group})
 
     def _fetch_span(self, items: list[_Item]) -> Any:
         """The fast path's span. A fetch of one event (live traffic, mostly) is that event's span,
@@ -489,7 +502,7 @@ class InboxConsumer:
             f"{' '.join(topics)} process", kind=SpanKind.CONSUMER, links=links,
             attributes={"messaging.system": "kafka", "messaging.destination.name": topics[0],
                         "messaging.batch.message_count": len(items),
-                        "messaging.consumer.group.name": self.name})
+                        "messaging.consumer.group.name": self.group})
 
     def _lag(self, consumer: AIOKafkaConsumer, tp: TopicPartition, position: int) -> None:
         high = consumer.highwater(tp)

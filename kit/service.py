@@ -1,8 +1,9 @@
 """Build a service's FastAPI app: the one composition every services/<pillar>/app.py calls.
 
-Start-up: logs, tracing, pool, migrations, the outbox relay, and the inbox consumer when the
-service handles events. Shut-down (SIGTERM; uvicorn first drains HTTP requests): the consumer
-finishes the event in hand and commits, the relay finishes its batch, then the pool closes.
+Start-up: logs, tracing, pool, migrations, the outbox relay, and the inbox consumers (the main
+lane, and the views lane when some topic feeds only the kit's views: `lanes`). Shut-down
+(SIGTERM; uvicorn first drains HTTP requests): each consumer finishes the events in hand and
+commits, the relay finishes its batch, then the pool closes.
 """
 
 from __future__ import annotations
@@ -95,6 +96,37 @@ def consumed(definition: ServiceDefinition) -> Handlers:
             if t not in definition.applied_at_once}
 
 
+def lanes(definition: ServiceDefinition) -> tuple[list[str], list[str]]:
+    """The topics of the service's main consumer, and those of its views lane.
+
+    A topic goes to the views lane when no event type the service consumes from it has a
+    handler of the service's own (`definition.handlers`, kit/views.py HOLDER_HANDLERS included
+    where a service merges them): only kit/views.py's access views follow it (consents, meeting
+    members, tabled cases, the directory), and the service's own work never waits on it. The
+    main consumer then no longer wakes for each record of it it only skips (notifications for
+    every ConsultationReceived, intake for every ReferralRequested: bench/PROFILE.md wave 8);
+    the views lane reads it in batches a few times a second (kit/kafka.py VIEWS_FETCH). A topic
+    carrying any handler of the service's own stays whole on the main lane, its view events
+    with it: nothing the service's handlers read comes later than before.
+
+    What it costs: a view-only topic's events reach the view up to ~1 s later than before (two
+    fetch waits, kit/kafka.py). ACCESS.md asks a consent's withdrawal to take effect "within
+    seconds"; order across topics was never guaranteed. A later grant or membership refuses
+    meanwhile (fail closed); a later withdrawal only where consents are view-only: the topic
+    with consents is intake.events, which every reader but notifications handles itself.
+
+    The views lane is a consumer group of its own (kit/kafka.py views_group): in the service's
+    group, a second member joining made the first wait for its next heartbeat (3 s at start-up,
+    and at every join). On a rolling deploy the new group has no offsets yet: it starts each
+    partition where the service's group committed it (kit/kafka.py SeededFrom), and the old
+    version's consumer (every topic, service group) and the new lanes apply the same events
+    meanwhile, which the inbox (one consumer name for both lanes) makes harmless. A rollback
+    re-reads the view-only topics from the service group's last offsets: duplicates only."""
+    topics = {t: spec_for(t).topic for t in consumed(definition)}
+    own = {topic for t, topic in topics.items() if t in definition.handlers}
+    return sorted(own), sorted(set(topics.values()) - own)
+
+
 def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or load_settings(definition.name)
     setup_logging(definition.name, settings.log_level)
@@ -111,11 +143,19 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
         writer = AuditWriter(lambda: connect(settings.database_url))
         app.state.access = Access(settings, writer)
         relay = app.state.relay = OutboxRelay(settings, app.state.metrics)
-        # Every service keeps its own view of consents and meetings for access decisions.
-        consumer = app.state.consumer = InboxConsumer(pool, settings, consumed(definition),
-                                                      app.state.metrics)
+        # Every service keeps its own view of consents and meetings for access decisions. Each
+        # lane runs every handler (app.state.consumer's serve an operator's replay of any dead
+        # letter); each reads only its own topics.
+        handlers = consumed(definition)
+        main, viewed = lanes(definition)
+        consumer = app.state.consumer = InboxConsumer(pool, settings, handlers, app.state.metrics,
+                                                      topics=main)
+        consumers = [consumer] if main else []
+        if viewed:
+            consumers.append(InboxConsumer(pool, settings, handlers, app.state.metrics,
+                                           topics=viewed, views=True))
         workers: list[tuple[Callable[[], None], asyncio.Task[None]]] = [
-            (consumer.stop, asyncio.create_task(consumer.run()))]
+            (c.stop, asyncio.create_task(c.run())) for c in consumers]
         for job in (*definition.periodic, Periodic("idempotency-purge", 600, idempotency.purge)):
             runner = PeriodicRunner(job, lambda: UnitOfWork(pool, settings.service,
                                                             settings.municipality_code))
@@ -129,7 +169,7 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
         try:
             yield
         finally:
-            for stop, task in workers:  # consumer first: what it records, the relay still sends
+            for stop, task in workers:  # consumers first: what they record, the relay still sends
                 stop()
                 done, _ = await asyncio.wait({task}, timeout=15)
                 if not done:

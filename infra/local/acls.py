@@ -18,7 +18,7 @@ from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 
-from kit.kafka import connection
+from kit.kafka import connection, views_group
 from kit.settings import load_settings
 
 from .catalog import ROOT
@@ -77,9 +77,11 @@ def grants(principal: str, read: Iterable[str] = (), write: Iterable[str] = (),
 
 
 def service_acls() -> list[Acl]:
-    # The consumer group is the service's name (kit/kafka.py).
+    # The consumer groups are the service's name and its views lane's (kit/kafka.py).
     return [*(acl for name, g in declared().items()
               for acl in grants(name, g["read"], g["write"], group=name)),
+            *(Acl(f"User:{name}", GROUP, views_group(name), READ) for name in declared()
+              if name not in streams()),
             *(acl for name, prefix in streams().items() for acl in stream_grants(name, prefix))]
 
 

@@ -16,6 +16,7 @@ from infra.local.catalog import SERVICES, STREAM_SERVICES
 from infra.local.kafka_admin import GROUP, LITERAL, PREFIXED, READ, TOPIC, TRANSACTIONAL_ID, WRITE
 from infra.local.topics import declared as declared_topics
 from kit import views
+from kit.kafka import views_group
 
 
 def consumed(service: str) -> list[str]:
@@ -50,7 +51,7 @@ def test_each_service_gets_its_own_group_and_nothing_else() -> None:
     for service in SERVICES.keys() - STREAM_SERVICES:
         mine = [a for a in acls if a.principal == f"User:{service}"]
         assert {(a.resource_type, a.resource, a.operation) for a in mine if a.resource_type == GROUP} \
-            == {(GROUP, service, READ)}
+            == {(GROUP, service, READ), (GROUP, views_group(service), READ)}
         assert {a.resource_type for a in mine} == {TOPIC, GROUP}
         writes = {a.resource for a in mine if a.operation == WRITE}
         assert writes == set(produced(service))
