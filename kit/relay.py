@@ -11,10 +11,17 @@ idle-session, an idle-in-transaction and a statement timeout (relay_fence_second
 claims at least every relay_poll_seconds), after which the server ends its session and releases
 the lock; whatever the frozen relay had sent is then sent again, a duplicate the consumers' inbox
 absorbs. The same holds for a crash between the broker's ack and the mark (at-least-once,
-idempotent effects). A wake costs two round trips (claim, mark) and no transaction of its own;
-a relay in a transaction per batch (BEGIN and its fence, the lock, the claim, the mark and
-COMMIT) paid three. Session and transaction advisory locks on one key exclude each other, so a
+idempotent effects). Session and transaction advisory locks on one key exclude each other, so a
 relay of the previous release, which locks per batch, is a standby during a rolling deploy.
+
+Marks wait (relay_mark_seconds) and ride the claim of a later wake: at low rates a wake is one
+round trip and the produce, not two round trips, and the marks of several wakes are one write and
+one commit. A row the broker acked is never claimed again by the relay that sent it: the claim
+skips the rows whose marks wait and those it marks itself (its snapshot does not see its own
+writes). The marks are written by the claim first due, by a claim of their own when no commit
+wakes the relay in time, and on close. Until then /readyz counts those rows in the backlog, and
+a crash re-sends them (as a crash between the ack and the mark always could). Marks are only
+ever written for rows the broker acked, so they stay true whoever writes them and when.
 
 A row the broker refuses for good (unknown topic, too large, invalid) is parked with its reason,
 counted and logged as an alert; the rows behind it go on. Later rows of the same topic and key are
@@ -28,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Any
 
 import asyncpg
@@ -48,13 +56,20 @@ tracer = trace.get_tracer("kit.relay")
 
 # Taken once per connection and held by it; tried again at each wake while a standby.
 _LOCK = "SELECT pg_try_advisory_lock(hashtext('tsunagu.outbox.relay'))"
+# The claim skips the rows whose marks wait ($2); with the marks due, it writes them ($2 then
+# being every mark waiting). A claim without marks stays a plain SELECT: the UPDATE's CTE, even
+# with nothing to mark, cost the backend ~150 of ~290 us per claim.
 _CLAIM = """
 SELECT o.seq, o.topic, o.key, o.payload, o.headers,
        (SELECT min(p.seq) FROM outbox p WHERE p.parked_at IS NOT NULL AND p.published_at IS NULL
           AND p.topic = o.topic AND p.key = o.key AND p.seq < o.seq) AS behind
-FROM outbox o WHERE o.published_at IS NULL AND o.parked_at IS NULL ORDER BY o.seq LIMIT $1
+FROM outbox o WHERE o.published_at IS NULL AND o.parked_at IS NULL AND o.seq <> ALL($2::bigint[])
+ORDER BY o.seq LIMIT $1
 """
-# The parked rows (with why) and the published ones, in one statement: one commit.
+_MARK_AND_CLAIM = ("WITH marked AS (UPDATE outbox SET published_at = now() "
+                   "WHERE seq = ANY($2::bigint[]))" + _CLAIM)
+# The parked rows (with why) and the published ones, in one statement: one commit. Parks are
+# written at once (the next claim must not take a parked row), with every mark waiting.
 _SETTLE = """
 WITH parked AS (
   UPDATE outbox SET parked_at = now(), park_reason = r.reason
@@ -99,6 +114,9 @@ class OutboxRelay:
         # NOTIFY naming none), and the seqs the last committed batch took.
         self._unseen: set[int | None] = set()
         self._just_handled: set[int] = set()
+        # The seqs the broker acked whose marks wait, and when the oldest of them is due.
+        self._unmarked: list[int] = []
+        self._marks_due = 0.0
 
     async def run(self) -> None:
         backoff = 0.2
@@ -112,7 +130,7 @@ class OutboxRelay:
                 # NOTIFY (one that came during the batch for a row it did not take wakes the relay
                 # at once) rather than paying a claim to find nothing.
                 if self._drained:
-                    await self._sleep(self.settings.relay_poll_seconds)
+                    await self._sleep(self._idle_seconds())
                 continue
             except asyncio.CancelledError:
                 raise
@@ -137,7 +155,11 @@ class OutboxRelay:
         self._wake.set()
 
     async def close(self) -> None:
-        """Let go of the producer and the connection (and with it the lock)."""
+        """Write the marks waiting, let go of the producer and the connection (and with it the
+        lock). Marks that cannot be written leave their rows to be sent again."""
+        marks, self._unmarked = self._unmarked, []
+        if marks and self._conn is not None and not self._conn.is_closed():
+            await _quietly(self._conn.execute(_SETTLE, [], [], marks))
         await self._drop_producer()
         await self._disconnect()
 
@@ -156,6 +178,9 @@ class OutboxRelay:
     async def _disconnect(self) -> None:
         conn, self._conn = self._conn, None
         self.holds_lock = False
+        # With the connection goes the lock: whichever relay holds it next sends these rows
+        # again (a duplicate the inbox absorbs). Kept, they would wait on a standby for ever.
+        self._unmarked = []
         await _close(conn)
 
     def _notified(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
@@ -176,6 +201,23 @@ class OutboxRelay:
         self._unseen -= self._just_handled
         if not self._unseen and not self._stopping:
             self._wake.clear()
+
+    def _idle_seconds(self) -> float:
+        """How long a drained relay waits for a commit's NOTIFY: the poll, or less when marks
+        would wait longer than relay_mark_seconds (then a claim writes them)."""
+        if not self._unmarked:
+            return self.settings.relay_poll_seconds
+        return min(self.settings.relay_poll_seconds, max(0.0, self._marks_due - time.monotonic()))
+
+    def _marks_due_now(self) -> bool:
+        """This claim writes every mark waiting: the oldest is due."""
+        # asyncio may end a wait a clock tick early: such a claim still counts as on time.
+        return bool(self._unmarked) and time.monotonic() >= self._marks_due - 0.005
+
+    def _defer_marks(self, published: list[int]) -> None:
+        if published and not self._unmarked:
+            self._marks_due = time.monotonic() + self.settings.relay_mark_seconds
+        self._unmarked = [*self._unmarked, *published]
 
     async def _sleep(self, seconds: float) -> None:
         try:
@@ -228,9 +270,9 @@ class OutboxRelay:
 
     async def _batch(self, conn: asyncpg.Connection
                      ) -> tuple[list[Any], list[int] | None, dict[int, str]] | None:
-        """Claim, publish and mark; return the rows claimed, the seqs published (None: nothing
-        marked, to be sent again) and those parked (with why), or None if there was nothing to
-        claim (or another replica holds the lock)."""
+        """Claim, publish, and park or leave the marks to wait; return the rows claimed, the seqs
+        published (None: to be sent again) and those parked (with why), or None if there was
+        nothing to claim (or another replica holds the lock)."""
         if not self.holds_lock:
             self.holds_lock = await conn.fetchval(_LOCK)
             if not self.holds_lock:
@@ -238,7 +280,11 @@ class OutboxRelay:
         limit = self.settings.relay_batch
         if self._one_by_one_until:
             limit = 1
-        rows = await conn.fetch(_CLAIM, limit)
+        if self._marks_due_now():
+            rows = await conn.fetch(_MARK_AND_CLAIM, limit, self._unmarked)
+            self._unmarked = []
+        else:
+            rows = await conn.fetch(_CLAIM, limit, self._unmarked)
         if not rows:
             return None
         self._drained = len(rows) < limit and not self._one_by_one_until
@@ -248,7 +294,12 @@ class OutboxRelay:
         if published is None:  # a broker-side refusal in a shared request: one row at a time
             self._drained = False
             return list(rows), None, {}
-        await conn.execute(_SETTLE, list(parked), list(parked.values()), published)
+        if parked:
+            await conn.execute(_SETTLE, list(parked), list(parked.values()),
+                               [*self._unmarked, *published])
+            self._unmarked = []
+        else:
+            self._defer_marks(published)
         return list(rows), published, parked
 
     async def _send_all(self, producer: AIOKafkaProducer, rows: list[Any]

@@ -44,6 +44,8 @@ class ServiceSettings(BaseModel):
     max_body_bytes: int = 1024 * 1024  # a request body past this answers 413
     relay_batch: int = 200
     relay_poll_seconds: float = 1.0
+    # How long the marks of published outbox rows may wait to ride a later claim (kit/relay.py).
+    relay_mark_seconds: float = Field(default=0.1, ge=0)
     relay_send_timeout_seconds: float = 15.0
     # PostgreSQL ends a relay's session idle (or a statement running) this long: a frozen relay
     # loses its lock and a standby takes over. Longer than the wait for the broker's acks and

@@ -1,4 +1,4 @@
-"""The outbox relay under faults: refused rows, a frozen replica, per-key order."""
+"""The outbox relay under faults: refused rows, a frozen replica, per-key order, marks that wait."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from contracts.events.intake import ConsultationReceived
 from infra.local.stack import Stack
 from infra.local.topics import declared
+from kit.inbox import HandlerContext, InboxConsumer
 from kit.metrics import Metrics
 from kit.outbox import NOTIFY_CHANNEL
 from kit.relay import OutboxRelay
@@ -32,8 +33,9 @@ def _event(consultation_id: uuid.UUID | None = None) -> ConsultationReceived:
                                 destination_kind="general_desk")
 
 
-async def _write(pool: asyncpg.Pool, *events: ConsultationReceived) -> list[int]:
-    async with UnitOfWork(pool, SERVICE, "132187") as uow:
+async def _write(pool: asyncpg.Pool, *events: ConsultationReceived, service: str = SERVICE
+                 ) -> list[int]:
+    async with UnitOfWork(pool, service, "132187") as uow:
         uow.record(*events)
         await uow.commit()
     rows = await pool.fetch("SELECT seq FROM outbox ORDER BY seq DESC LIMIT $1", len(events))
@@ -128,11 +130,13 @@ async def test_a_frozen_relay_is_fenced_and_the_standby_publishes_in_order(
     finally:
         await _stop((frozen, standby), tasks)
     assert (frozen.published, standby.published) == (0, 8)  # the frozen batch never committed
-    assert await _first_seen(stack, str(key), len(ids)) == [str(i) for i in ids]
+    first_seen = list(dict.fromkeys(await _on_topic(stack, str(key), len(ids))))
+    assert first_seen == [str(i) for i in ids]
 
 
-async def _first_seen(stack: Stack, key: str, count: int) -> list[str]:
-    """The event ids of `key` on intake.events in the order a consumer first sees them."""
+async def _on_topic(stack: Stack, key: str, distinct: int, records: int = 0) -> list[str]:
+    """The event ids of `key` on intake.events in the order a consumer sees them (a duplicate
+    each time it is there), once `distinct` ids and `records` records of it are there."""
     consumer = AIOKafkaConsumer(**stack.kafka.client(), enable_auto_commit=False)
     await consumer.start()
     seen: list[str] = []
@@ -143,16 +147,83 @@ async def _first_seen(stack: Stack, key: str, count: int) -> list[str]:
         await consumer.seek_to_beginning(*partitions)
 
         async def collect() -> bool:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                for r in records:
-                    event_id = dict(r.headers)["ce_id"].decode()
-                    if (r.key or b"").decode() == key and event_id not in seen:
-                        seen.append(event_id)
-            return len(seen) >= count
+            for batch in (await consumer.getmany(timeout_ms=500)).values():
+                seen.extend(dict(r.headers)["ce_id"].decode() for r in batch
+                            if (r.key or b"").decode() == key)
+            return len(set(seen)) >= distinct and len(seen) >= records
         await eventually(collect, what="the key's events on the topic")
     finally:
         await consumer.stop()
     return seen
+
+
+async def test_one_live_relay_sends_each_row_once_while_its_marks_wait(
+        pool: asyncpg.Pool, settings: ServiceSettings, stack: Stack) -> None:
+    waiting = settings.model_copy(update={"relay_mark_seconds": 1.5, "relay_poll_seconds": 0.2})
+    key = uuid.uuid4()
+    relay = OutboxRelay(waiting)
+    tasks = await _run(relay)
+    try:
+        for _ in range(6):  # six commits, six wakes, while the first marks still wait
+            await _write(pool, _event(key))
+            await asyncio.sleep(0.05)
+
+        async def all_published() -> bool:
+            return not await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        await eventually(all_published, timeout=30, what="the marks written once due")
+        ids = [str(r["id"]) for r in await pool.fetch("SELECT id FROM outbox ORDER BY seq")]
+        assert relay.published == 6
+    finally:
+        await _stop((relay,), tasks)
+    await asyncio.sleep(1)  # anything sent twice would be on the topic by now
+    assert await _on_topic(stack, str(key), len(ids)) == ids  # each once, in order
+
+
+async def test_a_relay_gone_before_its_marks_is_followed_by_one_sending_again_applied_once(
+        pool: asyncpg.Pool, settings: ServiceSettings, stack: Stack) -> None:
+    events = [_event() for _ in range(3)]
+    await _write(pool, *events, service="intake")  # the inbox takes intake.events from intake only
+    # A consumer group of this test's own, from the topic's end: no other test's events.
+    reader = settings.model_copy(update={"service": f"kittest-{uuid.uuid4().hex[:8]}"})
+    await _group_starts_at_the_end(stack, reader.service)
+    gone = OutboxRelay(settings.model_copy(update={"relay_mark_seconds": 60.0}))
+    assert await gone.publish_batch() == 3  # the broker acked them; their marks wait
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 3
+    assert gone._conn is not None
+    gone._conn.terminate()  # the process dies: no mark written, the lock let go
+    await gone._drop_producer()
+
+    follower = OutboxRelay(settings)
+    tasks = await _run(follower)
+    try:
+        async def all_published() -> bool:
+            return not await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        await eventually(all_published, timeout=30, what="the follower publishing every row")
+    finally:
+        await _stop((follower,), tasks)
+    assert follower.published == 3  # sent again
+    for event in events:
+        assert len(await _on_topic(stack, str(event.consultation_id), 1, 2)) == 2
+
+    applied: list[uuid.UUID] = []
+    ours = {e.consultation_id for e in events}
+
+    async def handler(event: ConsultationReceived, ctx: HandlerContext) -> None:
+        if event.consultation_id in ours:
+            applied.append(event.consultation_id)
+
+    metrics = Metrics()
+    consumer = InboxConsumer(pool, reader, {ConsultationReceived: [handler]}, metrics)
+    task = asyncio.create_task(consumer.run())
+    try:
+        async def both_copies_met() -> bool:
+            return len(set(applied)) == 3 and metrics.inbox_duplicates.labels(
+                consumer.name)._value.get() >= 3
+        await eventually(both_copies_met, timeout=60, what="each event and its copy consumed")
+    finally:
+        consumer.stop()
+        await task
+    assert sorted(applied) == sorted(ours)  # each applied once
 
 
 async def test_a_commit_names_its_rows_and_wakes_the_relay_only_if_no_batch_took_them(
@@ -183,3 +254,15 @@ async def test_a_commit_names_its_rows_and_wakes_the_relay_only_if_no_batch_took
         await relay.close()
         await listener.close()
     assert not await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+
+
+async def _group_starts_at_the_end(stack: Stack, group: str) -> None:
+    consumer = AIOKafkaConsumer(**stack.kafka.client(), group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        count_of = {t["name"]: t["partitions"] for t in declared()}
+        partitions = [TopicPartition("intake.events", p) for p in range(count_of["intake.events"])]
+        consumer.assign(partitions)
+        await consumer.commit(await consumer.end_offsets(partitions))
+    finally:
+        await consumer.stop()
