@@ -8,17 +8,38 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pydantic import SecretStr
 
 from infra.local import databases
 from infra.local.stack import Stack
+from infra.local.topics import declared
 from kit.db import create_pool
 from kit.migrate import migrate
 from kit.settings import ServiceSettings
 
 SERVICE = "kittest"
 NO_MIGRATIONS = Path(__file__).parent / "no-migrations"
+
+
+async def commit_offsets(stack: Stack, group: str, topic: str,
+                         at: dict[int, int] | None = None) -> dict[TopicPartition, int]:
+    """Commit `group`'s offsets on a declared `topic`: every partition's end, or `at` (partition:
+    offset, as if a consumer had crashed before committing past it). Returns the ends. A test's
+    consumer group so reads only what the test publishes."""
+    count = {t["name"]: t["partitions"] for t in declared()}[topic]
+    partitions = [TopicPartition(topic, p) for p in range(count)]
+    consumer = AIOKafkaConsumer(**stack.kafka.client(), group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+        await consumer.commit(ends if at is None else {TopicPartition(topic, p): o
+                                                       for p, o in at.items()})
+        return ends
+    finally:
+        await consumer.stop()
 
 
 async def kit_settings(stack: Stack, service: str, **overrides: object) -> ServiceSettings:

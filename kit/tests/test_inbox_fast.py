@@ -16,14 +16,13 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 from opentelemetry import trace
 
 from contracts.envelope import Envelope, EventData
 from contracts.events.intake import ConsentExpired, ConsentGranted, ConsentWithdrawn
 from contracts.registry import source, spec_for
-from infra.local.kafka_admin import started_admin
 from infra.local.stack import Stack
 from kit import views
 from kit.db import create_pool
@@ -31,7 +30,7 @@ from kit.inbox import Batched, HandlerContext, Handlers, InboxConsumer, _context
 from kit.metrics import Metrics
 from kit.migrate import migrate
 from kit.settings import ServiceSettings
-from kit.tests.conftest import NO_MIGRATIONS, kit_settings
+from kit.tests.conftest import NO_MIGRATIONS, commit_offsets, kit_settings
 from kit.tests.test_inbox_faults import _dlt_keys
 from kit.uow import UnitOfWork
 from tests.helpers import eventually
@@ -54,27 +53,9 @@ async def pool(fast: ServiceSettings, stack: Stack) -> AsyncIterator[asyncpg.Poo
     p = await create_pool(fast.database_url)
     await p.execute("DELETE FROM outbox; DELETE FROM inbox; DELETE FROM dead_letters; "
                     "DELETE FROM consent_view")
-    await _start_at(stack, None)  # each test reads only what it publishes
+    await commit_offsets(stack, FAST, TOPIC)  # each test reads only what it publishes
     yield p
     await p.close()
-
-
-async def _start_at(stack: Stack, offset: int | None) -> None:
-    """Set the group's offsets: every partition's end (None), or `offset` on partition 0."""
-    admin = await started_admin(stack.kafka.client())
-    try:
-        [topic] = await admin.describe_topics([TOPIC])
-    finally:
-        await admin.close()
-    partitions = [TopicPartition(TOPIC, p["partition"]) for p in topic["partitions"]]
-    consumer = AIOKafkaConsumer(**stack.kafka.client(), group_id=FAST, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        await consumer.commit(ends if offset is None else {TopicPartition(TOPIC, 0): offset})
-    finally:
-        await consumer.stop()
 
 
 def _headers(event: EventData, key: str) -> list[tuple[str, bytes]]:
@@ -140,7 +121,7 @@ async def test_a_redelivered_fetch_is_claimed_once(
 
     more = [_granted() for _ in range(50)]
     await _publish(stack, more)
-    await _start_at(stack, offsets[0])  # as after a crash before the offset commit: all again
+    await commit_offsets(stack, FAST, TOPIC, {0: offsets[0]})  # a crash before the offset commit: all again
 
     async def redelivered(m: Metrics) -> bool:
         duplicates = m.registry.get_sample_value("inbox_duplicates_total", {"consumer": FAST})

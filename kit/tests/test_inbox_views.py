@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.coordinator.protocol import ConsumerProtocol
 from aiokafka.protocol.admin import DescribeGroupsRequest_v1, DescribeGroupsRequest_v2
 from aiokafka.protocol.api import Request
@@ -32,7 +32,7 @@ from kit.metrics import Metrics
 from kit.migrate import migrate
 from kit.service import consumed, lanes
 from kit.settings import ServiceSettings
-from kit.tests.conftest import NO_MIGRATIONS, kit_settings
+from kit.tests.conftest import NO_MIGRATIONS, commit_offsets, kit_settings
 from kit.tests.test_inbox_fast import _granted, _publish
 from tests.helpers import eventually
 
@@ -123,25 +123,6 @@ async def pool(settings: ServiceSettings) -> AsyncIterator[asyncpg.Pool]:
     await p.close()
 
 
-async def _at_the_end(stack: Stack) -> dict[TopicPartition, int]:
-    """The service group starts at the topic's end (it reads only what this test publishes)."""
-    admin = await started_admin(stack.kafka.client())
-    try:
-        [topic] = await admin.describe_topics([TOPIC])
-    finally:
-        await admin.close()
-    partitions = [TopicPartition(TOPIC, p["partition"]) for p in topic["partitions"]]
-    consumer = AIOKafkaConsumer(**stack.kafka.client(), group_id=SERVICE, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
-        await consumer.commit(ends)
-        return ends
-    finally:
-        await consumer.stop()
-
-
 class _Running:
     """A consumer run in the background until `stop`."""
 
@@ -179,7 +160,7 @@ def _is(pool: asyncpg.Pool, consent_id: uuid.UUID, state: str) -> Callable[[], A
 
 async def test_a_rolling_deploy_goes_on_where_the_one_consumer_stopped_and_views_stay_fed(
         stack: Stack, settings: ServiceSettings, pool: asyncpg.Pool) -> None:
-    ends = await _at_the_end(stack)
+    ends = await commit_offsets(stack, SERVICE, TOPIC)  # the service group reads only this test's
     # The version before the lanes: one consumer, every topic, in the service's group.
     old = _Running(pool, settings, lane=False)
     before = _granted()

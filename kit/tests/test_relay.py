@@ -19,7 +19,7 @@ from kit.metrics import Metrics
 from kit.outbox import NOTIFY_CHANNEL
 from kit.relay import OutboxRelay
 from kit.settings import ServiceSettings
-from kit.tests.conftest import SERVICE
+from kit.tests.conftest import SERVICE, commit_offsets
 from kit.uow import UnitOfWork
 from tests.helpers import eventually
 
@@ -185,7 +185,7 @@ async def test_a_relay_gone_before_its_marks_is_followed_by_one_sending_again_ap
     await _write(pool, *events, service="intake")  # the inbox takes intake.events from intake only
     # A consumer group of this test's own, from the topic's end: no other test's events.
     reader = settings.model_copy(update={"service": f"kittest-{uuid.uuid4().hex[:8]}"})
-    await _group_starts_at_the_end(stack, reader.service)
+    await commit_offsets(stack, reader.service, "intake.events")
     gone = OutboxRelay(settings.model_copy(update={"relay_mark_seconds": 60.0}))
     assert await gone.publish_batch() == 3  # the broker acked them; their marks wait
     assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 3
@@ -254,15 +254,3 @@ async def test_a_commit_names_its_rows_and_wakes_the_relay_only_if_no_batch_took
         await relay.close()
         await listener.close()
     assert not await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-
-
-async def _group_starts_at_the_end(stack: Stack, group: str) -> None:
-    consumer = AIOKafkaConsumer(**stack.kafka.client(), group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        count_of = {t["name"]: t["partitions"] for t in declared()}
-        partitions = [TopicPartition("intake.events", p) for p in range(count_of["intake.events"])]
-        consumer.assign(partitions)
-        await consumer.commit(await consumer.end_offsets(partitions))
-    finally:
-        await consumer.stop()
