@@ -63,6 +63,15 @@ async def kit_settings(stack: Stack, service: str, **overrides: object) -> Servi
     return ServiceSettings.model_validate(values)
 
 
+async def migrated_settings(stack: Stack, service: str) -> ServiceSettings:
+    """`kit_settings` of a kit test's database, which has the kit's tables (and nothing else)."""
+    settings = await kit_settings(stack, service)
+    assert settings.migration_database_url
+    await migrate(settings.migration_database_url, f"tsunagu_{service}_app", service,
+                  NO_MIGRATIONS)
+    return settings
+
+
 @asynccontextmanager
 async def kit_pool(stack: Stack, service: str) -> AsyncIterator[asyncpg.Pool]:
     """A pool on a kit test's own database with the kit's tables (and nothing else)."""

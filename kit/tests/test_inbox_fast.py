@@ -28,9 +28,8 @@ from kit import views
 from kit.db import create_pool
 from kit.inbox import Batched, HandlerContext, Handlers, InboxConsumer, _context, _traced
 from kit.metrics import Metrics
-from kit.migrate import migrate
 from kit.settings import ServiceSettings
-from kit.tests.conftest import NO_MIGRATIONS, commit_offsets, kit_settings
+from kit.tests.conftest import commit_offsets, migrated_settings
 from kit.tests.test_inbox_faults import _dlt_keys
 from kit.uow import UnitOfWork
 from tests.helpers import eventually
@@ -42,10 +41,7 @@ T0 = datetime(2026, 4, 1, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 async def fast(stack: Stack) -> ServiceSettings:
-    settings = await kit_settings(stack, FAST)
-    assert settings.migration_database_url
-    await migrate(settings.migration_database_url, f"tsunagu_{FAST}_app", FAST, NO_MIGRATIONS)
-    return settings
+    return await migrated_settings(stack, FAST)
 
 
 @pytest.fixture

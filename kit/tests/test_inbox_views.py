@@ -29,10 +29,9 @@ from kit.db import create_pool
 from kit.inbox import InboxConsumer
 from kit.kafka import views_group
 from kit.metrics import Metrics
-from kit.migrate import migrate
 from kit.service import consumed, lanes
 from kit.settings import ServiceSettings
-from kit.tests.conftest import NO_MIGRATIONS, commit_offsets, kit_settings
+from kit.tests.conftest import commit_offsets, migrated_settings
 from kit.tests.test_inbox_fast import _granted, _publish
 from tests.helpers import eventually
 
@@ -110,10 +109,7 @@ async def test_the_running_services_subscribe_each_lane_to_its_own_topics(stack:
 
 @pytest.fixture(scope="module")
 async def settings(stack: Stack) -> ServiceSettings:
-    settings = await kit_settings(stack, SERVICE)
-    assert settings.migration_database_url
-    await migrate(settings.migration_database_url, f"tsunagu_{SERVICE}_app", SERVICE, NO_MIGRATIONS)
-    return settings
+    return await migrated_settings(stack, SERVICE)
 
 
 @pytest.fixture
