@@ -159,8 +159,10 @@ class Step:
 
     @property
     def saturated(self) -> bool:
-        """p99 at or over a second, or anything late or lost: no higher rate can do better."""
-        p99 = percentile(self.latencies, 99)
+        """p99 at or over a second, or anything late or lost: no higher rate can do better. A POST
+        refused (503: intake shedding load) counts as a consultation a second late: it never
+        arrived, so more than 1 % refused saturates the step even if every answered one was fast."""
+        p99 = percentile(self.latencies + [SATURATED_P99_S] * self.outcome.get("refused", 0), 99)
         return not p99 < SATURATED_P99_S or bool(self.outcome.get("late") or
                                                  self.outcome.get("lost"))
 
