@@ -53,11 +53,13 @@ CHAIN_BATCH = 1000
 _ANY_UNCHAINED = "SELECT EXISTS (SELECT FROM audit_unchained)"
 # Chainers of several instances do not queue for the lock: the one holding it chains for all.
 _CHAIN_LOCK = "SELECT pg_try_advisory_xact_lock(hashtext('tsunagu.audit'))"
+# The records are read through audit_events's key (= ANY of an array): a join with the queue
+# could be planned as a scan of the whole trail.
 _TAKE = """
 WITH taken AS (DELETE FROM audit_unchained
                WHERE seq IN (SELECT seq FROM audit_unchained ORDER BY seq LIMIT $1)
                RETURNING seq)
-SELECT e.* FROM audit_events e JOIN taken USING (seq) ORDER BY seq
+SELECT * FROM audit_events WHERE seq = ANY (ARRAY(SELECT seq FROM taken)) ORDER BY seq
 """
 # The head: the last link, or (before the first link) the last record chained in audit_events
 # itself (COALESCE reads the second only when the first is NULL).
@@ -260,7 +262,18 @@ WHERE e.hash = '' AND NOT EXISTS (SELECT FROM audit_links l WHERE l.seq = e.seq)
 """
 
 
+# The same from the chainer's queue alone (a few rows, not the whole trail): what /readyz and
+# /metrics report (kit/ops.py).
+QUEUED = """
+SELECT count(*) AS n, min(u.seq) AS oldest,
+       coalesce(extract(epoch FROM now() - min(e.at)), 0)::float8 AS age
+FROM audit_unchained u JOIN audit_events e USING (seq)
+"""
+
+
 async def unchained(conn: asyncpg.Connection) -> Unchained:
+    """Every record committed and not in the chain (the verifier's count: a record missing from
+    the chainer's queue too is counted)."""
     r = await conn.fetchrow(UNCHAINED)
     return Unchained(r["n"], r["oldest"], r["age"])
 
