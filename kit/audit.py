@@ -262,12 +262,13 @@ WHERE e.hash = '' AND NOT EXISTS (SELECT FROM audit_links l WHERE l.seq = e.seq)
 """
 
 
-# The same from the chainer's queue alone (a few rows, not the whole trail): what /readyz and
-# /metrics report (kit/ops.py).
+# The same from the chainer's queue alone (a few rows, not the whole trail), its age the lowest
+# seq's: what /readyz and /metrics report (kit/ops.py).
 QUEUED = """
-SELECT count(*) AS n, min(u.seq) AS oldest,
-       coalesce(extract(epoch FROM now() - min(e.at)), 0)::float8 AS age
-FROM audit_unchained u JOIN audit_events e USING (seq)
+SELECT n, oldest,
+       coalesce(extract(epoch FROM now() - (SELECT at FROM audit_events WHERE seq = oldest)),
+                0)::float8 AS age
+FROM (SELECT count(*) AS n, min(seq) AS oldest FROM audit_unchained) queued
 """
 
 
