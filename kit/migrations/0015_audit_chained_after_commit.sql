@@ -9,16 +9,17 @@
 -- record's seq into audit_unchained, in its own transaction and without any lock: the record is
 -- committed if and only if the transaction is, and readers see it as soon as it is. The chainer
 -- takes the chain's lock (the same advisory lock as before), reads the head, and appends to
--- audit_links, in seq order, a link per committed unchained record: prev_hash and hash =
--- sha256(prev_hash || canonical JSON of the record), exactly the hash the record would have had
+-- audit_links a link per committed unchained record, a batch at a time in seq order (a record
+-- committed late is linked in a later batch: pos, not seq, is the chain's order): prev_hash and
+-- hash = sha256(prev_hash || canonical JSON of the record), the hash the record would have had
 -- in audit_events before. The lock is now held by chainers only, never by a writer.
 --
 -- The chain is then: the records chained in audit_events themselves (everything written before
 -- this migration, in seq order), followed by audit_links in pos order. `python -m kit.audit`
 -- verifies both, and names the records not yet chained (committed, in audit_unchained): a
 -- tail of a fraction of a second normally; an old one means no chainer runs. Until it is
--- chained a record is protected by the append-only guards only (as every record was between
--- its write and its COMMIT before), not yet by the hash.
+-- chained a record is protected by the append-only guards only: an edit made around them in
+-- that window (by the database's superuser) would be chained as edited.
 --
 -- Rolling deployment: an instance not yet upgraded still writes audit_pending; its trigger
 -- (redefined below) moves the record into audit_events unchained and queues it, without the
