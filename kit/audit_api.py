@@ -20,8 +20,10 @@ from kit.auth import PrincipalDep
 router = APIRouter(tags=["監査 audit"])
 _SELECT = """
 SELECT seq, id, at, service, user_id, user_name, roles, agency, action, object_type, object_id,
-       person_ids, purpose, outcome, reason, trace_id, hash
-FROM audit_events
+       person_ids, purpose, outcome, reason, trace_id,
+       -- chained in the record itself (before kit migration 0015) or by its link; NULL: not yet
+       coalesce(nullif(hash, ''), (SELECT l.hash FROM audit_links l WHERE l.seq = e.seq)) AS hash
+FROM audit_events e
 WHERE ($1::uuid IS NULL OR $1 = ANY(person_ids)) AND ($2::text IS NULL OR user_id = $2)
   AND ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4)
   AND ($5::text IS NULL OR outcome = $5)
@@ -46,7 +48,7 @@ class AuditRecord(BaseModel):
     outcome: str
     reason: str
     trace_id: str | None
-    hash: str
+    hash: str | None  # None: committed, not chained yet (kit/audit.py chain)
 
 
 _AUDITORS_ONLY = "監査証跡は監査担当だけが見られます / the audit trail is for the auditor role"

@@ -1,7 +1,7 @@
 """Reads' audit records, committed in groups on a connection of their own.
 
-Every read writes an audit record before it answers. Written one by one, each record holds the
-chain's lock (kit/audit.py) until its COMMIT is on disk, so reads queue behind one fsync each:
+Every read writes an audit record before it answers. Written one by one, each record waits for
+a COMMIT of its own and its fsync (when chained at COMMIT they queued behind one another's):
 that, not the reads, bounded the service (bench/reads.py). Here the records of the reads in
 flight are appended together: one lock, one COMMIT for all, and each read answers only once
 its record is committed, so no read is served without its record.

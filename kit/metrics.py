@@ -19,6 +19,11 @@ class Metrics:
         self.outbox_backlog = Gauge("outbox_backlog", "Outbox rows not yet published", registry=r)
         self.outbox_oldest_age = Gauge("outbox_oldest_age_seconds",
                                        "Age of the oldest unpublished outbox row", registry=r)
+        self.audit_unchained = Gauge("audit_unchained", "Audit records committed and not yet "
+                                     "chained (kit/audit.py chain)", registry=r)
+        self.audit_unchained_oldest_age = Gauge("audit_unchained_oldest_age_seconds",
+                                                "Age of the oldest audit record not yet chained",
+                                                registry=r)
         self.consumer_lag = Gauge("consumer_lag", "Records behind the partition's end",
                                   ["consumer", "topic", "partition"], registry=r)
         self.dead_letters = Counter("dead_letters", "Events sent to the dead-letter topic",

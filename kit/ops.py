@@ -8,6 +8,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from kit import audit
+
 router = APIRouter(tags=["operations"])
 
 _BACKLOG = """
@@ -44,11 +46,16 @@ async def readyz(request: Request) -> JSONResponse:
     try:
         async with state.pool.acquire(timeout=2) as conn:
             row = await conn.fetchrow(_BACKLOG)
+            tail = await conn.fetchrow(audit.QUEUED)
         body["database"] = "ok"
         # What waits to leave: a growing age means the relay is stuck or the broker away;
         # parked rows wait for an operator.
         body["outbox"] = {"backlog": row["n"], "oldest_age_seconds": round(float(row["age"]), 1),
                           "parked": row["parked"]}
+        # Audit records committed but not chained yet: an age growing past a few seconds means
+        # no instance runs the chainer (kit/audit.py).
+        body["audit_unchained"] = {"count": tail["n"],
+                                   "oldest_age_seconds": round(tail["age"], 1)}
     except Exception as exc:
         body["database"] = f"unavailable: {type(exc).__name__}"
         return JSONResponse(body, status_code=503)
@@ -66,6 +73,9 @@ async def metrics(request: Request) -> Response:
             m.outbox_backlog.set(row["n"])
             m.outbox_oldest_age.set(float(row["age"]))
             m.outbox_parked_stored.set(row["parked"])
+            tail = await conn.fetchrow(audit.QUEUED)
+            m.audit_unchained.set(tail["n"])
+            m.audit_unchained_oldest_age.set(tail["age"])
             m.dead_letters_stored.set(await conn.fetchval(
                 "SELECT count(*) FROM dead_letters WHERE status = 'dead'"))
         m.database_reachable.set(1)

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp
 
 from contracts.envelope import EventData
 from contracts.registry import spec_for
-from kit import audit_api, docs, idempotency, kafka, operators_api, ops, problems, views
+from kit import audit, audit_api, docs, idempotency, kafka, operators_api, ops, problems, views
 from kit.access import Access
 from kit.audit_writer import AuditWriter
 from kit.auth import TokenVerifier
@@ -168,7 +168,8 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
                                            topics=viewed, views=True))
         workers: list[tuple[Callable[[], None], asyncio.Task[None]]] = [
             (c.stop, asyncio.create_task(c.run())) for c in consumers]
-        for job in (*definition.periodic, Periodic("idempotency-purge", 600, idempotency.purge)):
+        for job in (*definition.periodic, Periodic("idempotency-purge", 600, idempotency.purge),
+                    Periodic("audit-chain", audit.CHAIN_EVERY_SECONDS, audit.chain_committed)):
             runner = PeriodicRunner(job, lambda: UnitOfWork(pool, settings.service,
                                                             settings.municipality_code))
             workers.append((runner.stop, asyncio.create_task(runner.run())))

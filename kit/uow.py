@@ -5,7 +5,8 @@ has one (kit/idempotency.py), and the recorded audit entries to the audit trail,
 transaction as the state change: an event, a claim or an audit record exists if and only if the
 change it announces does. They are written by ONE statement (data-modifying CTEs), which may also
 carry the unit's last write (`Write`): one round trip before COMMIT instead of up to four. The
-audit records are chained during COMMIT (kit/audit.py), so the chain's lock is held only then.
+audit records are chained after COMMIT (kit/audit.py `chain`): a unit of work takes no lock for
+them.
 A refusal (`audit.Denied`) raised inside is written after the rollback, on the same connection,
 so it is on record although nothing else is.
 
@@ -92,7 +93,7 @@ class UnitOfWork:
         FOR UPDATE/SHARE, no SET LOCAL, no advisory lock): under READ COMMITTED each statement
         takes its own snapshot inside a transaction too, so such reads see the same whether or
         not one is open, and hold nothing the write relies on. The write, its events, its audit
-        records (chained as the implicit transaction commits) and its NOTIFY are then one
+        records and its NOTIFY are then one
         statement, committed or rolled back whole by PostgreSQL. A claim (Idempotency-Key) still
         gets BEGIN and COMMIT: when another request holds the key, the write must be undone."""
         self._lazy = True
@@ -203,7 +204,7 @@ def _statement(ctes: str | None, result: str | None, n: int, claim: bool, rows: 
         notified = outbox.NOTIFY.format(channel=f"${n + 8}", inserted="_outbox")
         n += 8
     if audits:
-        parts.append(f"_audit AS ({_shifted(audit.PENDING, n)})")
+        parts.append(_shifted(audit.APPEND, n))
     k = f"SELECT {claimed} AS _claimed, ({notified}) AS _notified"
     head = f"WITH {', '.join(parts)} " if parts else ""
     if result is None:

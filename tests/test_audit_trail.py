@@ -17,7 +17,7 @@ from infra.local import databases
 from infra.local.stack import Stack
 from tests import access_world
 from tests.access_world import World
-from tests.helpers import bearer
+from tests.helpers import bearer, eventually
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +95,45 @@ def _verify(stack: Stack) -> subprocess.CompletedProcess[str]:
                           capture_output=True, timeout=60)
 
 
-async def test_the_chain_verifies_and_a_tampered_row_is_detected(world: World, stack: Stack) -> None:
+async def _chained(http: httpx.AsyncClient, stack: Stack) -> bool:
+    """Intake's /readyz names no committed audit record left unchained (its chainer caught up)."""
+    ready = (await http.get(stack.url("intake") + "/readyz")).json()
+    return bool(ready["audit_unchained"]["count"] == 0)
+
+
+async def test_the_services_chain_what_committed_and_operators_see_the_tail(
+        world: World, stack: Stack, http: httpx.AsyncClient) -> None:
+    """Each record is on the trail once its transaction commits; the running service chains it
+    shortly after (its audit-chain job); until then /readyz, /metrics and the verifier name it
+    as not chained yet, never as a break."""
+    app = await asyncpg.connect(databases.service_dsn(stack.postgres_port, "intake"))
+    try:
+        url = stack.url("intake") + f"/consultations/{world.ids['consultation']}"
+        # The chain held by this test's transaction: the chainer cannot take it, a tail stays.
+        async with app.transaction():
+            await app.execute("SELECT pg_advisory_xact_lock(hashtext('tsunagu.audit'))")
+            assert (await http.get(url, headers=world.headers["same_agency"])).status_code == 200
+            await eventually(lambda: _unchained_seen(http, stack), what="the tail on /readyz")
+            tail = await asyncio.to_thread(_verify, stack)
+            assert tail.returncode == 0 and "chain intact" in tail.stdout, tail.stdout
+            assert "not chained yet" in tail.stdout
+            metrics = (await http.get(stack.url("intake") + "/metrics")).text
+            assert "audit_unchained_oldest_age_seconds" in metrics
+        await eventually(lambda: _chained(http, stack), what="the tail chained")
+        done = await asyncio.to_thread(_verify, stack)
+        assert done.returncode == 0 and "not chained yet" not in done.stdout, done.stdout
+    finally:
+        await app.close()
+
+
+async def _unchained_seen(http: httpx.AsyncClient, stack: Stack) -> bool:
+    ready = (await http.get(stack.url("intake") + "/readyz")).json()
+    return bool(ready["audit_unchained"]["count"] > 0)
+
+
+async def test_the_chain_verifies_and_a_tampered_row_is_detected(world: World, stack: Stack,
+                                                                 http: httpx.AsyncClient) -> None:
+    await eventually(lambda: _chained(http, stack), what="the trail chained")
     intact = await asyncio.to_thread(_verify, stack)
     assert intact.returncode == 0 and "chain intact" in intact.stdout, intact.stdout + intact.stderr
     # Someone with the database superuser's power edits a record around every guard...

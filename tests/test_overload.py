@@ -101,7 +101,7 @@ async def test_four_times_the_pool_of_concurrent_reads_all_complete(world: World
 
 async def test_a_starved_pool_sheds_with_503_and_fails_healthz(world: World, stack: Stack) -> None:
     """Every connection of meetings' small pool held by a read waiting for its audit record,
-    which waits for a lock nobody releases (the audit chain's): later reads are refused with
+    which waits for a lock nobody releases (on the audit trail's table): later reads are refused with
     503 + Retry-After within the acquire timeout, /healthz fails; the lock released, everything
     completes and /healthz recovers."""
     stack.stop_service("meetings")
@@ -114,7 +114,8 @@ async def test_a_starved_pool_sheds_with_503_and_fails_healthz(world: World, sta
     lock = await asyncpg.connect(databases.owner_dsn(stack.postgres_port, "meetings"))
     try:
         async with httpx.AsyncClient(timeout=30) as http:
-            await lock.execute("BEGIN; SELECT pg_advisory_xact_lock(hashtext('tsunagu.audit'))")
+            # SHARE mode: reads of the trail go on, no record can be inserted until COMMIT.
+            await lock.execute("BEGIN; LOCK TABLE audit_events IN SHARE MODE")
             stuck = [asyncio.create_task(http.get(read, headers=headers)) for _ in range(2)]
 
             async def shed() -> httpx.Response | None:
