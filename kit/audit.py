@@ -229,7 +229,11 @@ async def verify(conn: asyncpg.Connection) -> list[int]:
     """The seq of every record whose hash or link does not hold (empty: the chain is intact).
 
     The chain: the records chained in audit_events itself (before migration 0015), in seq
-    order, then audit_links in pos order, each link holding its record's prev_hash and hash."""
+    order, then audit_links in pos order, each link holding its record's prev_hash and hash.
+    A record neither chained nor in the chainer's queue is broken too: the runtime role may
+    delete from the queue (the chainer does), and a record taken off it would never be chained,
+    nor seen by /readyz or the alert, which read the queue alone. In one snapshot every record
+    not chained is queued: the chainer unqueues and links in one transaction."""
     broken: list[int] = []
     prev = GENESIS
     async with conn.transaction(isolation="repeatable_read"):  # one snapshot for both parts
@@ -244,9 +248,16 @@ async def verify(conn: asyncpg.Connection) -> list[int]:
                     or chain_hash(prev, row) != row["link_hash"]):
                 broken.append(row["link_seq"])
             prev = row["link_hash"]
+        broken += [r["seq"] for r in await conn.fetch(_OFF_THE_QUEUE)]
     return broken
 
 
+_OFF_THE_QUEUE = """
+SELECT e.seq FROM audit_events e
+WHERE e.hash = '' AND NOT EXISTS (SELECT FROM audit_links l WHERE l.seq = e.seq)
+  AND NOT EXISTS (SELECT FROM audit_unchained q WHERE q.seq = e.seq)
+ORDER BY e.seq
+"""
 _LINKED = """
 SELECT l.seq AS link_seq, l.prev_hash AS link_prev, l.hash AS link_hash, e.*
 FROM audit_links l LEFT JOIN audit_events e ON e.seq = l.seq AND e.hash = ''

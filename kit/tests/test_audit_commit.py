@@ -270,6 +270,26 @@ async def test_verify_names_the_unchained_tail_and_a_tampered_link(stack: Stack,
         await su.close()
 
 
+async def test_a_record_taken_off_the_chainers_queue_is_named_broken(pool: asyncpg.Pool) -> None:
+    """The runtime role may delete from the chainer's queue (the chainer itself does): a record
+    taken off it would never be chained, and /readyz and the alert read the queue alone, so the
+    verifier names it."""
+    object_id = str(uuid.uuid4())
+    async with pool.acquire() as conn:
+        await _chain_all(conn)
+        async with UnitOfWork(pool, SERVICE, "132187") as uow:
+            await _access().audit_only(uow, WINDOW, "write", "thing", object_id)
+            await uow.commit()
+        seq = await conn.fetchval("SELECT seq FROM audit_events WHERE object_id = $1", object_id)
+        await conn.execute("DELETE FROM audit_unchained WHERE seq = $1", seq)
+        try:
+            assert await audit.verify(conn) == [seq]
+        finally:
+            await conn.execute("INSERT INTO audit_unchained (seq) VALUES ($1)", seq)
+        await _chain_all(conn)
+        assert await audit.verify(conn) == []
+
+
 async def test_an_old_kits_pending_record_is_moved_by_key_after_a_vacuum(
         stack: Stack, pool: asyncpg.Pool) -> None:
     """A vacuum leaves audit_pending empty and truncated; the trigger moving an old kit's pending
