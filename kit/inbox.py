@@ -5,7 +5,7 @@ most BATCH) are applied together in one transaction and their offsets are commit
 committed: one COMMIT and one offset commit per fetch, not per event. The next fetch is taken from
 the client and read while one is applied (never applied before it). A fetch is first tried on a fast path: the
 inbox rows of all its events claimed in one statement, each run of consecutive events of one type
-applied by the handlers' batch forms (`Batched`) in a statement or a few, no savepoints (a fetch
+applied by the handlers' batch forms (`Batched`, `Staged`) in a statement or a few, no savepoints (a fetch
 of one event, live traffic mostly, is claimed in the round trip of its BEGIN). If
 anything in it fails, it is rolled back whole and the fetch is applied the careful way, each event
 in a savepoint of its own, so the guarantees below hold whichever path applied it. The
@@ -82,6 +82,22 @@ class Batched:
 
     async def __call__(self, event: Any, ctx: HandlerContext) -> None:
         await self.one(event, ctx)
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A handler in two stages, for handlers whose events record events of their own: `stage`
+    does one event's own work (its domain rules, its reads; the events it records and the
+    outbox rows it makes) in that event's span, so what it writes carries the event's trace on,
+    and returns what the event writes; `write` writes a run's staged events (consecutive events
+    of one type, one partition's, in order, each freshly claimed) in one statement or a few
+    instead of a round trip each. Called as a handler (the careful path, a replay), it stages
+    and writes the one event."""
+    stage: Callable[[Any, HandlerContext], Awaitable[Any]]
+    write: Callable[[list[Any], UnitOfWork], Awaitable[None]]
+
+    async def __call__(self, event: Any, ctx: HandlerContext) -> None:
+        await self.write([await self.stage(event, ctx)], ctx.uow)
 
 
 # 'fresh': claimed, apply it; 'duplicate': applied before; 'dead': dead-lettered before (a
@@ -424,6 +440,20 @@ class InboxConsumer:
             for handler in handlers:
                 assert isinstance(handler, Batched)
                 await handler.many(events, uow)
+            return
+        if all(isinstance(h, Staged) for h in handlers):
+            staged: list[list[Any]] = [[] for _ in handlers]
+            for item, (event, envelope) in zip(run, events, strict=True):
+                with nullcontext() if spanned else self._span(item):
+                    ctx = HandlerContext(uow, envelope)
+                    for handler, out in zip(handlers, staged, strict=True):
+                        assert isinstance(handler, Staged)
+                        out.append(await handler.stage(event, ctx))
+                    uow.envelope_events()
+            # One handler's writes for the whole run, then the next one's, as with `Batched`.
+            for handler, out in zip(handlers, staged, strict=True):
+                assert isinstance(handler, Staged)
+                await handler.write(out, uow)
             return
         for item, (event, envelope) in zip(run, events, strict=True):
             with nullcontext() if spanned else self._span(item):
