@@ -32,7 +32,7 @@ import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from itertools import groupby, takewhile
 from typing import Any
 
@@ -166,6 +166,13 @@ class _Item:
     envelope: Envelope | None = None
     event: EventData | None = None
     poison: str | None = None
+
+    @cached_property
+    def trace(self) -> Any:
+        """The trace context its producer sent, extracted once for the fetch's span's link and
+        the event's own span."""
+        assert self.envelope is not None
+        return _traced(self.envelope)
 
 
 class Poison(Exception):
@@ -511,7 +518,7 @@ class InboxConsumer:
     def _span(self, item: _Item) -> Any:
         record = item.record
         return tracer.start_as_current_span(
-            f"{record.topic} process", context=_context(record), kind=SpanKind.CONSUMER,
+            f"{record.topic} process", context=item.trace, kind=SpanKind.CONSUMER,
             attributes={"messaging.system": "kafka", "messaging.destination.name": record.topic,
                         "messaging.message.id": str(item.envelope.id if item.envelope else ""),
                         "messaging.consumer.group.name": self.group})
@@ -525,7 +532,7 @@ class InboxConsumer:
         if len(items) == 1:
             return self._span(items[0])
         links = [Link(context) for item in items[:MAX_LINKS] if item.envelope is not None
-                 and (context := trace.get_current_span(_traced(item.envelope)).get_span_context()
+                 and (context := trace.get_current_span(item.trace).get_span_context()
                       ).is_valid]
         topics = sorted({item.record.topic for item in items})
         return tracer.start_as_current_span(
@@ -671,14 +678,10 @@ def _name(name: str) -> str:
 _NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")
 
 
-def _context(record: ConsumerRecord) -> Any:
-    """The trace context the producer put in the record's headers."""
-    return propagate.extract({k: bytes(v).decode() for k, v in record.headers or ()})
-
-
 def _traced(envelope: Envelope) -> Any:
     """The trace context of an event as read: its traceparent and tracestate headers, already
-    decoded into its envelope (`_context` decodes every header again: a link each costs less)."""
+    decoded into its envelope (the only trace headers an event carries: contracts/envelope.py),
+    not every header decoded again."""
     carrier = {"traceparent": envelope.traceparent, "tracestate": envelope.tracestate}
     return propagate.extract({k: v for k, v in carrier.items() if v is not None})
 

@@ -17,8 +17,7 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.structs import ConsumerRecord
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 
 from contracts.envelope import Envelope, EventData
 from contracts.events.intake import ConsentExpired, ConsentGranted, ConsentWithdrawn
@@ -26,7 +25,7 @@ from contracts.registry import source, spec_for
 from infra.local.stack import Stack
 from kit import views
 from kit.db import create_pool
-from kit.inbox import Batched, HandlerContext, Handlers, InboxConsumer, _context, _traced
+from kit.inbox import Batched, HandlerContext, Handlers, InboxConsumer, _traced
 from kit.metrics import Metrics
 from kit.settings import ServiceSettings
 from kit.tests.conftest import commit_offsets, migrated_settings
@@ -254,15 +253,15 @@ async def test_a_run_of_grants_stores_what_one_by_one_stores(pool: asyncpg.Pool)
     assert (await row(batch[0]))["agencies"] == list(odd)
 
 
-def test_a_batch_span_links_each_event_to_the_trace_its_headers_carry() -> None:
-    """The links read the trace from the envelope, not from the headers decoded again: the same."""
+def test_an_events_spans_and_links_go_on_with_the_trace_its_headers_carry() -> None:
+    """The trace is read from the envelope, not from the headers decoded again: the same."""
     parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
     for extra in ([("traceparent", parent.encode())],
                   [("traceparent", parent.encode()), ("tracestate", b"vendor=opaque")], []):
         headers = [*_headers(_granted(), "fast"), *extra]
-        record = ConsumerRecord(TOPIC, 0, 0, 0, 0, b"fast", b"{}", None, 4, 2, headers)
         read = trace.get_current_span(_traced(Envelope.from_headers(headers))).get_span_context()
-        assert read == trace.get_current_span(_context(record)).get_span_context()
+        sent = propagate.extract({k: v.decode() for k, v in headers})
+        assert read == trace.get_current_span(sent).get_span_context()
         assert read.is_valid == bool(extra)
 
 
