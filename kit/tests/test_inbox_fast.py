@@ -18,18 +18,21 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from opentelemetry import propagate, trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.sampling import ParentBased
 
 from contracts.envelope import Envelope, EventData
 from contracts.events.intake import ConsentExpired, ConsentGranted, ConsentWithdrawn
 from contracts.registry import source, spec_for
 from infra.local.stack import Stack
-from kit import views
+from kit import inbox, views
 from kit.db import create_pool
-from kit.inbox import Batched, HandlerContext, Handlers, InboxConsumer, _traced
+from kit.inbox import Batched, HandlerContext, Handlers, InboxConsumer, Staged, _traced
 from kit.metrics import Metrics
 from kit.settings import ServiceSettings
 from kit.tests.conftest import commit_offsets, migrated_settings
 from kit.tests.test_inbox_faults import _dlt_keys
+from kit.tracing import JourneysOnly
 from kit.uow import UnitOfWork
 from tests.helpers import eventually
 
@@ -221,6 +224,59 @@ async def test_a_partitions_order_holds_across_runs_of_mixed_types(
     assert [r["id"] for r in expiries] == [str(e.consent_id) for e in blocks]
     assert not _fallbacks(caplog)
     assert await pool.fetchval("SELECT count(*) FROM dead_letters") == 0
+
+
+async def test_a_staged_handler_writes_a_fetch_at_once_and_each_events_effects_carry_its_trace(
+        pool: asyncpg.Pool, fast: ServiceSettings, stack: Stack,
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each event is staged in its own span (what it records goes on with its trace), the run is
+    written in one call, and a redelivery applies nothing twice."""
+    caplog.set_level(logging.INFO, "kit.inbox")
+    monkeypatch.setattr(inbox, "tracer", TracerProvider(sampler=ParentBased(JourneysOnly()))
+                        .get_tracer("kit.inbox"))  # recording, as in a service
+    grants = [_granted() for _ in range(40)]
+    traces = {e.consent_id: uuid.uuid4().hex for e in grants}
+    writes: list[list[uuid.UUID]] = []
+
+    async def stage(e: ConsentGranted, ctx: HandlerContext) -> uuid.UUID:
+        ctx.uow.record(e)  # an effect that carries the trace on: its outbox row
+        return e.consent_id
+
+    async def write(staged: list[uuid.UUID], uow: UnitOfWork) -> None:
+        writes.append(staged)
+    handlers: Handlers = {ConsentGranted: [Staged(stage, write)]}
+    producer = AIOKafkaProducer(**stack.kafka.client("intake"), linger_ms=50)
+    await producer.start()
+    try:
+        sends = [await producer.send(TOPIC, e.model_dump_json().encode(), key=b"fast",
+                                     partition=0, headers=[*_headers(e, "fast"), (
+                                         "traceparent",
+                                         f"00-{traces[e.consent_id]}-00f067aa0ba902b7-01".encode())])
+                 for e in grants]
+        first = (await sends[0]).offset
+    finally:
+        await producer.stop()
+
+    async def written(m: Metrics) -> bool:
+        return sum(map(len, writes)) == len(grants)
+    await _consume(pool, fast, handlers, written, "every grant staged and written")
+    await commit_offsets(stack, FAST, TOPIC, {0: first})  # all again: duplicates, nothing staged
+    await _consume(pool, fast, handlers, lambda m: _is(m.registry.get_sample_value(
+        "inbox_duplicates_total", {"consumer": FAST}), len(grants)), "the redelivery skipped")
+
+    assert [i for staged in writes for i in staged] == [e.consent_id for e in grants]
+    assert len(writes) < len(grants)  # runs of many, written at once
+    rows = await pool.fetch("SELECT payload->>'consent_id' AS id, headers->>'traceparent' AS tp "
+                            "FROM outbox ORDER BY seq")
+    assert [r["id"] for r in rows] == [str(e.consent_id) for e in grants]
+    for r in rows:  # its event's trace, from a span of this consumer's (not the producer's)
+        _, trace_id, span_id, _ = r["tp"].split("-")
+        assert trace_id == traces[uuid.UUID(r["id"])] and span_id != "00f067aa0ba902b7"
+    assert not _fallbacks(caplog)
+
+
+async def _is(value: float | None, expected: int) -> bool:
+    return value == expected
 
 
 async def test_a_run_of_grants_stores_what_one_by_one_stores(pool: asyncpg.Pool) -> None:
