@@ -1,24 +1,24 @@
 """The inbox consumer: Kafka events -> (inbox row + handlers) in one transaction -> offset commit.
 
-Each partition's records are applied in order. The records of one fetch (every partition's, at
-most BATCH) are applied together in one transaction and their offsets are committed once it has
+Each partition's records are applied in order. The records of one fetch (every partition's, at most
+BATCH) are applied together in one transaction and their offsets are committed once it has
 committed: one COMMIT and one offset commit per fetch, not per event. The next fetch is taken from
-the client and read while one is applied (never applied before it). A fetch is first tried on a fast path: the
-inbox rows of all its events claimed in one statement, each run of consecutive events of one type
-applied by the handlers' batch forms (`Batched`, `Staged`) in a statement or a few, no savepoints (a fetch
-of one event, live traffic mostly, is claimed in the round trip of its BEGIN). If
-anything in it fails, it is rolled back whole and the fetch is applied the careful way, each event
-in a savepoint of its own, so the guarantees below hold whichever path applied it. The
-offset committed is the one after the last record whose transaction committed, so nothing still
-in flight is ever skipped (the gap faust #606 leaves with concurrency > 1). A redelivered event
-finds its id in the inbox and is skipped. An event whose handler fails in a batch is rolled back
-to its savepoint alone; the others commit, and it is then retried alone, as before batching (its
+the client and read while one is applied (never applied before it). A fetch is first tried on a
+fast path: the inbox rows of all its events claimed in one statement, each run of consecutive
+events of one type applied by the handlers' batch forms (`Batched`, `Staged`) in a statement or a
+few, no savepoints (a fetch of one event, live traffic mostly, is claimed in the round trip of its
+BEGIN). If anything in it fails, it is rolled back whole and the fetch is applied the careful way,
+each event in a savepoint of its own, so the guarantees below hold whichever path applied it. The
+offset committed is the one after the last record whose transaction committed, so nothing still in
+flight is ever skipped (the gap faust #606 leaves with concurrency > 1). A redelivered event finds
+its id in the inbox and is skipped. An event whose handler fails in a batch is rolled back to its
+savepoint alone; the others commit, and it is then retried alone, as before batching (its
 partition's later events wait behind it). An unreadable event, an event of a type no contract
 names, or one whose handler keeps failing goes to the dead-letter topic with its reason (recorded
-first: kit/dlq.py), and the partition moves on. A type the contracts name but this service does
-not handle (another service's event on a shared topic) is ignored and counted; so is an unknown
-type a declared rule (consumer_ignored_types) ignores. Database outages are not the event's
-fault: they are retried with backoff without limit and never count toward consumer_max_attempts
+first: kit/dlq.py), and the partition moves on. A type the contracts name but this service does not
+handle (another service's event on a shared topic) is ignored and counted; so is an unknown type a
+declared rule (consumer_ignored_types) ignores. Database outages are not the event's fault: they
+are retried with backoff without limit and never count toward consumer_max_attempts
 (kit.db.is_outage).
 """
 
