@@ -1,24 +1,24 @@
 """The inbox consumer: Kafka events -> (inbox row + handlers) in one transaction -> offset commit.
 
-Each partition's records are applied in order. The records of one fetch (every partition's, at
-most BATCH) are applied together in one transaction and their offsets are committed once it has
+Each partition's records are applied in order. The records of one fetch (every partition's, at most
+BATCH) are applied together in one transaction and their offsets are committed once it has
 committed: one COMMIT and one offset commit per fetch, not per event. The next fetch is taken from
-the client and read while one is applied (never applied before it). A fetch is first tried on a fast path: the
-inbox rows of all its events claimed in one statement, each run of consecutive events of one type
-applied by the handlers' batch forms (`Batched`) in a statement or a few, no savepoints (a fetch
-of one event, live traffic mostly, is claimed in the round trip of its BEGIN). If
-anything in it fails, it is rolled back whole and the fetch is applied the careful way, each event
-in a savepoint of its own, so the guarantees below hold whichever path applied it. The
-offset committed is the one after the last record whose transaction committed, so nothing still
-in flight is ever skipped (the gap faust #606 leaves with concurrency > 1). A redelivered event
-finds its id in the inbox and is skipped. An event whose handler fails in a batch is rolled back
-to its savepoint alone; the others commit, and it is then retried alone, as before batching (its
+the client and read while one is applied (never applied before it). A fetch is first tried on a
+fast path: the inbox rows of all its events claimed in one statement, each run of consecutive
+events of one type applied by the handlers' batch forms (`Batched`, `Staged`) in a statement or a
+few, no savepoints (a fetch of one event, live traffic mostly, is claimed in the round trip of its
+BEGIN). If anything in it fails, it is rolled back whole and the fetch is applied the careful way,
+each event in a savepoint of its own, so the guarantees below hold whichever path applied it. The
+offset committed is the one after the last record whose transaction committed, so nothing still in
+flight is ever skipped (the gap faust #606 leaves with concurrency > 1). A redelivered event finds
+its id in the inbox and is skipped. An event whose handler fails in a batch is rolled back to its
+savepoint alone; the others commit, and it is then retried alone, as before batching (its
 partition's later events wait behind it). An unreadable event, an event of a type no contract
 names, or one whose handler keeps failing goes to the dead-letter topic with its reason (recorded
-first: kit/dlq.py), and the partition moves on. A type the contracts name but this service does
-not handle (another service's event on a shared topic) is ignored and counted; so is an unknown
-type a declared rule (consumer_ignored_types) ignores. Database outages are not the event's
-fault: they are retried with backoff without limit and never count toward consumer_max_attempts
+first: kit/dlq.py), and the partition moves on. A type the contracts name but this service does not
+handle (another service's event on a shared topic) is ignored and counted; so is an unknown type a
+declared rule (consumer_ignored_types) ignores. Database outages are not the event's fault: they
+are retried with backoff without limit and never count toward consumer_max_attempts
 (kit.db.is_outage).
 """
 
@@ -32,7 +32,7 @@ import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from itertools import groupby, takewhile
 from typing import Any
 
@@ -82,6 +82,22 @@ class Batched:
 
     async def __call__(self, event: Any, ctx: HandlerContext) -> None:
         await self.one(event, ctx)
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A handler in two stages, for handlers whose events record events of their own: `stage`
+    does one event's own work (its domain rules, its reads; the events it records and the
+    outbox rows it makes) in that event's span, so what it writes carries the event's trace on,
+    and returns what the event writes; `write` writes a run's staged events (consecutive events
+    of one type, one partition's, in order, each freshly claimed) in one statement or a few
+    instead of a round trip each. Called as a handler (the careful path, a replay), it stages
+    and writes the one event."""
+    stage: Callable[[Any, HandlerContext], Awaitable[Any]]
+    write: Callable[[list[Any], UnitOfWork], Awaitable[None]]
+
+    async def __call__(self, event: Any, ctx: HandlerContext) -> None:
+        await self.write([await self.stage(event, ctx)], ctx.uow)
 
 
 # 'fresh': claimed, apply it; 'duplicate': applied before; 'dead': dead-lettered before (a
@@ -150,6 +166,13 @@ class _Item:
     envelope: Envelope | None = None
     event: EventData | None = None
     poison: str | None = None
+
+    @cached_property
+    def trace(self) -> Any:
+        """The trace context its producer sent, extracted once for the fetch's span's link and
+        the event's own span."""
+        assert self.envelope is not None
+        return _traced(self.envelope)
 
 
 class Poison(Exception):
@@ -425,6 +448,20 @@ class InboxConsumer:
                 assert isinstance(handler, Batched)
                 await handler.many(events, uow)
             return
+        if all(isinstance(h, Staged) for h in handlers):
+            staged: list[list[Any]] = [[] for _ in handlers]
+            for item, (event, envelope) in zip(run, events, strict=True):
+                with nullcontext() if spanned else self._span(item):
+                    ctx = HandlerContext(uow, envelope)
+                    for handler, out in zip(handlers, staged, strict=True):
+                        assert isinstance(handler, Staged)
+                        out.append(await handler.stage(event, ctx))
+                    uow.envelope_events()
+            # One handler's writes for the whole run, then the next one's, as with `Batched`.
+            for handler, out in zip(handlers, staged, strict=True):
+                assert isinstance(handler, Staged)
+                await handler.write(out, uow)
+            return
         for item, (event, envelope) in zip(run, events, strict=True):
             with nullcontext() if spanned else self._span(item):
                 for handler in handlers:
@@ -481,7 +518,7 @@ class InboxConsumer:
     def _span(self, item: _Item) -> Any:
         record = item.record
         return tracer.start_as_current_span(
-            f"{record.topic} process", context=_context(record), kind=SpanKind.CONSUMER,
+            f"{record.topic} process", context=item.trace, kind=SpanKind.CONSUMER,
             attributes={"messaging.system": "kafka", "messaging.destination.name": record.topic,
                         "messaging.message.id": str(item.envelope.id if item.envelope else ""),
                         "messaging.consumer.group.name": self.group})
@@ -495,7 +532,7 @@ class InboxConsumer:
         if len(items) == 1:
             return self._span(items[0])
         links = [Link(context) for item in items[:MAX_LINKS] if item.envelope is not None
-                 and (context := trace.get_current_span(_traced(item.envelope)).get_span_context()
+                 and (context := trace.get_current_span(item.trace).get_span_context()
                       ).is_valid]
         topics = sorted({item.record.topic for item in items})
         return tracer.start_as_current_span(
@@ -641,14 +678,10 @@ def _name(name: str) -> str:
 _NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")
 
 
-def _context(record: ConsumerRecord) -> Any:
-    """The trace context the producer put in the record's headers."""
-    return propagate.extract({k: bytes(v).decode() for k, v in record.headers or ()})
-
-
 def _traced(envelope: Envelope) -> Any:
     """The trace context of an event as read: its traceparent and tracestate headers, already
-    decoded into its envelope (`_context` decodes every header again: a link each costs less)."""
+    decoded into its envelope (the only trace headers an event carries: contracts/envelope.py),
+    not every header decoded again."""
     carrier = {"traceparent": envelope.traceparent, "tracestate": envelope.tracestate}
     return propagate.extract({k: v for k, v in carrier.items() if v is not None})
 

@@ -33,6 +33,7 @@ def local_date(at: datetime) -> date:
     return at.astimezone(JST).date()
 
 
+@lru_cache(maxsize=64)  # pure: every consultation received on a day asks for the same deadline
 def add_working_days(start: date, n: int) -> date:
     """The n-th working day after `start` (n >= 1); `start` itself does not count."""
     if n < 1:

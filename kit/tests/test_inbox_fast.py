@@ -17,20 +17,22 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.structs import ConsumerRecord
-from opentelemetry import trace
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.sampling import ParentBased
 
 from contracts.envelope import Envelope, EventData
 from contracts.events.intake import ConsentExpired, ConsentGranted, ConsentWithdrawn
 from contracts.registry import source, spec_for
 from infra.local.stack import Stack
-from kit import views
+from kit import inbox, views
 from kit.db import create_pool
-from kit.inbox import Batched, HandlerContext, Handlers, InboxConsumer, _context, _traced
+from kit.inbox import Batched, HandlerContext, Handlers, InboxConsumer, Staged, _traced
 from kit.metrics import Metrics
 from kit.settings import ServiceSettings
 from kit.tests.conftest import commit_offsets, migrated_settings
 from kit.tests.test_inbox_faults import _dlt_keys
+from kit.tracing import JourneysOnly
 from kit.uow import UnitOfWork
 from tests.helpers import eventually
 
@@ -224,6 +226,59 @@ async def test_a_partitions_order_holds_across_runs_of_mixed_types(
     assert await pool.fetchval("SELECT count(*) FROM dead_letters") == 0
 
 
+async def test_a_staged_handler_writes_a_fetch_at_once_and_each_events_effects_carry_its_trace(
+        pool: asyncpg.Pool, fast: ServiceSettings, stack: Stack,
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each event is staged in its own span (what it records goes on with its trace), the run is
+    written in one call, and a redelivery applies nothing twice."""
+    caplog.set_level(logging.INFO, "kit.inbox")
+    monkeypatch.setattr(inbox, "tracer", TracerProvider(sampler=ParentBased(JourneysOnly()))
+                        .get_tracer("kit.inbox"))  # recording, as in a service
+    grants = [_granted() for _ in range(40)]
+    traces = {e.consent_id: uuid.uuid4().hex for e in grants}
+    writes: list[list[uuid.UUID]] = []
+
+    async def stage(e: ConsentGranted, ctx: HandlerContext) -> uuid.UUID:
+        ctx.uow.record(e)  # an effect that carries the trace on: its outbox row
+        return e.consent_id
+
+    async def write(staged: list[uuid.UUID], uow: UnitOfWork) -> None:
+        writes.append(staged)
+    handlers: Handlers = {ConsentGranted: [Staged(stage, write)]}
+    producer = AIOKafkaProducer(**stack.kafka.client("intake"), linger_ms=50)
+    await producer.start()
+    try:
+        sends = [await producer.send(TOPIC, e.model_dump_json().encode(), key=b"fast",
+                                     partition=0, headers=[*_headers(e, "fast"), (
+                                         "traceparent",
+                                         f"00-{traces[e.consent_id]}-00f067aa0ba902b7-01".encode())])
+                 for e in grants]
+        first = (await sends[0]).offset
+    finally:
+        await producer.stop()
+
+    async def written(m: Metrics) -> bool:
+        return sum(map(len, writes)) == len(grants)
+    await _consume(pool, fast, handlers, written, "every grant staged and written")
+    await commit_offsets(stack, FAST, TOPIC, {0: first})  # all again: duplicates, nothing staged
+    await _consume(pool, fast, handlers, lambda m: _is(m.registry.get_sample_value(
+        "inbox_duplicates_total", {"consumer": FAST}), len(grants)), "the redelivery skipped")
+
+    assert [i for staged in writes for i in staged] == [e.consent_id for e in grants]
+    assert len(writes) < len(grants)  # runs of many, written at once
+    rows = await pool.fetch("SELECT payload->>'consent_id' AS id, headers->>'traceparent' AS tp "
+                            "FROM outbox ORDER BY seq")
+    assert [r["id"] for r in rows] == [str(e.consent_id) for e in grants]
+    for r in rows:  # its event's trace, from a span of this consumer's (not the producer's)
+        _, trace_id, span_id, _ = r["tp"].split("-")
+        assert trace_id == traces[uuid.UUID(r["id"])] and span_id != "00f067aa0ba902b7"
+    assert not _fallbacks(caplog)
+
+
+async def _is(value: float | None, expected: int) -> bool:
+    return value == expected
+
+
 async def test_a_run_of_grants_stores_what_one_by_one_stores(pool: asyncpg.Pool) -> None:
     """The batch form sends a row's lists as text[] literals: every text comes back as given."""
     odd = ('a"b', "c\\d", "e,f", "{g}", "NULL", " h ", "'i'", "市役所", "\\\"")
@@ -254,15 +309,15 @@ async def test_a_run_of_grants_stores_what_one_by_one_stores(pool: asyncpg.Pool)
     assert (await row(batch[0]))["agencies"] == list(odd)
 
 
-def test_a_batch_span_links_each_event_to_the_trace_its_headers_carry() -> None:
-    """The links read the trace from the envelope, not from the headers decoded again: the same."""
+def test_an_events_spans_and_links_go_on_with_the_trace_its_headers_carry() -> None:
+    """The trace is read from the envelope, not from the headers decoded again: the same."""
     parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
     for extra in ([("traceparent", parent.encode())],
                   [("traceparent", parent.encode()), ("tracestate", b"vendor=opaque")], []):
         headers = [*_headers(_granted(), "fast"), *extra]
-        record = ConsumerRecord(TOPIC, 0, 0, 0, 0, b"fast", b"{}", None, 4, 2, headers)
         read = trace.get_current_span(_traced(Envelope.from_headers(headers))).get_span_context()
-        assert read == trace.get_current_span(_context(record)).get_span_context()
+        sent = propagate.extract({k: v.decode() for k, v in headers})
+        assert read == trace.get_current_span(sent).get_span_context()
         assert read.is_valid == bool(extra)
 
 

@@ -25,8 +25,9 @@ from contracts.events.intake import ConsultationReceived
 from contracts.events.meetings import DecisionCorrected, MeetingDecided
 from kit import outbox, views
 from kit.clock import now
-from kit.inbox import HandlerContext, Handlers
+from kit.inbox import HandlerContext, Handlers, Staged
 from kit.periodic import NewUow, Periodic
+from kit.uow import UnitOfWork
 
 from . import domain, store, timers
 from .store import participation as participations
@@ -39,13 +40,21 @@ REPUBLISH_AFTER = timedelta(days=7)  # streams keep 30 days (infra/kafka/topics.
 PARTICIPATION_OFFICE = os.environ.get("REFERRAL_PARTICIPATION_OFFICE", "shakyo")
 
 
-async def on_consultation_received(event: ConsultationReceived, ctx: HandlerContext) -> None:
+async def _stage_consultation(event: ConsultationReceived, ctx: HandlerContext) -> store.Kept:
     referral = domain.open_routing_task(event, now(), timers.ANSWER_DAYS)
     # kept so that a referral is made from it later without retyping anything (with the task and
     # its events, enveloped here in the event's span as the unit of work would)
     events = outbox.rows_for(referral.events, ctx.uow.service, ctx.uow.municipality) \
         if referral is not None else []
-    await store.add_consultation(ctx.uow.conn, event, ctx.envelope.municipality, referral, events)
+    return store.kept(event, ctx.envelope.municipality, referral, events)
+
+
+async def _add_consultations(kept: list[store.Kept], uow: UnitOfWork) -> None:
+    await store.add_consultations(uow.conn, kept)
+
+
+# Staged: a fetch of many consultations writes them in one round trip (kit/inbox.py).
+on_consultation_received = Staged(_stage_consultation, _add_consultations)
 
 
 def _parsed(raw: bytes) -> tuple[domain.DirectoryFile, dict[str, Any], str]:

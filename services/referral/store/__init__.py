@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 import asyncpg
@@ -95,18 +97,27 @@ async def mark_due(conn: asyncpg.Connection, sql: str, municipality: str, at: da
     return [dict(r) for r in await conn.fetch(sql, municipality, at, limit)]
 
 
-async def add_consultation(conn: asyncpg.Connection, e: ConsultationReceived, municipality: str,
-                           task: Referral | None, events: list[outbox.Row]) -> None:
-    """Keep the consultation's routing facts (once) and open its routing `task`, if it has one,
-    with its `events` (outbox rows), unless it already has a live one for that office (as
-    `add`)."""
+Kept = tuple[str, tuple[Any, ...]]  # one consultation's statement and its arguments (`kept`)
+
+
+def kept(e: ConsultationReceived, municipality: str, task: Referral | None,
+         events: list[outbox.Row]) -> Kept:
+    """What `add_consultations` writes for one consultation received: its routing facts (once)
+    and its routing `task`, if it has one, with the task's `events` (outbox rows), unless it
+    already has a live one for that office (as `add`)."""
     facts = (e.receiving_division, e.destination_kind, e.destination_agency, list(e.categories),
              e.urgency, list(e.person_ids), list(e.present_ids))
     if task is None:
-        await conn.execute(_CONSULTATION, e.consultation_id, municipality, *facts)
-        return
-    await conn.execute(_CONSULTATION_AND_TASK, *_referral(task, municipality), e.consultation_id,
-                       *facts, *outbox.columns(events), outbox.NOTIFY_CHANNEL)
+        return _CONSULTATION, (e.consultation_id, municipality, *facts)
+    return _CONSULTATION_AND_TASK, (*_referral(task, municipality), e.consultation_id, *facts,
+                                    *outbox.columns(events), outbox.NOTIFY_CHANNEL)
+
+
+async def add_consultations(conn: asyncpg.Connection, consultations: list[Kept]) -> None:
+    """Write each consultation `kept`, in order: a statement each, sent together (asyncpg's
+    executemany: one round trip for a run of the same statement, not one per consultation)."""
+    for sql, same in groupby(consultations, key=itemgetter(0)):
+        await conn.executemany(sql, [args for _, args in same])
 
 
 async def consultation(conn: asyncpg.Connection, consultation_id: uuid.UUID,

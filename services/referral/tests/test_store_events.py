@@ -37,8 +37,8 @@ async def _receive(conn: asyncpg.Connection, e: ConsultationReceived) -> None:
     task = domain.open_routing_task(e, now())
     assert task is not None
     async with conn.transaction():
-        await store.add_consultation(conn, e, "132187", task,
-                                     outbox.rows_for(task.events, "referral", "132187"))
+        await store.add_consultations(conn, [store.kept(
+            e, "132187", task, outbox.rows_for(task.events, "referral", "132187"))])
 
 
 async def test_the_task_and_its_event_once_however_often_the_consultation_arrives(
