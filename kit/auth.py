@@ -119,7 +119,9 @@ async def signed_in(request: Request) -> Principal:
     """The request's principal, its token checked once per request whoever asks first: the route
     (PrincipalDep) or kit/api.py's dependencies, which call this rather than depend on
     PrincipalDep (a sub-dependency costs FastAPI a recursive solve per request, #14)."""
-    principal: Principal | None = getattr(request.state, "principal", None)
+    # request.state is scope["state"]; read as a dict: a miss on State raises and catches an
+    # AttributeError, the first time on every request (#14)
+    principal: Principal | None = request.scope.get("state", {}).get("principal")
     return principal if principal is not None else await _principal(request)
 
 

@@ -36,13 +36,15 @@ _TRACE_KEY = TRACE_HEADER.lower().encode()
 _CALLER_CONTEXT = frozenset({b"traceparent", b"tracestate", b"baggage"})
 _UNTRACED = frozenset({"/healthz", "/readyz", "/metrics"})  # probes: several a minute, no journey
 _NEW_TRACE = context.Context()  # every request starts a trace: the edge is where traces begin
-_tracer = trace.get_tracer("kit.service")
 
 
 class Edge:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        # The provider's own tracer once the service set it up (kit/tracing.py, before the app
+        # serves): the module-level proxy looked it up again on every request.
+        self._tracer = trace.get_tracer("kit.service")
         # The histogram's child per (method, route, status): prometheus_client's `labels` takes
         # a lock and builds its key on every call. Bounded: route templates, not paths.
         self._timers: dict[tuple[str, str, int], Any] = {}
@@ -72,7 +74,7 @@ class Edge:
             if scope["path"] in _UNTRACED:
                 await self.app(scope, receive, sent)
                 return
-            span = _tracer.start_span(method, _NEW_TRACE, SpanKind.SERVER, {"http.method": method})
+            span = self._tracer.start_span(method, _NEW_TRACE, SpanKind.SERVER, {"http.method": method})
             ids = span.get_span_context()
             trace_id = format(ids.trace_id, "032x").encode() if ids.is_valid else None
             token = context.attach(trace.set_span_in_context(span, _NEW_TRACE))
@@ -87,11 +89,13 @@ class Edge:
             finally:
                 context.detach(token)
                 route = getattr(scope.get("route"), "path", None)  # set by the router that matched
+                attributes: dict[str, str | int] = {}
                 if route is not None:
                     span.update_name(f"{method} {route}")
-                    span.set_attribute("http.route", route)
+                    attributes["http.route"] = route
                 if status:
-                    span.set_attribute("http.status_code", status)
+                    attributes["http.status_code"] = status
+                span.set_attributes(attributes)  # one lock and one call for both
                 if status >= 500 and not described:
                     span.set_status(StatusCode.ERROR)
                 span.end()

@@ -69,6 +69,12 @@ class BodyLimit:
 
 async def clean_parameters(request: Request) -> None:
     """An app-wide dependency: no NUL in any query or path parameter."""
+    # A NUL reaches a query parameter only as itself or as %00 (parsing turns nothing else into
+    # one), and a path parameter only as part of the path: a request with neither is clean,
+    # without parsing its query string (#14).
+    query: bytes = request.scope.get("query_string", b"")
+    if b"%00" not in query and b"\x00" not in query and "\x00" not in request.scope["path"]:
+        return
     for where, params in (("query", request.query_params.multi_items()),
                           ("path", request.path_params.items())):
         for name, value in params:

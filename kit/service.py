@@ -14,12 +14,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.telemetry._asgi import ExceptionTelemetryMiddleware
 from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.types import ASGIApp
 
 from contracts.envelope import EventData
@@ -31,6 +32,7 @@ from kit.auth import TokenVerifier
 from kit.db import AcquireWatch, connect, create_pool
 from kit.edge import Edge
 from kit.inbox import Handlers, InboxConsumer
+from kit.lean import LeanRoutes
 from kit.limits import BodyLimit, clean_parameters
 from kit.logging import setup_logging
 from kit.metrics import Metrics
@@ -222,6 +224,12 @@ def build_app(definition: ServiceDefinition, settings: ServiceSettings | None = 
         # FastAPI's exception telemetry is off (above): its layer would only catch and re-raise.
         if isinstance(errors.app, ExceptionTelemetryMiddleware):
             errors.app = errors.app.app
+        # The service's `@lean` routes (kit/lean.py) served inside the exception handlers.
+        layer: Any = errors.app
+        while not isinstance(layer, ExceptionMiddleware):
+            layer = layer.app
+        layer.app = LeanRoutes(layer.app, definition.router.routes, app.router.dependencies,
+                               app.dependency_overrides)
         # Around Starlette's whole stack, its ServerErrorMiddleware included (kit/edge.py).
         return Edge(errors, app.state.metrics)
 

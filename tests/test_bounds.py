@@ -3,6 +3,7 @@ a body too large (413), a field too long, a NUL anywhere, an instant that has no
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -85,3 +86,30 @@ async def test_an_instant_without_a_utc_is_422(stack: Stack, http: httpx.AsyncCl
                                  headers=bearer(stack.token("c-desk")),
                                  json={"kind": "support_meeting", "title": "境界",
                                        "scheduled_for": instant}), 422, "body.scheduled_for")
+
+
+async def test_what_the_lean_way_in_leaves_to_fastapi_is_refused_as_fastapi_refuses_it(
+        stack: Stack, http: httpx.AsyncClient) -> None:
+    """POST /consultations is served by kit/lean.py when its body is valid JSON of the model;
+    every other request is FastAPI's to answer, in FastAPI's order (sign-in, then the body)."""
+    window = bearer(stack.token("w-kaigo"))
+    url = stack.url("intake") + "/consultations"
+    as_json = {**window, "content-type": "application/json"}
+    malformed = _problem(await http.post(url, content=b'{"channel": ', headers=as_json), 422)
+    assert [(e["loc"], e["type"]) for e in malformed["errors"]] == [(["body", 12], "json_invalid")]
+    empty = _problem(await http.post(url, content=b"", headers=as_json), 422)
+    assert [(e["loc"], e["type"]) for e in empty["errors"]] == [(["body"], "missing")]
+    as_text = _problem(await http.post(url, content=b'{"channel": "visit"}', headers={
+        **window, "content-type": "text/plain"}), 422)
+    assert [e["loc"] for e in as_text["errors"]] == [["body"]]
+    nul = _problem(await http.post(url + "?note=%00", json=consultation("x"), headers=window),
+                   422, "query parameter 'note'")
+    assert nul["errors"][0]["loc"] == ["query", "note"]
+    for body in (consultation("x"), {"channel": "visit"}):  # valid or not: no token, 401 first
+        _problem(await http.post(url, json=body), 401)
+    charset = await http.post(url, content=json.dumps(consultation("konkyu")).encode(), headers={
+        **window, "content-type": "application/json; charset=utf-8"})
+    assert charset.status_code == 201, charset.text
+    assert charset.headers["location"] == f"/consultations/{charset.json()['id']}"
+    lean = await http.post(url, json=consultation("konkyu"), headers=window)
+    assert lean.status_code == 201 and len(lean.headers["x-trace-id"]) == 32, lean.text
