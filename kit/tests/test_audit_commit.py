@@ -243,18 +243,24 @@ async def test_writers_not_yet_upgraded_still_join_the_one_chain(pool: asyncpg.P
         assert await conn.fetchval("SELECT count(*) FROM audit_pending") == 0
 
 
+async def _one_unchained(pool: asyncpg.Pool, conn: asyncpg.Connection) -> int:
+    """The seq of one audited write committed after everything before it was chained."""
+    object_id = str(uuid.uuid4())
+    await _chain_all(conn)
+    async with UnitOfWork(pool, SERVICE, "132187") as uow:
+        await _access().audit_only(uow, WINDOW, "write", "thing", object_id)
+        await uow.commit()
+    seq: int = await conn.fetchval("SELECT seq FROM audit_events WHERE object_id = $1", object_id)
+    return seq
+
+
 async def test_verify_names_the_unchained_tail_and_a_tampered_link(stack: Stack,
                                                                   pool: asyncpg.Pool) -> None:
     """A committed record not chained yet is on the trail and counted apart (not a break); once
     chained, editing it around every guard breaks the chain at its seq."""
-    object_id = str(uuid.uuid4())
     async with pool.acquire() as conn:
-        await _chain_all(conn)
-        async with UnitOfWork(pool, SERVICE, "132187") as uow:
-            await _access().audit_only(uow, WINDOW, "write", "thing", object_id)
-            await uow.commit()
+        seq = await _one_unchained(pool, conn)
         tail = await audit.unchained(conn)
-        seq = await conn.fetchval("SELECT seq FROM audit_events WHERE object_id = $1", object_id)
         assert (tail.count, tail.oldest_seq) == (1, seq)
         assert await audit.verify(conn) == []
         await _chain_all(conn)
@@ -274,13 +280,8 @@ async def test_a_record_taken_off_the_chainers_queue_is_named_broken(pool: async
     """The runtime role may delete from the chainer's queue (the chainer itself does): a record
     taken off it would never be chained, and /readyz and the alert read the queue alone, so the
     verifier names it."""
-    object_id = str(uuid.uuid4())
     async with pool.acquire() as conn:
-        await _chain_all(conn)
-        async with UnitOfWork(pool, SERVICE, "132187") as uow:
-            await _access().audit_only(uow, WINDOW, "write", "thing", object_id)
-            await uow.commit()
-        seq = await conn.fetchval("SELECT seq FROM audit_events WHERE object_id = $1", object_id)
+        seq = await _one_unchained(pool, conn)
         await conn.execute("DELETE FROM audit_unchained WHERE seq = $1", seq)
         try:
             assert await audit.verify(conn) == [seq]
