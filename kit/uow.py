@@ -93,9 +93,9 @@ class UnitOfWork:
         FOR UPDATE/SHARE, no SET LOCAL, no advisory lock): under READ COMMITTED each statement
         takes its own snapshot inside a transaction too, so such reads see the same whether or
         not one is open, and hold nothing the write relies on. The write, its events, its audit
-        records and its NOTIFY are then one
-        statement, committed or rolled back whole by PostgreSQL. A claim (Idempotency-Key) still
-        gets BEGIN and COMMIT: when another request holds the key, the write must be undone."""
+        records and its NOTIFY are then one statement, committed or rolled back whole by
+        PostgreSQL. A claim (Idempotency-Key) still gets BEGIN and COMMIT: when another request
+        holds the key, the write must be undone."""
         self._lazy = True
         return self
 
