@@ -221,6 +221,23 @@ class CpuMeter:
                    if "Compiler" in _read(t / "comm"))
 
     @staticmethod
+    def machine() -> tuple[int, int]:
+        """(stolen, all) clock ticks of the machine's CPUs so far, from /proc/stat's first line.
+        Stolen: time the hypervisor ran something else while this machine's CPU had work to do.
+        A virtual machine's host can take a fifth of its cores for seconds at a time (2026-12-02:
+        0-29 % a second at 50/s), and the tail latency follows it; the load average does not
+        show it, so a step's share is reported beside its figures."""
+        fields = [int(f) for f in _read(Path("/proc/stat")).split("\n", 1)[0].split()[1:]]
+        # user nice system idle iowait irq softirq steal (guest time is inside user already)
+        return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
+
+    @staticmethod
+    def stolen_pct(before: tuple[int, int], after: tuple[int, int]) -> float:
+        """Percent of the machine's CPU time stolen between two `machine()` readings."""
+        ticks = after[1] - before[1]
+        return round(100 * (after[0] - before[0]) / ticks, 1) if ticks > 0 else 0.0
+
+    @staticmethod
     def per_item(before: Mapping[str, float], after: Mapping[str, float], items: int
                  ) -> dict[str, float]:
         """Milliseconds of CPU per item, by process, between two samples."""
