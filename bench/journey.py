@@ -446,7 +446,7 @@ def step_figures(step: Step, seconds: float, raw: list[float], raw_cpu: dict[str
         "count": round(step.rate * seconds),
         **step.outcome,
         "seconds": seconds,
-        # Not the stack's: the host's other tenants. A step's p99 is worth little above a few %.
+        # Not the stack's doing: the host's other tenants. The tail follows it (PROFILE.md, wave 10).
         "cpu_stolen_pct": step.stolen_pct,
     }
     for name in (*SERVICES, "postgres", "kafka"):
