@@ -146,9 +146,12 @@ async def _alert(w: World, http: httpx.AsyncClient, kind: str) -> str:
         concern = await _concern(w, http, kind)
 
         async def raised() -> str | None:
+            # The office's inbox is the session's, newest first: its alerts only, a full page
+            # (a test that moved the clock ahead leaves items dated after any made since).
             r = await http.get(w.stack.url("notifications") + "/inbox/coordinators",
-                               headers=w.headers["chair"])
-            for item in (i for i in r.json() if i["kind"] == "WeakSignalAlert"):
+                               headers=w.headers["chair"],
+                               params={"kind": "WeakSignalAlert", "limit": 200})
+            for item in r.json():
                 alert = await http.get(w.stack.url("outreach") + f"/alerts/{item['about_id']}",
                                        headers=w.headers["chair"])
                 if concern in alert.json()["report_ids"]:

@@ -51,14 +51,16 @@ def bearer(token: str) -> dict[str, str]:
 async def delivered(http: Any, stack: Any, office: str, headers: dict[str, str],
                     consultation_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """This consultation's referral for `office` and the office's inbox item about it, once both
-    are there (offices are shared by the whole session: find ours among theirs)."""
-    referrals = await http.get(stack.url("referral") + "/referrals", params={"agency": office},
-                               headers=headers)
+    are there (offices are shared by the whole session: find ours among theirs, on a full page,
+    as a test that moved the clock ahead leaves items dated after any made since)."""
+    referrals = await http.get(stack.url("referral") + "/referrals",
+                               params={"agency": office, "limit": 200}, headers=headers)
     mine = [r for r in referrals.json() if r["consultation_id"] == consultation_id] \
         if referrals.status_code == 200 else []
     if not mine:
         return None
-    inbox = await http.get(stack.url("notifications") + f"/inbox/{office}", headers=headers)
+    inbox = await http.get(stack.url("notifications") + f"/inbox/{office}", params={"limit": 200},
+                           headers=headers)
     items = [i for i in inbox.json() if i["about_id"] == mine[0]["id"]] \
         if inbox.status_code == 200 else []
     return (mine[0], items[0]) if items else None

@@ -133,7 +133,8 @@ async def test_three_reports_about_one_address_raise_one_alert(
     inbox = Client(desk.http, stack, "c-desk", "notifications")
 
     async def told() -> list[Any]:
-        return [i for i in await inbox.get("/inbox/coordinators") if i["about_id"] == alert_id]
+        return [i for i in await inbox.get("/inbox/coordinators", kind="WeakSignalAlert", limit=200)
+                if i["about_id"] == alert_id]
     item = (await eventually(told, what="the alert in the coordinators' inbox"))[0]
     assert item["title"] == "見守りの気づきが重なっています" and item["body"] == ""
     assert set((await desk.get(f"/alerts/{alert_id}"))["report_ids"]) == ours
