@@ -67,7 +67,8 @@ async def test_break_glass_is_allowed_flagged_and_reported(world: World, stack: 
     assert any(reason in r["reason"] and r["agency"] == world.agencies["other_agency"] for r in trail)
 
     async def reported() -> Any:
-        items = (await http.get(stack.url("notifications") + "/inbox/audit", headers=auditor)).json()
+        items = (await http.get(stack.url("notifications") + "/inbox/audit", headers=auditor,
+                                params={"limit": 200})).json()
         return [i for i in items if reason in i["body"]]
 
     [item] = await eventually(reported, what="auditors told")

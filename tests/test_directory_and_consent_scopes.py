@@ -220,7 +220,7 @@ async def test_withdrawal_for_one_body_keeps_its_copy_and_stops_the_rest(
 
 
 async def _referral_of(user: User, consultation_id: str) -> str | None:
-    r = await user.call("GET", "referral", "/referrals", agency=DESK)
+    r = await user.call("GET", "referral", "/referrals", agency=DESK, limit=200)
     mine = [x["id"] for x in r.json() if x["consultation_id"] == consultation_id]
     return mine[0] if mine else None
 

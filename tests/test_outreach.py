@@ -270,7 +270,8 @@ async def test_an_overdue_contact_reaches_the_workers_inbox_once_in_working_days
     inbox = Client(http, stack, "c-desk", "notifications")
 
     async def reminded() -> list[Any]:
-        return [i for i in await inbox.get("/me/inbox") if i["about_id"] == case["id"]]
+        return [i for i in await inbox.get("/me/inbox", kind="ContactOverdue", limit=200)
+                if i["about_id"] == case["id"]]
     item = (await eventually(reminded, what="the reminder in the worker's inbox"))[0]
     # a named person before consent: the inbox says only that there is an item
     assert item["kind"] == "ContactOverdue" and item["title"] == "確認が必要な案件があります"

@@ -81,7 +81,8 @@ async def test_refused_without_consent_then_the_loop_closes(u: dict[str, User], 
     _, c = await _case(u["w-kaigo"], "city")
     refused = await _refer(u["w-kaigo"], c, "konkyu", 403)
     assert "同意" in refused["detail"] and "consent" in refused["detail"] and "支援会議" in refused["detail"]
-    incoming = await u["a-konkyu"].call("GET", "referral", "/referrals", agency="konkyu", status=200)
+    incoming = await u["a-konkyu"].call("GET", "referral", "/referrals", agency="konkyu",
+                                        limit=200, status=200)
     assert c not in [x["consultation_id"] for x in incoming]  # nothing reached the agency
 
     p2, c2 = await _case(u["w-kaigo"], "city", "konkyu-hojin")
@@ -105,7 +106,7 @@ async def test_refused_without_consent_then_the_loop_closes(u: dict[str, User], 
     assert (done["status"], done["outcome"]) == ("completed", "got_help")
     await u["w-kaigo"].act(r, "withdraw", status=409)
     sent = await u["w-kaigo"].call("GET", "referral", "/referrals", agency="div-kaigo", sent="true",
-                                   status=200)
+                                   limit=200, status=200)
     assert [x["status"] for x in sent if x["id"] == r["id"]] == ["completed"]
     assert await _events(stack, r["id"]) == ["referral_requested", "referral_accepted",
                                               "referral_started", "referral_completed"]
@@ -133,7 +134,7 @@ async def test_the_escalation_ladder(u: dict[str, User], stack: Stack) -> None:
     assert up["destination_kind"] == "promoter"
     assert await _events(stack, up["id"]) == ["referral_requested", "escalated_to_promoter"]
     inbox = await u["p-kaigo"].call("GET", "referral", "/referrals", agency="promoter:div-kaigo",
-                                    status=200)
+                                    limit=200, status=200)
     assert up["id"] in [x["id"] for x in inbox]
     # p-kaigo staffs the division window and its promoter desk: they say which office acts.
     await _refer(u["p-kaigo"], c, "konkyu", 422, escalated_from=up["id"])
@@ -158,7 +159,8 @@ async def test_the_intake_handover_joins_the_lifecycle(u: dict[str, User], http:
         "destination": {"kind": "general_desk"}}, 201)
 
     async def task() -> Any:
-        rows = await u["c-desk"].call("GET", "referral", "/referrals", agency="general-desk")
+        rows = await u["c-desk"].call("GET", "referral", "/referrals", agency="general-desk",
+                                      limit=200)
         return next((r for r in rows if r["consultation_id"] == c["id"]), None)
     r = await eventually(task, what="the desk's routing task")
     assert r["from_division"] == "div-kaigo"
