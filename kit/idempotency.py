@@ -45,7 +45,7 @@ import asyncpg
 from fastapi import FastAPI, Request, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kit import sealing
+from kit import db, sealing
 from kit.problems import Problem, problem_response
 from kit.settings import ServiceSettings
 
@@ -151,6 +151,7 @@ async def _replay(request: Request, claim: Claim) -> Response:
                 body = sealing.unseal(claim.answer_key, bytes(row["body"]), claim.bound_to)
             except ValueError:  # sealed under a data key since changed: as if not kept
                 break
+            await _audit_replay(request, row["headers"].get("location"))
             return Response(body, status_code=row["status"],
                             headers={**row["headers"], "Idempotent-Replayed": "true"})
         if time.monotonic() > deadline:
@@ -161,6 +162,25 @@ async def _replay(request: Request, claim: Claim) -> Response:
         "but its response was not kept (the service stopped in between, or it is still "
         "finishing); read the resource instead of repeating.",
         type_="urn:tsunagu:problem:idempotency-unanswered", instance=request.url.path)
+
+
+async def _audit_replay(request: Request, location: str | None) -> None:
+    """A kept answer goes back only to the user who sent the very request (the key it is sealed
+    under needs both), yet it carries what the write read out (a name, a complaint): like every
+    read it is on record, committed before it answers. The record names the resource the write
+    made (its Location) or the path written to."""
+    principal = request.scope["state"]["principal"]  # signed in before the claim was looked up
+    settings: ServiceSettings = request.app.state.settings
+    pool: asyncpg.Pool = request.app.state.pool
+    conn = await db.acquire(pool, settings.pool_acquire_timeout_seconds, request.app.state.acquires)
+    try:
+        await request.app.state.access.audit_only(
+            conn, principal, "read", "idempotent_answer",
+            location or f"{request.method} {request.url.path}",
+            reason="the answer kept for a repeated request (Idempotency-Key), to the user who "
+            "sent it")
+    finally:
+        await pool.release(conn)
 
 
 def install(app: FastAPI) -> None:

@@ -50,6 +50,15 @@ async def test_a_repeated_post_answers_the_first_result_and_creates_nothing(
     for repeat in (again, *burst):
         assert (repeat.status_code, repeat.json()) == (201, first.json())
         assert repeat.headers["location"] == first.headers["location"]
+    # Each answer given again is a read on record, before it answered, naming what the write made.
+    intake = await db("intake")
+    try:
+        replays = await intake.fetch(
+            "SELECT user_id, action, outcome FROM audit_events WHERE object_type = "
+            "'idempotent_answer' AND object_id = $1", first.headers["location"])
+    finally:
+        await intake.close()
+    assert [tuple(r) for r in replays] == [("w-kaigo", "read", "permitted")] * 6
 
     async def delivered() -> tuple[int, int] | None:
         counts = await _consultations_for(db, marker)
